@@ -1,0 +1,209 @@
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider, registerAjvFormats } from "@fastify/type-provider-typebox";
+import type { Db } from "@igoudar/db";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
+import { v7 as uuidv7 } from "uuid";
+import type { Authenticator } from "./auth";
+import type { KitConfig } from "./config";
+import { ProblemError, problems } from "./errors";
+import { installErrorHandling } from "./error-handler";
+import { claimIdempotencyKey, completeIdempotencyKey, idempotencyKeyOf, replayResponse } from "./idempotency";
+import type { IdempotencyClaim } from "./idempotency";
+import { type Probe, createMetrics, registerServiceEndpoints } from "./observability";
+import { type Access, type Principal, ROLE_RANK } from "./principal";
+import { PROBLEM_SCHEMA_ID, ProblemSchema, errorResponses } from "./schemas";
+import type { ProblemCode } from "./errors";
+
+declare module "fastify" {
+	interface FastifyContextConfig {
+		access?: Access;
+	}
+	interface FastifyRequest {
+		principal: Principal | null;
+		idempotency: IdempotencyClaim | null;
+	}
+}
+
+export type App = FastifyInstance<
+	import("node:http").Server,
+	import("node:http").IncomingMessage,
+	import("node:http").ServerResponse,
+	FastifyBaseLogger,
+	TypeBoxTypeProvider
+>;
+
+/** One mounted route with its access rule: the authorization matrix is generated from these. */
+export interface RouteRecord {
+	method: string;
+	url: string;
+	access: Access;
+	operationId?: string;
+}
+
+export interface ServiceModule<Deps> {
+	name: string;
+	tags: { name: string; description: string }[];
+	register(app: App, deps: Deps): Promise<void>;
+}
+
+export interface AppOptions {
+	db: Db;
+	authenticator: Authenticator;
+	config: KitConfig;
+	probes: Probe[];
+	logger: FastifyBaseLogger | false;
+	title?: string;
+	tags?: { name: string; description: string }[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const readMethods = new Set(["GET", "HEAD", "OPTIONS"]);
+
+function routeAccess(route: RouteOptions): Access | undefined {
+	return route.config?.access;
+}
+
+export async function createApp(options: AppOptions): Promise<{ app: App; routes: RouteRecord[] }> {
+	registerAjvFormats();
+	const app = Fastify({
+		loggerInstance: options.logger === false ? undefined : options.logger,
+		logger: options.logger === false ? false : undefined,
+		bodyLimit: options.config.bodyLimit,
+		requestIdLogLabel: "request_id",
+		// Accept a caller's request id when it is sane, otherwise mint one.
+		genReqId: (req) => {
+			const given = req.headers["x-request-id"];
+			return typeof given === "string" && REQUEST_ID.test(given) ? given : uuidv7();
+		},
+		return503OnClosing: true,
+		routerOptions: { ignoreTrailingSlash: true },
+		ajv: { customOptions: { removeAdditional: false } },
+	}).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+	app.setValidatorCompiler(TypeBoxValidatorCompiler);
+	app.decorateRequest("principal", null);
+	app.decorateRequest("idempotency", null);
+	app.addSchema(ProblemSchema);
+	installErrorHandling(app);
+
+	const routes: RouteRecord[] = [];
+	app.addHook("onRoute", (route) => {
+		const access = routeAccess(route);
+		const methods = Array.isArray(route.method) ? route.method : [route.method];
+		if (route.url.startsWith("/docs") || methods.every((m) => m === "HEAD")) return;
+		if (!access) throw new Error(`route ${methods.join(",")} ${route.url} declares no access rule`);
+		for (const method of methods) {
+			if (method !== "HEAD") routes.push({ method, url: route.url, access, operationId: route.schema?.operationId as string });
+		}
+		decorateSchema(route, access, methods);
+	});
+
+	await app.register(swagger, {
+		openapi: {
+			openapi: "3.1.0",
+			info: {
+				title: options.title ?? "Igoudar API",
+				version: "1.0.0",
+				description:
+					"Control plane of the Igoudar Dajla data centre: tenants, identity, quotas, compute and operations.",
+				license: { name: "Apache-2.0", identifier: "Apache-2.0" },
+			},
+			servers: [{ url: options.config.publicUrl ?? "http://localhost:8080" }],
+			tags: [{ name: "service", description: "Health, readiness, metrics and the spec." }, ...(options.tags ?? [])],
+			components: {
+				securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+			},
+			security: [{ bearer: [] }],
+		},
+		refResolver: {
+			buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === "string" ? json.$id : `def-${i}`),
+		},
+	});
+	await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { deepLinking: true } });
+
+	const metrics = createMetrics();
+	registerServiceEndpoints(app as unknown as FastifyInstance, options.probes, metrics.registry);
+	app.get(
+		"/openapi.json",
+		{
+			config: { access: { public: true } },
+			schema: { summary: "The OpenAPI document", operationId: "openapiGet", tags: ["service"], hide: true },
+		},
+		async () => app.swagger(),
+	);
+
+	app.addHook("onRequest", async (request, reply) => {
+		reply.header("x-request-id", request.id);
+		const access = request.routeOptions.config?.access;
+		if (!access || "public" in access) return;
+		request.principal = await options.authenticator.authenticate(request.headers.authorization);
+		request.log = request.log.child({ tenant_id: request.principal.tenantId, principal_id: request.principal.id });
+	});
+
+	app.addHook("preValidation", async (request) => {
+		const access = request.routeOptions.config?.access;
+		const principal = request.principal;
+		if (!access || "public" in access || !principal) return;
+		if (access.tenant && principal.role !== "operator") {
+			const tenantId = (request.params as { tenant_id?: string }).tenant_id;
+			if (tenantId !== principal.tenantId) throw problems.notFound("tenant");
+		}
+		if (ROLE_RANK[principal.role] < ROLE_RANK[access.role]) throw problems.forbidden();
+		if (!readMethods.has(request.method) && principal.tenantStatus === "suspended") {
+			throw problems.forbidden("The tenant is suspended: its resources can be read but not changed.");
+		}
+	});
+
+	app.addHook("preHandler", async (request, reply) => {
+		if (request.method !== "POST" || !request.principal) return;
+		const key = idempotencyKeyOf(request);
+		if (!key) return;
+		const outcome = await claimIdempotencyKey(options.db, request.principal.id, key, request.method, request.url, request.body);
+		if (outcome.kind === "replay") return replayResponse(reply, outcome);
+		request.idempotency = outcome.claim;
+	});
+
+	app.addHook("onSend", async (request, reply, payload) => {
+		const claim = request.idempotency;
+		if (claim) {
+			request.idempotency = null;
+			const type = reply.getHeader("content-type");
+			await completeIdempotencyKey(
+				options.db,
+				claim,
+				reply.statusCode,
+				typeof payload === "string" ? payload : String(payload ?? ""),
+				typeof type === "string" ? type : null,
+			).catch((error: unknown) => request.log.error({ err: error }, "could not store the idempotent response"));
+		}
+		return payload;
+	});
+
+	app.addHook("onResponse", async (request, reply) => {
+		const route = request.routeOptions.url ?? "unmatched";
+		metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+		metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+	});
+
+	return { app, routes };
+}
+
+/** Adds the error answers and security every route of its kind can give, so no route forgets. */
+function decorateSchema(route: RouteOptions, access: Access, methods: string[]): void {
+	const schema = (route.schema ??= {}) as Record<string, unknown>;
+	const codes: ProblemCode[] = ["validation_failed", "internal"];
+	if ("public" in access) {
+		schema.security = [];
+	} else {
+		codes.push("unauthenticated", "forbidden");
+		if (access.tenant) codes.push("not_found");
+		if (methods.includes("POST")) codes.push("idempotency_key_in_use", "idempotency_key_reused");
+	}
+	const response = (schema.response ??= {}) as Record<string, unknown>;
+	for (const [status, body] of Object.entries(errorResponses(...codes))) {
+		response[status] ??= body;
+	}
+}
+
+export { PROBLEM_SCHEMA_ID, ProblemError };

@@ -1,0 +1,47 @@
+import type { Db } from "@igoudar/db";
+import { auditEvents } from "@igoudar/db";
+import type { FastifyBaseLogger, FastifyRequest } from "fastify";
+import { problems } from "./errors";
+import type { Principal } from "./principal";
+
+/**
+ * What a use case needs to know about the call: who, for which tenant, how to log, and the
+ * database handle (the pool, or an open transaction when composed).
+ */
+export interface Ctx {
+	actor: Principal;
+	log: FastifyBaseLogger;
+	requestId: string;
+	db: Db;
+}
+
+export function contextOf(request: FastifyRequest, db: Db): Ctx {
+	if (!request.principal) throw problems.unauthenticated();
+	return { actor: request.principal, log: request.log, requestId: request.id, db };
+}
+
+export function withDb(ctx: Ctx, db: Db): Ctx {
+	return { ...ctx, db };
+}
+
+export interface AuditEntry {
+	tenantId: string | null;
+	action: string;
+	targetType: string;
+	targetId?: string | null;
+	detail?: Record<string, unknown>;
+}
+
+/** Every write leaves an audit event, in the same transaction as the change it records. */
+export async function recordAudit(ctx: Ctx, entry: AuditEntry): Promise<void> {
+	await ctx.db.insert(auditEvents).values({
+		tenantId: entry.tenantId,
+		actorId: ctx.actor.id,
+		actorRole: ctx.actor.role,
+		action: entry.action,
+		targetType: entry.targetType,
+		targetId: entry.targetId ?? null,
+		requestId: ctx.requestId,
+		detail: entry.detail,
+	});
+}

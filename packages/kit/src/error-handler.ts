@@ -1,0 +1,79 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ProblemError, type ProblemFieldError, problems } from "./errors";
+
+interface ValidationIssue {
+	instancePath?: string;
+	message?: string;
+	keyword?: string;
+	params?: Record<string, unknown>;
+}
+
+/** Turns validator output into `errors[]` entries that name the offending field. */
+function fieldErrors(context: string | undefined, issues: ValidationIssue[]): ProblemFieldError[] {
+	const out: ProblemFieldError[] = [];
+	for (const issue of issues) {
+		const base = `${context ?? "body"}${issue.instancePath ?? ""}`;
+		const extra = issue.params?.additionalProperties;
+		if (issue.keyword === "additionalProperties" && extra !== undefined) {
+			const names = Array.isArray(extra) ? extra : [extra];
+			for (const name of names) {
+				out.push({ field: `${base}/${String(name)}`, message: "is not a known or writable field" });
+			}
+			continue;
+		}
+		const required = issue.params?.requiredProperties;
+		if (issue.keyword === "required" && Array.isArray(required)) {
+			for (const name of required) out.push({ field: `${base}/${String(name)}`, message: "is required" });
+			continue;
+		}
+		out.push({ field: base, message: issue.message ?? "is invalid" });
+	}
+	return out;
+}
+
+function toProblem(error: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }): ProblemError {
+	if (error instanceof ProblemError) return error;
+	if (error.validation) {
+		return problems.validation(
+			"The request does not match the schema.",
+			fieldErrors(error.validationContext, error.validation),
+		);
+	}
+	switch (error.code) {
+		case "FST_ERR_CTP_EMPTY_JSON_BODY":
+		case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+			return problems.validation("The request body is empty or malformed.");
+		case "FST_ERR_CTP_BODY_TOO_LARGE":
+			return new ProblemError("payload_too_large", "The request body is too large.");
+		case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+			return new ProblemError("unsupported_media_type", "Send application/json.");
+		case "FST_ERR_CTP_INVALID_JSON_BODY":
+			return problems.validation("The request body is not valid JSON.");
+	}
+	if (error instanceof SyntaxError || error.statusCode === 400) {
+		return problems.validation("The request body is not valid JSON.");
+	}
+	if (error.statusCode === 415) return new ProblemError("unsupported_media_type", "Send application/json.");
+	if (error.statusCode === 413) return new ProblemError("payload_too_large", "The request body is too large.");
+	return problems.internal();
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
+	if (problem.headers) reply.headers(problem.headers);
+	return reply.code(problem.status).type("application/problem+json").send(problem.toBody(request.id));
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+	app.setErrorHandler((error: FastifyError, request, reply) => {
+		const problem = toProblem(error);
+		if (problem.status >= 500) {
+			request.log.error({ err: error }, "request failed");
+		} else {
+			request.log.info({ code: problem.code, detail: problem.message }, "request refused");
+		}
+		return sendProblem(request, reply, problem);
+	});
+	app.setNotFoundHandler((request, reply) =>
+		sendProblem(request, reply, new ProblemError("not_found", `No route for ${request.method} ${request.url}.`)),
+	);
+}
