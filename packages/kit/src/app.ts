@@ -2,7 +2,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider, registerAjvFormats } from "@fastify/type-provider-typebox";
 import type { Db } from "@igoudar/db";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
 import { v7 as uuidv7 } from "uuid";
 import type { Authenticator } from "./auth";
 import type { KitConfig } from "./config";
@@ -70,7 +70,7 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		loggerInstance: options.logger === false ? undefined : options.logger,
 		logger: options.logger === false ? false : undefined,
 		bodyLimit: options.config.bodyLimit,
-		requestIdLogLabel: "request_id",
+		logController: new LogController({ requestIdLogLabel: "request_id" }),
 		// Accept a caller's request id when it is sane, otherwise mint one.
 		genReqId: (req) => {
 			const given = req.headers["x-request-id"];

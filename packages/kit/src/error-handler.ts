@@ -12,6 +12,9 @@ interface ValidationIssue {
 function fieldErrors(context: string | undefined, issues: ValidationIssue[]): ProblemFieldError[] {
 	const out: ProblemFieldError[] = [];
 	for (const issue of issues) {
+		// TypeBox reports a rejected extra property twice (as a false sub-schema and as the
+		// additionalProperties failure); the second names it better.
+		if (issue.message === "schema is false") continue;
 		const base = `${context ?? "body"}${issue.instancePath ?? ""}`;
 		const extra = issue.params?.additionalProperties;
 		if (issue.keyword === "additionalProperties" && extra !== undefined) {

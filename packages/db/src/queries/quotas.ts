@@ -1,0 +1,149 @@
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "../client";
+import { quotaDefaults, quotas } from "../schema/identity";
+
+export const QUOTA_RESOURCES = ["instances", "vcpus", "memory_mib", "volumes", "volume_gib", "snapshots"] as const;
+export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
+export type QuotaAmounts = Partial<Record<QuotaResource, number>>;
+
+/** What a new tenant gets when the operator has configured nothing. */
+export const BUILTIN_QUOTA_DEFAULTS: Record<QuotaResource, number> = {
+	instances: 10,
+	vcpus: 40,
+	memory_mib: 163_840,
+	volumes: 20,
+	volume_gib: 2_000,
+	snapshots: 40,
+};
+
+export interface QuotaRow {
+	resource: QuotaResource;
+	limit: number;
+	used: number;
+}
+
+export interface QuotaShortfall extends QuotaRow {
+	requested: number;
+}
+
+export async function effectiveQuotaDefaults(db: Db): Promise<Record<QuotaResource, number>> {
+	const rows = await db.select().from(quotaDefaults);
+	const out = { ...BUILTIN_QUOTA_DEFAULTS };
+	for (const row of rows) {
+		if ((QUOTA_RESOURCES as readonly string[]).includes(row.resource)) out[row.resource as QuotaResource] = row.limit;
+	}
+	return out;
+}
+
+export async function setQuotaDefaults(db: Db, limits: QuotaAmounts): Promise<void> {
+	for (const [resource, limit] of Object.entries(limits)) {
+		await db
+			.insert(quotaDefaults)
+			.values({ resource, limit })
+			.onConflictDoUpdate({ target: quotaDefaults.resource, set: { limit, updatedAt: new Date() } });
+	}
+}
+
+/** Creates every quota row of a new tenant from the configured defaults. */
+export async function initTenantQuotas(db: Db, tenantId: string): Promise<void> {
+	const defaults = await effectiveQuotaDefaults(db);
+	await db
+		.insert(quotas)
+		.values(QUOTA_RESOURCES.map((resource) => ({ tenantId, resource, limit: defaults[resource], used: 0 })))
+		.onConflictDoNothing();
+}
+
+export async function listTenantQuotas(db: Db, tenantId: string): Promise<QuotaRow[]> {
+	const rows = await db
+		.select({ resource: quotas.resource, limit: quotas.limit, used: quotas.used })
+		.from(quotas)
+		.where(eq(quotas.tenantId, tenantId))
+		.orderBy(asc(quotas.resource));
+	const byName = new Map(rows.map((r) => [r.resource, r]));
+	return QUOTA_RESOURCES.map((resource) => {
+		const row = byName.get(resource);
+		return { resource, limit: row?.limit ?? 0, used: row?.used ?? 0 };
+	});
+}
+
+export async function setTenantQuotaLimits(db: Db, tenantId: string, limits: QuotaAmounts): Promise<void> {
+	for (const [resource, limit] of Object.entries(limits)) {
+		await db
+			.insert(quotas)
+			.values({ tenantId, resource, limit, used: 0 })
+			.onConflictDoUpdate({ target: [quotas.tenantId, quotas.resource], set: { limit, updatedAt: new Date() } });
+	}
+}
+
+function positive(amounts: QuotaAmounts): [QuotaResource, number][] {
+	return (Object.entries(amounts) as [QuotaResource, number][])
+		.filter(([, n]) => n > 0)
+		.sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+/**
+ * Claims usage with one conditional UPDATE per resource, in a fixed order so concurrent claims
+ * never deadlock. Must run inside the caller's transaction: on a shortfall the caller throws and
+ * the rows already claimed roll back with it.
+ */
+export async function claimQuota(
+	tx: Db,
+	tenantId: string,
+	amounts: QuotaAmounts,
+): Promise<{ ok: true } | { ok: false; shortfalls: QuotaShortfall[] }> {
+	const failed: [QuotaResource, number][] = [];
+	for (const [resource, n] of positive(amounts)) {
+		const claimed = await tx
+			.update(quotas)
+			.set({ used: sql`${quotas.used} + ${n}`, updatedAt: new Date() })
+			.where(
+				and(eq(quotas.tenantId, tenantId), eq(quotas.resource, resource), sql`${quotas.used} + ${n} <= ${quotas.limit}`),
+			)
+			.returning({ used: quotas.used });
+		if (claimed.length === 0) failed.push([resource, n]);
+	}
+	if (failed.length === 0) return { ok: true };
+	const rows = await tx
+		.select({ resource: quotas.resource, limit: quotas.limit, used: quotas.used })
+		.from(quotas)
+		.where(and(eq(quotas.tenantId, tenantId), inArray(quotas.resource, failed.map(([r]) => r))));
+	const byName = new Map(rows.map((r) => [r.resource, r]));
+	return {
+		ok: false,
+		shortfalls: failed.map(([resource, requested]) => ({
+			resource,
+			requested,
+			limit: byName.get(resource)?.limit ?? 0,
+			used: byName.get(resource)?.used ?? 0,
+		})),
+	};
+}
+
+/** Gives usage back. Never below zero: the usage reconciler reports any drift this hides. */
+export async function releaseQuota(tx: Db, tenantId: string, amounts: QuotaAmounts): Promise<void> {
+	for (const [resource, n] of positive(amounts)) {
+		await tx
+			.update(quotas)
+			.set({ used: sql`greatest(${quotas.used} - ${n}, 0)`, updatedAt: new Date() })
+			.where(and(eq(quotas.tenantId, tenantId), eq(quotas.resource, resource)));
+	}
+}
+
+/** Overwrites usage with a recount; returns the resources whose stored usage had drifted. */
+export async function resetQuotaUsage(
+	tx: Db,
+	tenantId: string,
+	actual: Record<QuotaResource, number>,
+): Promise<{ resource: QuotaResource; stored: number; actual: number }[]> {
+	const drift: { resource: QuotaResource; stored: number; actual: number }[] = [];
+	for (const row of await listTenantQuotas(tx, tenantId)) {
+		if (row.used !== actual[row.resource]) {
+			drift.push({ resource: row.resource, stored: row.used, actual: actual[row.resource] });
+			await tx
+				.update(quotas)
+				.set({ used: actual[row.resource], updatedAt: new Date() })
+				.where(and(eq(quotas.tenantId, tenantId), eq(quotas.resource, row.resource)));
+		}
+	}
+	return drift;
+}

@@ -1,0 +1,52 @@
+import { type KitConfig, envInt, envString, kitConfigFromEnv } from "@igoudar/kit";
+
+export const TARGETS = ["all", "tenants", "worker"] as const;
+export type Target = (typeof TARGETS)[number];
+/** Named by the architecture but not built yet: refused with a clear message. */
+export const PLANNED_TARGETS = ["compute", "storage", "billing"] as const;
+
+export interface ServerConfig {
+	target: Target;
+	host: string;
+	port: number;
+	databaseUrl?: string;
+	pgliteDir: string;
+	redisUrl: string;
+	/** True when REDIS_URL was not given: then a local redis-server may be started. */
+	redisUrlDefaulted: boolean;
+	redisPrefix: string;
+	logLevel: string;
+	bootstrapClientId?: string;
+	bootstrapClientSecret?: string;
+	keyRotationHours: number;
+	kit: KitConfig;
+}
+
+export function parseTarget(argv: string[]): Target {
+	const flag = argv.find((a) => a.startsWith("--target="));
+	const index = argv.indexOf("--target");
+	const value = flag ? flag.slice("--target=".length) : index >= 0 ? argv[index + 1] : "all";
+	if ((TARGETS as readonly string[]).includes(value ?? "")) return value as Target;
+	if ((PLANNED_TARGETS as readonly string[]).includes(value ?? "")) {
+		throw new Error(`target ${value} is not available in this release; use one of ${TARGETS.join(", ")}`);
+	}
+	throw new Error(`unknown target ${JSON.stringify(value)}; use one of ${TARGETS.join(", ")}`);
+}
+
+export function serverConfigFromEnv(target: Target, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+	return {
+		target,
+		host: envString("HOST", "0.0.0.0", env),
+		port: envInt("PORT", 8080, env),
+		databaseUrl: env.DATABASE_URL || undefined,
+		pgliteDir: envString("IGOUDAR_PGLITE_DIR", ".data/pglite", env),
+		redisUrl: envString("REDIS_URL", "redis://127.0.0.1:6379", env),
+		redisUrlDefaulted: !env.REDIS_URL,
+		redisPrefix: envString("IGOUDAR_REDIS_PREFIX", "igoudar", env),
+		logLevel: envString("LOG_LEVEL", "info", env),
+		bootstrapClientId: env.IGOUDAR_BOOTSTRAP_CLIENT_ID || undefined,
+		bootstrapClientSecret: env.IGOUDAR_BOOTSTRAP_CLIENT_SECRET || undefined,
+		keyRotationHours: envInt("IGOUDAR_KEY_ROTATION_HOURS", 24 * 7, env),
+		kit: kitConfigFromEnv(env),
+	};
+}

@@ -1,0 +1,54 @@
+import { createDatabase, migrate } from "@igoudar/db";
+import { bootstrapOperator } from "@igoudar/tenants";
+import closeWithGrace from "close-with-grace";
+import { parseTarget, serverConfigFromEnv } from "./config";
+import { createLogger } from "./logger";
+import { createPlatform } from "./platform";
+import { createRedis, ensureRedis } from "./redis";
+
+/**
+ * igoudar-server --target=all|tenants|worker. Wires configuration, logging, the database, Redis,
+ * migrations and shutdown; everything else lives in the services.
+ */
+async function main(): Promise<void> {
+	const target = parseTarget(process.argv.slice(2));
+	const config = serverConfigFromEnv(target);
+	const logger = createLogger(config.logLevel);
+
+	if (!config.databaseUrl && target !== "all") {
+		throw new Error("DATABASE_URL is required for any target but `all` (which can use embedded PGlite).");
+	}
+	const database = createDatabase(
+		config.databaseUrl
+			? { url: config.databaseUrl, applicationName: `igoudar-${target}` }
+			: { pgliteDir: config.pgliteDir },
+	);
+	logger.info({ database: database.kind, target }, "starting");
+	await migrate(database);
+	await bootstrapOperator(
+		database.db,
+		{ clientId: config.bootstrapClientId, clientSecret: config.bootstrapClientSecret },
+		logger,
+	);
+
+	const redisEndpoint = await ensureRedis(config.redisUrl, config.redisUrlDefaulted, logger);
+	const redis = createRedis(redisEndpoint.url);
+	redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+
+	const platform = await createPlatform({ config, database, redis, logger });
+	await platform.app.listen({ host: config.host, port: config.port });
+
+	closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+		if (err) logger.error({ err }, "shutting down after an error");
+		else logger.info({ signal }, "shutting down");
+		await platform.close();
+		redis.disconnect();
+		await redisEndpoint.stop();
+		await database.close();
+	});
+}
+
+main().catch((error: unknown) => {
+	console.error(error instanceof Error ? error.message : error);
+	process.exit(1);
+});

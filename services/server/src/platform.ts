@@ -1,0 +1,94 @@
+import type { DatabaseHandle } from "@igoudar/db";
+import {
+	type App,
+	type Probe,
+	type RouteRecord,
+	createApp,
+	createAuthenticator,
+	purgeExpiredIdempotencyKeys,
+} from "@igoudar/kit";
+import { TokenSigner, maintainSigningKeys, tenantsService } from "@igoudar/tenants";
+import type { FastifyBaseLogger } from "fastify";
+import type { Redis } from "ioredis";
+import type { ServerConfig, Target } from "./config";
+
+export interface PlatformOptions {
+	config: ServerConfig;
+	database: DatabaseHandle;
+	redis: Redis;
+	logger: FastifyBaseLogger;
+	/** Tests drive background loops by hand. */
+	backgroundTasks?: boolean;
+}
+
+export interface Platform {
+	app: App;
+	routes: RouteRecord[];
+	/** Runs the periodic maintenance once, now (what the background loops do on their timers). */
+	maintain(): Promise<void>;
+	close(): Promise<void>;
+}
+
+const servesHttp = (target: Target) => target !== "worker";
+
+/**
+ * Mounts the services of a target into one Fastify app and starts the background work it owns.
+ * `all` is everything in one process; other targets are one slice of it.
+ */
+export async function createPlatform(options: PlatformOptions): Promise<Platform> {
+	const { config, database, redis, logger } = options;
+	const db = database.db;
+	const keyPolicy = {
+		rotateAfterMs: config.keyRotationHours * 3_600_000,
+		publishLeadMs: 10 * 60_000,
+		tokenTtlMs: config.kit.tokenTtlSeconds * 1000,
+	};
+	const probes: Probe[] = [
+		{ name: "database", check: () => database.ping() },
+		{ name: "redis", check: async () => void (await redis.ping()) },
+	];
+	const services = servesHttp(config.target) ? [tenantsService] : [];
+	const { app, routes } = await createApp({
+		db,
+		authenticator: createAuthenticator(db, config.kit),
+		config: config.kit,
+		probes,
+		logger,
+		tags: services.flatMap((s) => s.tags),
+	});
+
+	const signer = new TokenSigner(db, {
+		issuer: config.kit.issuer,
+		audience: config.kit.audience,
+		ttlSeconds: config.kit.tokenTtlSeconds,
+	});
+	for (const service of services) {
+		if (service === tenantsService) await service.register(app, { db, signer });
+	}
+
+	const maintain = async () => {
+		await maintainSigningKeys(db, keyPolicy);
+		const purged = await purgeExpiredIdempotencyKeys(db);
+		if (purged > 0) logger.info({ purged }, "purged expired idempotency keys");
+	};
+	await maintainSigningKeys(db, keyPolicy);
+
+	const timers: NodeJS.Timeout[] = [];
+	if (options.backgroundTasks !== false) {
+		timers.push(
+			setInterval(() => {
+				maintain().catch((error: unknown) => logger.error({ err: error }, "maintenance failed"));
+			}, 60_000).unref(),
+		);
+	}
+
+	return {
+		app,
+		routes,
+		maintain,
+		async close() {
+			for (const timer of timers) clearInterval(timer);
+			await app.close();
+		},
+	};
+}

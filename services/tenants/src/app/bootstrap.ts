@@ -1,0 +1,88 @@
+import { createHash } from "node:crypto";
+import type { Db } from "@igoudar/db";
+import { auditEvents } from "@igoudar/db";
+import type { FastifyBaseLogger } from "fastify";
+import {
+	countLiveOperators,
+	findAccountByClientId,
+	insertServiceAccount,
+	updateAccount,
+} from "../db/service-accounts";
+import { hashSecret, newClientId, newClientSecret, verifySecret } from "./secrets";
+
+export interface BootstrapSettings {
+	clientId?: string;
+	clientSecret?: string;
+}
+
+function operatorName(clientId: string): string {
+	return `operator-${createHash("sha256").update(clientId).digest("hex").slice(0, 12)}`;
+}
+
+/**
+ * Makes sure the platform can be administered. With a configured credential, an operator with
+ * exactly that id and secret exists afterwards (idempotent across restarts and replicas); without
+ * one, the first start creates an operator and prints its credential once.
+ */
+export async function bootstrapOperator(db: Db, settings: BootstrapSettings, log: FastifyBaseLogger): Promise<void> {
+	await db.transaction(async (tx) => {
+		// Replicas starting together must not both create an operator.
+		await tx.execute("select pg_advisory_xact_lock(727003)");
+		const txDb = tx as unknown as Db;
+		if (settings.clientId && settings.clientSecret) {
+			const existing = await findAccountByClientId(txDb, settings.clientId);
+			if (!existing) {
+				const row = await insertServiceAccount(txDb, {
+					tenantId: null,
+					role: "operator",
+					name: operatorName(settings.clientId),
+					clientId: settings.clientId,
+					secretHash: await hashSecret(settings.clientSecret),
+				});
+				await audit(txDb, row.id, "service_account.bootstrap");
+				log.info({ client_id: settings.clientId }, "bootstrap operator credential created");
+				return;
+			}
+			if (existing.role !== "operator") {
+				throw new Error(`IGOUDAR_BOOTSTRAP_CLIENT_ID ${settings.clientId} belongs to a tenant account`);
+			}
+			const secretMatches = await verifySecret(settings.clientSecret, existing.secretHash);
+			if (!secretMatches || existing.revokedAt) {
+				await updateAccount(txDb, existing.id, {
+					secretHash: secretMatches ? existing.secretHash : await hashSecret(settings.clientSecret),
+					revokedAt: null,
+				});
+				await audit(txDb, existing.id, "service_account.bootstrap_reset");
+				log.info({ client_id: settings.clientId }, "bootstrap operator credential updated");
+			}
+			return;
+		}
+		if ((await countLiveOperators(txDb)) > 0) return;
+		const clientId = newClientId();
+		const clientSecret = newClientSecret();
+		const row = await insertServiceAccount(txDb, {
+			tenantId: null,
+			role: "operator",
+			name: operatorName(clientId),
+			clientId,
+			secretHash: await hashSecret(clientSecret),
+		});
+		await audit(txDb, row.id, "service_account.bootstrap");
+		// Printed once: only the hash is stored, so this is the one chance to see the secret.
+		log.warn(
+			{ client_id: clientId, client_secret: clientSecret },
+			"created the first operator credential; store it now, it will not be shown again",
+		);
+	});
+}
+
+async function audit(db: Db, accountId: string, action: string): Promise<void> {
+	await db.insert(auditEvents).values({
+		tenantId: null,
+		actorId: "system",
+		actorRole: "system",
+		action,
+		targetType: "service_account",
+		targetId: accountId,
+	});
+}

@@ -1,0 +1,83 @@
+import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import {
+	type ServiceAccountRow,
+	insertServiceAccount,
+	listTenantAccounts,
+	revokeTenantAccount,
+} from "../db/service-accounts";
+import { findTenant, isUniqueViolation } from "../db/tenants";
+import { hashSecret, newClientId, newClientSecret } from "./secrets";
+
+export type TenantRole = "admin" | "member" | "viewer";
+
+export interface ServiceAccountView {
+	id: string;
+	tenant_id: string | null;
+	name: string;
+	role: string;
+	client_id: string;
+	created_at: string;
+}
+
+export function presentServiceAccount(row: ServiceAccountRow): ServiceAccountView {
+	return {
+		id: row.id,
+		tenant_id: row.tenantId,
+		name: row.name,
+		role: row.role,
+		client_id: row.clientId,
+		created_at: row.createdAt.toISOString(),
+	};
+}
+
+export async function serviceAccountCreate(
+	ctx: Ctx,
+	tenantId: string,
+	input: { name: string; role: TenantRole },
+): Promise<ServiceAccountView & { client_secret: string }> {
+	const secret = newClientSecret();
+	const secretHash = await hashSecret(secret);
+	try {
+		return await ctx.db.transaction(async (tx) => {
+			if (!(await findTenant(tx, tenantId))) throw problems.notFound("tenant");
+			const row = await insertServiceAccount(tx, {
+				tenantId,
+				name: input.name,
+				role: input.role,
+				clientId: newClientId(),
+				secretHash,
+			});
+			await recordAudit(withDb(ctx, tx), {
+				tenantId,
+				action: "service_account.create",
+				targetType: "service_account",
+				targetId: row.id,
+				detail: { name: input.name, role: input.role },
+			});
+			// The secret leaves the server once, here; only its hash is kept.
+			return { ...presentServiceAccount(row), client_secret: secret };
+		});
+	} catch (error) {
+		if (isUniqueViolation(error, "service_accounts_tenant_name_key")) {
+			throw problems.conflict(`A service account named ${input.name} exists in this tenant.`);
+		}
+		throw error;
+	}
+}
+
+export async function serviceAccountList(ctx: Ctx, tenantId: string, page: PageRequest) {
+	if (!(await findTenant(ctx.db, tenantId))) throw problems.notFound("tenant");
+	return toPage(await listTenantAccounts(ctx.db, tenantId, page), page, presentServiceAccount);
+}
+
+export async function serviceAccountRevoke(ctx: Ctx, tenantId: string, id: string): Promise<void> {
+	await ctx.db.transaction(async (tx) => {
+		if (!(await revokeTenantAccount(tx, tenantId, id))) throw problems.notFound("service account");
+		await recordAudit(withDb(ctx, tx), {
+			tenantId,
+			action: "service_account.revoke",
+			targetType: "service_account",
+			targetId: id,
+		});
+	});
+}

@@ -1,0 +1,122 @@
+import type { Db } from "@igoudar/db";
+import { signingKeys } from "@igoudar/db";
+import { and, eq, lt, sql } from "drizzle-orm";
+import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair, importJWK } from "jose";
+import { v7 as uuidv7 } from "uuid";
+
+export const SIGNING_ALG = "EdDSA";
+/** Arbitrary constant: one replica at a time changes the key set. */
+const KEY_LOCK = 727_002;
+
+export interface KeyPolicy {
+	/** How long a key signs before it is rotated out. */
+	rotateAfterMs: number;
+	/**
+	 * How long a key is published before it may sign: longer than any verifier's JWKS cache, so no
+	 * verifier ever sees a token signed by a key it has not fetched.
+	 */
+	publishLeadMs: number;
+	/** Longest token lifetime: a retired key stays published this long (plus skew). */
+	tokenTtlMs: number;
+}
+
+async function newKeyRow(state: "next" | "active", now: Date) {
+	const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { crv: "Ed25519", extractable: true });
+	const kid = uuidv7();
+	const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: "sig" };
+	const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: SIGNING_ALG };
+	return {
+		kid,
+		alg: SIGNING_ALG,
+		state,
+		publicJwk,
+		privateJwk,
+		createdAt: now,
+		activatedAt: state === "active" ? now : null,
+	};
+}
+
+async function withKeyLock<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+	return db.transaction(async (tx) => {
+		await tx.execute(sql`select pg_advisory_xact_lock(${KEY_LOCK})`);
+		return fn(tx as unknown as Db);
+	});
+}
+
+/**
+ * Keeps the key set healthy: one active key, one published successor, rotation when the active key
+ * is due and its successor has been published long enough, and expired keys removed. Safe to call
+ * from every replica, as often as wanted.
+ */
+export async function maintainSigningKeys(db: Db, policy: KeyPolicy, now = new Date()): Promise<{ rotated: boolean }> {
+	return withKeyLock(db, async (tx) => {
+		const keys = await tx.select().from(signingKeys);
+		let active = keys.find((k) => k.state === "active");
+		let next = keys.find((k) => k.state === "next");
+		let rotated = false;
+		if (!active) {
+			// First start: there is no earlier key whose tokens could be confused, so sign at once.
+			const row = await newKeyRow("active", now);
+			await tx.insert(signingKeys).values(row);
+			active = { ...row, retiredAt: null, expiresAt: null };
+		} else if (
+			next &&
+			now.getTime() - (active.activatedAt ?? active.createdAt).getTime() >= policy.rotateAfterMs &&
+			now.getTime() - next.createdAt.getTime() >= policy.publishLeadMs
+		) {
+			await tx
+				.update(signingKeys)
+				.set({ state: "retired", retiredAt: now, expiresAt: new Date(now.getTime() + policy.tokenTtlMs + 60_000) })
+				.where(eq(signingKeys.kid, active.kid));
+			await tx.update(signingKeys).set({ state: "active", activatedAt: now }).where(eq(signingKeys.kid, next.kid));
+			next = undefined;
+			rotated = true;
+		}
+		if (!next) await tx.insert(signingKeys).values(await newKeyRow("next", now));
+		await tx.delete(signingKeys).where(and(eq(signingKeys.state, "retired"), lt(signingKeys.expiresAt, now)));
+		return { rotated };
+	});
+}
+
+export interface TokenClaims {
+	sub: string;
+	tenant_id: string | null;
+	role: string;
+	client_id: string;
+}
+
+/** Signs with the active key, re-reading it when it may have rotated. */
+export class TokenSigner {
+	private cached?: { kid: string; key: CryptoKey | Uint8Array; at: number };
+
+	constructor(
+		private readonly db: Db,
+		private readonly settings: { issuer: string; audience: string; ttlSeconds: number },
+	) {}
+
+	private async activeKey(): Promise<{ kid: string; key: CryptoKey | Uint8Array }> {
+		if (this.cached && Date.now() - this.cached.at < 10_000) return this.cached;
+		const [row] = await this.db.select().from(signingKeys).where(eq(signingKeys.state, "active")).limit(1);
+		if (!row) throw new Error("no active signing key: maintainSigningKeys has not run");
+		if (this.cached?.kid !== row.kid) {
+			this.cached = { kid: row.kid, key: await importJWK(row.privateJwk as JWK, SIGNING_ALG), at: Date.now() };
+		} else {
+			this.cached.at = Date.now();
+		}
+		return this.cached;
+	}
+
+	async sign(claims: TokenClaims): Promise<{ token: string; expiresIn: number }> {
+		const { kid, key } = await this.activeKey();
+		const token = await new SignJWT({ tenant_id: claims.tenant_id, role: claims.role, client_id: claims.client_id })
+			.setProtectedHeader({ alg: SIGNING_ALG, kid, typ: "at+jwt" })
+			.setIssuer(this.settings.issuer)
+			.setAudience(this.settings.audience)
+			.setSubject(claims.sub)
+			.setIssuedAt()
+			.setExpirationTime(`${this.settings.ttlSeconds}s`)
+			.setJti(uuidv7())
+			.sign(key);
+		return { token, expiresIn: this.settings.ttlSeconds };
+	}
+}
