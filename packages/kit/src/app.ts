@@ -109,7 +109,7 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 					"Control plane of the Igoudar Dajla data centre: tenants, identity, quotas, compute and operations.",
 				license: { name: "Apache-2.0", identifier: "Apache-2.0" },
 			},
-			servers: [{ url: options.config.publicUrl ?? "http://localhost:8080" }],
+			servers: [{ url: options.config.publicUrl ?? "/", description: "This deployment (set IGOUDAR_PUBLIC_URL to name it)." }],
 			tags: [{ name: "service", description: "Health, readiness, metrics and the spec." }, ...(options.tags ?? [])],
 			components: {
 				securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },

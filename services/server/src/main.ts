@@ -36,6 +36,7 @@ async function main(): Promise<void> {
 	redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
 
 	const platform = await createPlatform({ config, database, redis, logger });
+	await platform.start();
 	await platform.app.listen({ host: config.host, port: config.port });
 
 	closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {

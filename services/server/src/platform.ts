@@ -24,6 +24,8 @@ export interface PlatformOptions {
 export interface Platform {
 	app: App;
 	routes: RouteRecord[];
+	/** Prepares shared state (signing keys) and starts the background loops the target owns. */
+	start(): Promise<void>;
 	/** Runs the periodic maintenance once, now (what the background loops do on their timers). */
 	maintain(): Promise<void>;
 	close(): Promise<void>;
@@ -71,20 +73,21 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		const purged = await purgeExpiredIdempotencyKeys(db);
 		if (purged > 0) logger.info({ purged }, "purged expired idempotency keys");
 	};
-	await maintainSigningKeys(db, keyPolicy);
-
 	const timers: NodeJS.Timeout[] = [];
-	if (options.backgroundTasks !== false) {
+	const start = async () => {
+		await maintainSigningKeys(db, keyPolicy);
+		if (options.backgroundTasks === false) return;
 		timers.push(
 			setInterval(() => {
 				maintain().catch((error: unknown) => logger.error({ err: error }, "maintenance failed"));
 			}, 60_000).unref(),
 		);
-	}
+	};
 
 	return {
 		app,
 		routes,
+		start,
 		maintain,
 		async close() {
 			for (const timer of timers) clearInterval(timer);

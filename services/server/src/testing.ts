@@ -52,6 +52,7 @@ export class TestPlatform {
 		await bootstrapOperator(database.db, TEST_OPERATOR, logger);
 		const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
 		const platform = await createPlatform({ config, database, redis, logger, backgroundTasks: false });
+		await platform.start();
 		await platform.app.ready();
 		return new TestPlatform(platform, database, redis, config, testDb.drop);
 	}

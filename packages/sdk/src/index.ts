@@ -1,0 +1,3 @@
+export { createIgoudarClient, type IgoudarClient, type IgoudarClientOptions, type OperationResult } from "./client";
+export type { components, operations, paths } from "./generated/schema";
+export { TokenSource } from "./tokens";

@@ -1,0 +1,56 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const entry = fileURLToPath(new URL("../../services/server/bin/igoudar-server.mjs", import.meta.url));
+
+export interface ServerProcess {
+	url: string;
+	child: ChildProcess;
+	/** Everything the process logged so far. */
+	output(): string;
+	stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts `igoudar-server` as a real child process on a free port and resolves once it listens.
+ */
+export async function startServerProcess(target: string, env: NodeJS.ProcessEnv): Promise<ServerProcess> {
+	const child = spawn(process.execPath, [entry, `--target=${target}`], {
+		env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	let log = "";
+	child.stdout?.on("data", (chunk: Buffer) => {
+		log += chunk.toString();
+	});
+	child.stderr?.on("data", (chunk: Buffer) => {
+		log += chunk.toString();
+	});
+	const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+	const url = await new Promise<string>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`server did not listen within 60 s:\n${log}`)), 60_000);
+		const poll = setInterval(() => {
+			const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+			if (match?.[1]) {
+				clearInterval(poll);
+				clearTimeout(timer);
+				resolve(match[1]);
+			}
+		}, 50);
+		exited.then((code) => {
+			clearInterval(poll);
+			clearTimeout(timer);
+			reject(new Error(`server exited with ${code} before listening:\n${log}`));
+		});
+	});
+	return {
+		url,
+		child,
+		output: () => log,
+		async stop(signal = "SIGTERM") {
+			if (child.exitCode !== null) return child.exitCode;
+			child.kill(signal);
+			return exited;
+		},
+	};
+}
