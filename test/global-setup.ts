@@ -1,6 +1,12 @@
-import { dropStaleTestDatabases, prepareTemplateDatabase } from "@igoudar/db/testing";
+import { dropStaleTestDatabases, dropTemplateDatabase, prepareTemplateDatabase } from "@igoudar/db/testing";
+
+let template: string | undefined;
 
 export async function setup(): Promise<void> {
 	await dropStaleTestDatabases();
-	await prepareTemplateDatabase();
+	template = await prepareTemplateDatabase();
+}
+
+export async function teardown(): Promise<void> {
+	if (template) await dropTemplateDatabase(template);
 }

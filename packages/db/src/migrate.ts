@@ -23,6 +23,7 @@ export async function migrate(handle: DatabaseHandle): Promise<void> {
 /** Applies pending migrations on one dedicated session holding an advisory lock. */
 export async function migrateUrl(url: string): Promise<void> {
 	const client = new pg.Client({ connectionString: url, application_name: "igoudar-migrate" });
+	client.on("error", () => {});
 	await client.connect();
 	try {
 		await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);

@@ -7,9 +7,12 @@ import {
 	createAuthenticator,
 	purgeExpiredIdempotencyKeys,
 } from "@igoudar/kit";
+import { computeJobs, computeService } from "@igoudar/compute";
+import { OutboxRelay, redisConnectionFactory } from "@igoudar/jobs";
 import { TokenSigner, maintainSigningKeys, tenantsService } from "@igoudar/tenants";
 import type { FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
+import type { Logger as PinoLogger } from "pino";
 import type { ServerConfig, Target } from "./config";
 
 export interface PlatformOptions {
@@ -23,6 +26,7 @@ export interface PlatformOptions {
 
 export interface Platform {
 	app: App;
+	relay?: OutboxRelay;
 	routes: RouteRecord[];
 	/** Prepares shared state (signing keys) and starts the background loops the target owns. */
 	start(): Promise<void>;
@@ -31,7 +35,13 @@ export interface Platform {
 	close(): Promise<void>;
 }
 
-const servesHttp = (target: Target) => target !== "worker";
+const mountsTenants = (target: Target) => target === "all" || target === "tenants";
+const mountsCompute = (target: Target) => target === "all" || target === "compute";
+/** Wherever outbox rows are written or jobs run, a relay moves them; several relays are safe together. */
+const runsRelay = (target: Target) => target !== "tenants";
+
+/** Every job the platform can run: the worker refuses to start if one has no handler. */
+export const platformJobs = { ...computeJobs };
 
 /**
  * Mounts the services of a target into one Fastify app and starts the background work it owns.
@@ -49,23 +59,38 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		{ name: "database", check: () => database.ping() },
 		{ name: "redis", check: async () => void (await redis.ping()) },
 	];
-	const services = servesHttp(config.target) ? [tenantsService] : [];
+	const tags = [
+		...(mountsTenants(config.target) ? tenantsService.tags : []),
+		...(mountsCompute(config.target) ? computeService.tags : []),
+	];
 	const { app, routes } = await createApp({
 		db,
 		authenticator: createAuthenticator(db, config.kit),
 		config: config.kit,
 		probes,
 		logger,
-		tags: services.flatMap((s) => s.tags),
+		tags,
 	});
+
+	const relay = runsRelay(config.target)
+		? new OutboxRelay({
+				db,
+				catalog: platformJobs,
+				connection: redisConnectionFactory(config.redisUrl),
+				prefix: config.redisPrefix,
+				// The server's logger is pino underneath; Fastify only types it more narrowly.
+				logger: logger as unknown as PinoLogger,
+			})
+		: undefined;
 
 	const signer = new TokenSigner(db, {
 		issuer: config.kit.issuer,
 		audience: config.kit.audience,
 		ttlSeconds: config.kit.tokenTtlSeconds,
 	});
-	for (const service of services) {
-		if (service === tenantsService) await service.register(app, { db, signer });
+	if (mountsTenants(config.target)) await tenantsService.register(app, { db, signer });
+	if (mountsCompute(config.target)) {
+		await computeService.register(app, { db, afterCommit: () => relay?.nudge() });
 	}
 
 	const maintain = async () => {
@@ -77,6 +102,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 	const start = async () => {
 		await maintainSigningKeys(db, keyPolicy);
 		if (options.backgroundTasks === false) return;
+		relay?.start();
 		timers.push(
 			setInterval(() => {
 				maintain().catch((error: unknown) => logger.error({ err: error }, "maintenance failed"));
@@ -86,12 +112,14 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 
 	return {
 		app,
+		relay,
 		routes,
 		start,
 		maintain,
 		async close() {
 			for (const timer of timers) clearInterval(timer);
 			await app.close();
+			await relay?.stop();
 		},
 	};
 }

@@ -150,6 +150,130 @@ export interface paths {
         patch: operations["tenantUpdate"];
         trace?: never;
     };
+    "/v1/tenants/{tenant_id}/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List instances */
+        get: operations["instanceList"];
+        put?: never;
+        /**
+         * Create an instance
+         * @description Quota and host capacity are claimed before the 202; the operation then provisions the instance or fails and gives everything back.
+         */
+        post: operations["instanceCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/instances/{instance_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an instance */
+        get: operations["instanceGet"];
+        put?: never;
+        post?: never;
+        /** Delete an instance */
+        delete: operations["instanceDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/instances/{instance_id}/reboot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reboot a running instance */
+        post: operations["instanceReboot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/instances/{instance_id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a stopped instance */
+        post: operations["instanceStart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/instances/{instance_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a running instance */
+        post: operations["instanceStop"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/operations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List operations */
+        get: operations["operationList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/operations/{operation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an operation */
+        get: operations["operationGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant_id}/quotas": {
         parameters: {
             query?: never;
@@ -989,6 +1113,1018 @@ export interface operations {
                         status: "active" | "suspended";
                         /** Format: date-time */
                         updated_at: string;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    instanceList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                page_token?: string;
+                status?: "provisioning" | "running" | "stopping" | "stopped" | "starting" | "rebooting" | "deleting" | "failed";
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: date-time */
+                            created_at: string;
+                            disk_gib: number;
+                            /** @description Flavor name. */
+                            flavor: string;
+                            /** Format: uuid */
+                            id: string;
+                            labels: {
+                                [key: string]: string;
+                            };
+                            memory_mib: number;
+                            name: string;
+                            placement_group: string | null;
+                            /** @enum {string} */
+                            status: "provisioning" | "running" | "stopping" | "stopped" | "starting" | "rebooting" | "deleting" | "failed";
+                            /** Format: date-time */
+                            updated_at: string;
+                            vcpus: number;
+                            volume_ids: string[];
+                            /** @description Zone name. */
+                            zone: string;
+                        }[];
+                        next_page_token: string | null;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    instanceCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Flavor name or id. */
+                    flavor: string;
+                    /** @description Free-form key/value labels. */
+                    labels?: {
+                        [key: string]: string;
+                    };
+                    /** @description Unique among the tenant's instances. */
+                    name: string;
+                    /** @description Placement group name or id. */
+                    placement_group?: string;
+                    volume_ids?: string[];
+                    /** @description Zone name or id; any allowed zone if absent. */
+                    zone?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        instance: {
+                            /** Format: date-time */
+                            created_at: string;
+                            disk_gib: number;
+                            /** @description Flavor name. */
+                            flavor: string;
+                            /** Format: uuid */
+                            id: string;
+                            labels: {
+                                [key: string]: string;
+                            };
+                            memory_mib: number;
+                            name: string;
+                            placement_group: string | null;
+                            /** @enum {string} */
+                            status: "provisioning" | "running" | "stopping" | "stopped" | "starting" | "rebooting" | "deleting" | "failed";
+                            /** Format: date-time */
+                            updated_at: string;
+                            vcpus: number;
+                            volume_ids: string[];
+                            /** @description Zone name. */
+                            zone: string;
+                        };
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description quota_exceeded */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no_capacity */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    instanceGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Instance id. */
+                instance_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        disk_gib: number;
+                        /** @description Flavor name. */
+                        flavor: string;
+                        /** Format: uuid */
+                        id: string;
+                        labels: {
+                            [key: string]: string;
+                        };
+                        memory_mib: number;
+                        name: string;
+                        placement_group: string | null;
+                        /** @enum {string} */
+                        status: "provisioning" | "running" | "stopping" | "stopped" | "starting" | "rebooting" | "deleting" | "failed";
+                        /** Format: date-time */
+                        updated_at: string;
+                        vcpus: number;
+                        volume_ids: string[];
+                        /** @description Zone name. */
+                        zone: string;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    instanceDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Instance id. */
+                instance_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    instanceReboot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Instance id. */
+                instance_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    instanceStart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Instance id. */
+                instance_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    instanceStop: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Instance id. */
+                instance_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    operationList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                page_token?: string;
+                /** @description Only operations on this resource. */
+                target_id?: string;
+                status?: "pending" | "running" | "succeeded" | "failed";
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        }[];
+                        next_page_token: string | null;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    operationGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Operation id. */
+                operation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Long-running work and its progress. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        completed_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        error: {
+                            /** @description Stable machine-readable error code, e.g. no_capacity. */
+                            code: string;
+                            detail?: string;
+                            errors?: {
+                                [key: string]: unknown;
+                            }[];
+                            status: number;
+                            title: string;
+                            type: string;
+                        } | null;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description What the operation does, e.g. instance.create. */
+                        kind: string;
+                        progress: number;
+                        started_at: string | null;
+                        status: "pending" | "running" | "succeeded" | "failed";
+                        /** Format: uuid */
+                        target_id: string;
+                        /** @description The kind of resource the operation changes. */
+                        target_type: string;
                     };
                 };
             };

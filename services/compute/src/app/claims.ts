@@ -1,0 +1,62 @@
+import { type Db, claimQuota, instances, releaseQuota, tenants } from "@igoudar/db";
+import { problems } from "@igoudar/kit";
+import { and, eq, isNull } from "drizzle-orm";
+import { type Size, claimHostCapacity, releaseHostCapacity } from "../db/capacity";
+
+/** What an instance charges against its tenant's quota. */
+export function instanceQuota(size: Size) {
+	return { instances: 1, vcpus: size.vcpus, memory_mib: size.memoryMib };
+}
+
+/** Claims quota in the caller's transaction; throws 422 quota_exceeded naming every shortfall. */
+export async function claimInstanceQuota(tx: Db, tenantId: string, size: Size): Promise<void> {
+	const claim = await claimQuota(tx, tenantId, instanceQuota(size));
+	if (!claim.ok) {
+		throw problems.quotaExceeded(
+			claim.shortfalls.map((s) => ({ resource: s.resource, limit: s.limit, used: s.used, requested: s.requested })),
+		);
+	}
+}
+
+export { claimHostCapacity };
+
+/**
+ * Gives back everything an instance holds, exactly once: an instance holds quota and host
+ * capacity while `host_id` is set, and this clears it in the same transaction as the release.
+ * `delete` also retires the row (`deleted_at`); `fail` leaves it visible as `failed`.
+ */
+export async function releaseInstanceClaims(db: Db, instanceId: string, outcome: "fail" | "delete"): Promise<boolean> {
+	return db.transaction(async (tx) => {
+		const [row] = await tx
+			.select()
+			.from(instances)
+			.where(and(eq(instances.id, instanceId), isNull(instances.deletedAt)))
+			.for("update");
+		if (!row) return false;
+		const size = { vcpus: row.vcpus, memoryMib: row.memoryMib, diskGib: row.diskGib };
+		if (row.hostId) {
+			// Same lock order as a create: quota rows first, then the host.
+			await releaseQuota(tx, row.tenantId, instanceQuota(size));
+			await releaseHostCapacity(tx, row.hostId, size);
+		}
+		await tx
+			.update(instances)
+			.set({
+				hostId: null,
+				updatedAt: new Date(),
+				...(outcome === "delete" ? { deletedAt: new Date(), status: "deleting" as const } : { status: "failed" as const }),
+			})
+			.where(eq(instances.id, instanceId));
+		return true;
+	});
+}
+
+export async function tenantForPlacement(tx: Db, tenantId: string) {
+	const [tenant] = await tx
+		.select({ id: tenants.id, dataResidency: tenants.dataResidency })
+		.from(tenants)
+		.where(eq(tenants.id, tenantId))
+		.limit(1);
+	if (!tenant) throw problems.notFound("tenant");
+	return tenant;
+}

@@ -1,0 +1,235 @@
+import { type Db, type InstanceStatus, flavors, isUniqueViolation, placementGroups, zones } from "@igoudar/db";
+import { enqueueOperation, type OperationView, presentOperation } from "@igoudar/jobs";
+import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import { and, eq } from "drizzle-orm";
+import { candidateHosts, lockPlacementGroup } from "../db/capacity";
+import {
+	type InstanceRecord,
+	byNameOrId,
+	findInstance,
+	insertInstance,
+	listInstances,
+	transitionInstance,
+} from "../db/instances";
+import { getPlacementSettings } from "../db/settings";
+import type { ComputeDeps } from "../deps";
+import { type ComputeJobName, computeJobs } from "../jobs";
+import { claimHostCapacity, claimInstanceQuota, tenantForPlacement } from "./claims";
+
+export interface InstanceView {
+	id: string;
+	name: string;
+	flavor: string;
+	zone: string;
+	status: InstanceStatus;
+	placement_group: string | null;
+	volume_ids: string[];
+	labels: Record<string, string>;
+	vcpus: number;
+	memory_mib: number;
+	disk_gib: number;
+	created_at: string;
+	updated_at: string;
+}
+
+export function presentInstance(row: InstanceRecord): InstanceView {
+	return {
+		id: row.id,
+		name: row.name,
+		flavor: row.flavorName,
+		zone: row.zoneName,
+		status: row.status,
+		placement_group: row.placementGroupName,
+		volume_ids: row.volumeIds,
+		labels: row.labels,
+		vcpus: row.vcpus,
+		memory_mib: row.memoryMib,
+		disk_gib: row.diskGib,
+		created_at: row.createdAt.toISOString(),
+		updated_at: row.updatedAt.toISOString(),
+	};
+}
+
+export interface InstanceCreate {
+	name: string;
+	flavor: string;
+	zone?: string;
+	placement_group?: string;
+	volume_ids?: string[];
+	labels?: Record<string, string>;
+}
+
+function unknownReference(field: string, value: string) {
+	return problems.validation(`No ${field} named ${value} exists.`, [{ field: `body/${field}`, message: "not found" }]);
+}
+
+/**
+ * One transaction: lock the placement group, claim quota, pick and claim a host, write the
+ * instance, its operation and the outbox row. Any refusal rolls all of it back, so a 422 or 503
+ * leaves nothing claimed.
+ */
+export async function instanceCreate(
+	ctx: Ctx,
+	deps: ComputeDeps,
+	tenantId: string,
+	input: InstanceCreate,
+): Promise<{ instance: InstanceView; operation: OperationView }> {
+	if (input.volume_ids && input.volume_ids.length > 0) {
+		throw problems.validation("Volumes cannot be attached yet: storage is not available in this region.", [
+			{ field: "body/volume_ids", message: "must be empty" },
+		]);
+	}
+	let created: { instanceId: string; operation: OperationView };
+	try {
+		created = await ctx.db.transaction(async (tx) => {
+			const db = tx as unknown as Db;
+			const tenant = await tenantForPlacement(db, tenantId);
+			const [flavor] = await db.select().from(flavors).where(byNameOrId(flavors, input.flavor)).limit(1);
+			if (!flavor) throw unknownReference("flavor", input.flavor);
+			let zoneId: string | undefined;
+			if (input.zone) {
+				const [zone] = await db.select().from(zones).where(byNameOrId(zones, input.zone)).limit(1);
+				if (!zone) throw unknownReference("zone", input.zone);
+				if (tenant.dataResidency && !tenant.dataResidency.includes(zone.jurisdiction)) {
+					throw problems.validation(
+						`Zone ${zone.name} is in ${zone.jurisdiction}, outside the tenant's data residency (${tenant.dataResidency.join(", ")}).`,
+						[{ field: "body/zone", message: "outside data residency" }],
+					);
+				}
+				zoneId = zone.id;
+			}
+			let group: Awaited<ReturnType<typeof lockPlacementGroup>>;
+			let groupId: string | undefined;
+			if (input.placement_group) {
+				const [found] = await db
+					.select({ id: placementGroups.id })
+					.from(placementGroups)
+					.where(and(eq(placementGroups.tenantId, tenantId), byNameOrId(placementGroups, input.placement_group)))
+					.limit(1);
+				group = found ? await lockPlacementGroup(db, tenantId, found.id) : undefined;
+				if (!found || !group) throw unknownReference("placement_group", input.placement_group);
+				groupId = found.id;
+			}
+
+			const size = { vcpus: flavor.vcpus, memoryMib: flavor.memoryMib, diskGib: flavor.diskGib };
+			await claimInstanceQuota(db, tenantId, size);
+
+			const { strategy } = await getPlacementSettings(db);
+			const candidates = await candidateHosts(db, {
+				size,
+				zoneId,
+				jurisdictions: tenant.dataResidency,
+				excludeHostIds: group?.policy === "anti-affinity" ? group.memberHostIds : [],
+				onlyHostId: group?.policy === "affinity" ? group.memberHostIds[0] : undefined,
+				strategy,
+			});
+			let host: { id: string; zoneId: string } | undefined;
+			// The ranking was a plain read: a parallel request may have filled a host since, so try the next.
+			for (const candidate of candidates) {
+				if (await claimHostCapacity(db, candidate.id, size)) {
+					host = candidate;
+					break;
+				}
+			}
+			if (!host) {
+				throw problems.noCapacity(
+					group
+						? `No host has room for ${flavor.name} under the ${group.policy} policy of the placement group.`
+						: `No host has room for ${flavor.name} within the allowed zones.`,
+				);
+			}
+			const instance = await insertInstance(db, {
+				tenantId,
+				name: input.name,
+				flavorId: flavor.id,
+				zoneId: host.zoneId,
+				hostId: host.id,
+				placementGroupId: groupId ?? null,
+				status: "provisioning",
+				...size,
+				labels: input.labels ?? {},
+				volumeIds: [],
+			});
+			const operation = await enqueueOperation(tx, {
+				tenantId,
+				kind: "instance.create",
+				targetType: "instance",
+				targetId: instance.id,
+				job: computeJobs["instance.create"],
+				payload: { instance_id: instance.id },
+			});
+			await recordAudit(withDb(ctx, db), {
+				tenantId,
+				action: "instance.create",
+				targetType: "instance",
+				targetId: instance.id,
+				detail: { flavor: flavor.name, host_id: host.id },
+			});
+			return { instanceId: instance.id, operation: presentOperation(operation) };
+		});
+	} catch (error) {
+		if (isUniqueViolation(error, "instances_tenant_name_key")) {
+			throw problems.conflict(`An instance named ${input.name} exists in this tenant.`);
+		}
+		throw error;
+	}
+	deps.afterCommit();
+	const record = await findInstance(ctx.db, tenantId, created.instanceId);
+	if (!record) throw problems.internal();
+	return { instance: presentInstance(record), operation: created.operation };
+}
+
+export async function instanceList(ctx: Ctx, tenantId: string, page: PageRequest, filter: { status?: InstanceStatus }) {
+	return toPage(await listInstances(ctx.db, tenantId, page, filter), page, presentInstance);
+}
+
+export async function instanceGet(ctx: Ctx, tenantId: string, id: string): Promise<InstanceView> {
+	const row = await findInstance(ctx.db, tenantId, id);
+	if (!row) throw problems.notFound("instance");
+	return presentInstance(row);
+}
+
+/** Which statuses each action may start from, and the transitional status it moves to. */
+const ACTIONS: Record<"start" | "stop" | "reboot" | "delete", { from: InstanceStatus[]; to: InstanceStatus }> = {
+	start: { from: ["stopped"], to: "starting" },
+	stop: { from: ["running"], to: "stopping" },
+	reboot: { from: ["running"], to: "rebooting" },
+	// A provisioning instance cannot be deleted until its create settles: 409, never a leak.
+	delete: { from: ["running", "stopped", "failed"], to: "deleting" },
+};
+
+export type InstanceAction = keyof typeof ACTIONS;
+
+export async function instanceAction(
+	ctx: Ctx,
+	deps: ComputeDeps,
+	tenantId: string,
+	id: string,
+	action: InstanceAction,
+): Promise<{ operation: OperationView }> {
+	const rule = ACTIONS[action];
+	const operation = await ctx.db.transaction(async (tx) => {
+		const db = tx as unknown as Db;
+		const current = await findInstance(db, tenantId, id);
+		if (!current) throw problems.notFound("instance");
+		const moved = await transitionInstance(db, id, rule.from, rule.to);
+		if (!moved) {
+			throw problems.invalidState(
+				`Cannot ${action} an instance that is ${current.status}; allowed from: ${rule.from.join(", ")}.`,
+			);
+		}
+		const job = computeJobs[`instance.${action}` as ComputeJobName];
+		const op = await enqueueOperation(tx, {
+			tenantId,
+			kind: job.name,
+			targetType: "instance",
+			targetId: id,
+			job,
+			payload: { instance_id: id },
+		});
+		await recordAudit(withDb(ctx, db), { tenantId, action: job.name, targetType: "instance", targetId: id });
+		return presentOperation(op);
+	});
+	deps.afterCommit();
+	return { operation };
+}

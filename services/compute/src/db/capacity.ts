@@ -1,0 +1,118 @@
+import type { Db } from "@igoudar/db";
+import { hosts, instances, placementGroups, zones } from "@igoudar/db";
+import { and, eq, inArray, isNotNull, isNull, notInArray, sql } from "drizzle-orm";
+
+export interface Size {
+	vcpus: number;
+	memoryMib: number;
+	diskGib: number;
+}
+
+/** Capacity after allocation ratios, as SQL, so the filter and the claim use one definition. */
+const vcpuCapacity = sql`floor(${hosts.vcpus} * ${hosts.cpuAllocationRatio})`;
+const memoryCapacity = sql`floor(${hosts.memoryMib} * ${hosts.memoryAllocationRatio})`;
+
+function fits(size: Size) {
+	return and(
+		sql`${hosts.vcpusUsed} + ${size.vcpus} <= ${vcpuCapacity}`,
+		sql`${hosts.memoryMibUsed} + ${size.memoryMib} <= ${memoryCapacity}`,
+		sql`${hosts.diskGibUsed} + ${size.diskGib} <= ${hosts.diskGib}`,
+	);
+}
+
+export interface CandidateFilter {
+	size: Size;
+	zoneId?: string;
+	/** Allowed jurisdictions; null means anywhere. */
+	jurisdictions: string[] | null;
+	/** Hosts that must not be used (anti-affinity). */
+	excludeHostIds: string[];
+	/** The only host that may be used (affinity), when the group already has members. */
+	onlyHostId?: string;
+	strategy: "spread" | "pack";
+}
+
+/**
+ * Filter and weigh. Spread puts the instance on the least loaded host (by the larger of its cpu
+ * and memory fractions), pack on the most loaded one that still fits. This read is only a ranking:
+ * the claim that follows re-checks everything in one conditional UPDATE.
+ */
+export async function candidateHosts(
+	db: Db,
+	filter: CandidateFilter,
+	limit = 16,
+): Promise<{ id: string; zoneId: string }[]> {
+	const load = sql`greatest(
+		(${hosts.vcpusUsed} + ${filter.size.vcpus})::float8 / nullif(${vcpuCapacity}, 0),
+		(${hosts.memoryMibUsed} + ${filter.size.memoryMib})::float8 / nullif(${memoryCapacity}, 0)
+	)`;
+	const rows = await db
+		.select({ id: hosts.id, zoneId: hosts.zoneId })
+		.from(hosts)
+		.innerJoin(zones, eq(zones.id, hosts.zoneId))
+		.where(
+			and(
+				eq(hosts.status, "enabled"),
+				fits(filter.size),
+				filter.zoneId ? eq(hosts.zoneId, filter.zoneId) : undefined,
+				filter.jurisdictions ? inArray(zones.jurisdiction, filter.jurisdictions) : undefined,
+				filter.excludeHostIds.length > 0 ? notInArray(hosts.id, filter.excludeHostIds) : undefined,
+				filter.onlyHostId ? eq(hosts.id, filter.onlyHostId) : undefined,
+			),
+		)
+		.orderBy(filter.strategy === "pack" ? sql`${load} desc` : sql`${load} asc`, hosts.id)
+		.limit(limit);
+	return rows;
+}
+
+/** Claims room on one host, or returns false if it no longer fits (or was disabled meanwhile). */
+export async function claimHostCapacity(db: Db, hostId: string, size: Size): Promise<boolean> {
+	const claimed = await db
+		.update(hosts)
+		.set({
+			vcpusUsed: sql`${hosts.vcpusUsed} + ${size.vcpus}`,
+			memoryMibUsed: sql`${hosts.memoryMibUsed} + ${size.memoryMib}`,
+			diskGibUsed: sql`${hosts.diskGibUsed} + ${size.diskGib}`,
+			instanceCount: sql`${hosts.instanceCount} + 1`,
+			updatedAt: new Date(),
+		})
+		.where(and(eq(hosts.id, hostId), eq(hosts.status, "enabled"), fits(size)))
+		.returning({ id: hosts.id });
+	return claimed.length === 1;
+}
+
+export async function releaseHostCapacity(db: Db, hostId: string, size: Size): Promise<void> {
+	await db
+		.update(hosts)
+		.set({
+			vcpusUsed: sql`greatest(${hosts.vcpusUsed} - ${size.vcpus}, 0)`,
+			memoryMibUsed: sql`greatest(${hosts.memoryMibUsed} - ${size.memoryMib}, 0)`,
+			diskGibUsed: sql`greatest(${hosts.diskGibUsed} - ${size.diskGib}, 0)`,
+			instanceCount: sql`greatest(${hosts.instanceCount} - 1, 0)`,
+			updatedAt: new Date(),
+		})
+		.where(eq(hosts.id, hostId));
+}
+
+/**
+ * Locks the placement group for the rest of the transaction and returns the hosts its live
+ * members hold. Creates into one group are serialised by this lock, which is what makes affinity
+ * and anti-affinity hold under parallel requests.
+ */
+export async function lockPlacementGroup(
+	db: Db,
+	tenantId: string,
+	groupId: string,
+): Promise<{ policy: "affinity" | "anti-affinity"; memberHostIds: string[] } | undefined> {
+	const [group] = await db
+		.select({ id: placementGroups.id, policy: placementGroups.policy })
+		.from(placementGroups)
+		.where(and(eq(placementGroups.id, groupId), eq(placementGroups.tenantId, tenantId)))
+		.for("update");
+	if (!group) return undefined;
+	const members = await db
+		.selectDistinct({ hostId: instances.hostId })
+		.from(instances)
+		.where(and(eq(instances.placementGroupId, groupId), isNull(instances.deletedAt), isNotNull(instances.hostId)));
+	return { policy: group.policy, memberHostIds: members.map((m) => m.hostId).filter((h): h is string => h !== null) };
+}

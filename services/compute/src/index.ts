@@ -1,0 +1,26 @@
+import type { ServiceModule } from "@igoudar/kit";
+import type { ComputeDeps } from "./deps";
+import { instanceRoutes } from "./routes/instances";
+import { operationRoutes } from "./routes/operations";
+
+export { releaseInstanceClaims } from "./app/claims";
+export type { ComputeDeps } from "./deps";
+export { computeJobs, type ComputeJobName } from "./jobs";
+export { findInstanceById, transitionInstance } from "./db/instances";
+
+export const computeService: ServiceModule<ComputeDeps> = {
+	name: "compute",
+	tags: [
+		{ name: "zones", description: "Failure domains, each under one jurisdiction." },
+		{ name: "hosts", description: "Hypervisors: capacity, allocation ratios and power profile (operators)." },
+		{ name: "flavors", description: "Instance sizes." },
+		{ name: "instances", description: "Virtual machines of a tenant." },
+		{ name: "placement-groups", description: "Affinity and anti-affinity between a tenant's instances." },
+		{ name: "placement", description: "How the scheduler weighs hosts (operators)." },
+		{ name: "operations", description: "Progress and outcome of long-running work." },
+	],
+	async register(app, deps) {
+		await app.register(async (scope) => instanceRoutes(scope as typeof app, deps));
+		await app.register(async (scope) => operationRoutes(scope as typeof app, deps));
+	},
+};

@@ -1,0 +1,66 @@
+import { INSTANCE_STATUSES } from "@igoudar/db";
+import { OperationSchema } from "@igoudar/jobs";
+import { Name, Nullable, Timestamp, Uuid } from "@igoudar/kit";
+import { Type } from "typebox";
+
+export const InstanceStatusSchema = Type.Unsafe<(typeof INSTANCE_STATUSES)[number]>({
+	type: "string",
+	enum: [...INSTANCE_STATUSES],
+});
+
+const Labels = Type.Record(Type.String({ pattern: "^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$" }), Type.String({ maxLength: 255 }), {
+	maxProperties: 64,
+	description: "Free-form key/value labels.",
+});
+
+export const InstanceSchema = Type.Object(
+	{
+		id: Uuid(),
+		name: Type.String(),
+		flavor: Type.String({ description: "Flavor name." }),
+		zone: Type.String({ description: "Zone name." }),
+		status: InstanceStatusSchema,
+		placement_group: Nullable(Type.String()),
+		volume_ids: Type.Array(Uuid()),
+		labels: Type.Record(Type.String(), Type.String()),
+		vcpus: Type.Integer(),
+		memory_mib: Type.Integer(),
+		disk_gib: Type.Integer(),
+		created_at: Timestamp(),
+		updated_at: Timestamp(),
+	},
+	{ additionalProperties: false },
+);
+
+export const InstanceCreateBody = Type.Object(
+	{
+		name: Name("Unique among the tenant's instances."),
+		flavor: Type.String({ minLength: 1, maxLength: 63, description: "Flavor name or id." }),
+		zone: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: "Zone name or id; any allowed zone if absent." })),
+		placement_group: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: "Placement group name or id." })),
+		volume_ids: Type.Optional(Type.Array(Uuid(), { maxItems: 16 })),
+		labels: Type.Optional(Labels),
+	},
+	{ additionalProperties: false },
+);
+
+export const InstanceCreated = Type.Object(
+	{ instance: InstanceSchema, operation: OperationSchema },
+	{ additionalProperties: false },
+);
+
+export const OperationAccepted = Type.Object({ operation: OperationSchema }, { additionalProperties: false });
+
+export const InstanceParams = Type.Object(
+	{ tenant_id: Uuid("Tenant id."), instance_id: Uuid("Instance id.") },
+	{ additionalProperties: false },
+);
+
+export const InstanceListQuery = Type.Object(
+	{
+		limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+		page_token: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+		status: Type.Optional(InstanceStatusSchema),
+	},
+	{ additionalProperties: false },
+);
