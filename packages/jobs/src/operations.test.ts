@@ -1,0 +1,253 @@
+import { randomUUID } from "node:crypto";
+import type { DatabaseHandle, Db } from "@igoudar/db";
+import { createDatabase, operations, outbox } from "@igoudar/db";
+import type { TestDatabase } from "@igoudar/db/testing";
+import { createTestDatabase } from "@igoudar/db/testing";
+import { eq } from "drizzle-orm";
+import { Type } from "typebox";
+import { Value } from "typebox/value";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defineJob, JobPayloadError } from "./catalog";
+import {
+	fail,
+	getOperation,
+	listOperations,
+	markRunning,
+	OperationSchema,
+	OperationTransitionError,
+	operationProblem,
+	presentOperation,
+	reportProgress,
+	succeed,
+} from "./operations";
+import { enqueueOperation } from "./outbox";
+
+const volumeCreate = defineJob({
+	name: "volume.create",
+	queue: "storage",
+	payload: Type.Object({ volumeId: Type.String({ format: "uuid" }) }, { additionalProperties: false }),
+	attempts: 3,
+	backoff: { type: "exponential", delay: 1_000 },
+});
+
+let testDatabase: TestDatabase;
+let handle: DatabaseHandle;
+let db: Db;
+const tenantId = randomUUID();
+
+beforeAll(async () => {
+	testDatabase = await createTestDatabase();
+	handle = createDatabase({ url: testDatabase.url, poolSize: 6 });
+	db = handle.db;
+});
+
+afterAll(async () => {
+	await handle?.close();
+	await testDatabase?.drop();
+});
+
+function newOperation(targetId = randomUUID(), tenant = tenantId) {
+	return db.transaction((tx) =>
+		enqueueOperation(tx, {
+			tenantId: tenant,
+			kind: "volume.create",
+			targetType: "volume",
+			targetId,
+			job: volumeCreate,
+			payload: { volumeId: targetId },
+		}),
+	);
+}
+
+async function refusal(promise: Promise<unknown>): Promise<OperationTransitionError> {
+	const error = await promise.then(
+		() => undefined,
+		(reason: unknown) => reason,
+	);
+	expect(error).toBeInstanceOf(OperationTransitionError);
+	return error as OperationTransitionError;
+}
+
+describe("enqueueOperation", () => {
+	it("writes a pending operation and its outbox row in the caller's transaction", async () => {
+		const operation = await newOperation();
+		expect(operation.status).toBe("pending");
+		const rows = await db.select().from(outbox).where(eq(outbox.operationId, operation.id));
+		expect(rows).toHaveLength(1);
+		expect(rows[0]).toMatchObject({ queue: "storage", jobName: "volume.create", relayedAt: null });
+		expect(rows[0]?.payload).toEqual({ volumeId: operation.targetId });
+	});
+
+	it("leaves nothing behind when the caller's transaction rolls back", async () => {
+		const targetId = randomUUID();
+		await expect(
+			db.transaction(async (tx) => {
+				await enqueueOperation(tx, {
+					tenantId,
+					kind: "volume.create",
+					targetType: "volume",
+					targetId,
+					job: volumeCreate,
+					payload: { volumeId: targetId },
+				});
+				throw new Error("the resource insert failed");
+			}),
+		).rejects.toThrow("the resource insert failed");
+		expect(await db.select().from(operations).where(eq(operations.targetId, targetId))).toHaveLength(0);
+	});
+
+	it("refuses a payload that does not match the catalog schema, before writing", async () => {
+		const targetId = randomUUID();
+		const attempt = db.transaction((tx) =>
+			enqueueOperation(tx, {
+				tenantId,
+				kind: "volume.create",
+				targetType: "volume",
+				targetId,
+				job: volumeCreate,
+				payload: { volumeId: "not-a-uuid" },
+			}),
+		);
+		await expect(attempt).rejects.toBeInstanceOf(JobPayloadError);
+		expect(await db.select().from(operations).where(eq(operations.targetId, targetId))).toHaveLength(0);
+	});
+});
+
+describe("operation state machine", () => {
+	it("walks pending -> running -> succeeded and stamps the times", async () => {
+		const { id } = await newOperation();
+		const running = await markRunning(db, id);
+		expect(running).toMatchObject({ status: "running", attempts: 1 });
+		expect(running.startedAt).toBeInstanceOf(Date);
+		const progressed = await reportProgress(db, id, 40, { done: ["a"] });
+		expect(progressed).toMatchObject({ progress: 40, state: { done: ["a"] } });
+		expect(progressed.updatedAt.getTime()).toBeGreaterThanOrEqual(running.updatedAt.getTime());
+		const done = await succeed(db, id);
+		expect(done).toMatchObject({ status: "succeeded", progress: 100, error: null });
+		expect(done.completedAt).toBeInstanceOf(Date);
+	});
+
+	it("resumes a running operation without resetting started_at", async () => {
+		const { id } = await newOperation();
+		const first = await markRunning(db, id);
+		const again = await markRunning(db, id);
+		expect(again.attempts).toBe(2);
+		expect(again.startedAt?.getTime()).toBe(first.startedAt?.getTime());
+	});
+
+	it("merges state instead of replacing it", async () => {
+		const { id } = await newOperation();
+		await markRunning(db, id);
+		await reportProgress(db, id, undefined, { done: ["a"], data: { hostId: "h1" } });
+		const row = await reportProgress(db, id, undefined, { undone: ["a"] });
+		expect(row.state).toEqual({ done: ["a"], data: { hostId: "h1" }, undone: ["a"] });
+	});
+
+	it("refuses to finish an operation that never ran", async () => {
+		const { id } = await newOperation();
+		expect((await refusal(succeed(db, id))).current).toBe("pending");
+		expect((await refusal(fail(db, id, operationProblem("internal")))).current).toBe("pending");
+		expect((await refusal(reportProgress(db, id, 10))).current).toBe("pending");
+	});
+
+	it("refuses every move out of a terminal status", async () => {
+		const succeeded = (await newOperation()).id;
+		await markRunning(db, succeeded);
+		await succeed(db, succeeded);
+		const failed = (await newOperation()).id;
+		await markRunning(db, failed);
+		await fail(db, failed, operationProblem("no_capacity", "No host has room."));
+
+		for (const id of [succeeded, failed]) {
+			await refusal(markRunning(db, id));
+			await refusal(succeed(db, id));
+			await refusal(fail(db, id, operationProblem("internal")));
+			await refusal(reportProgress(db, id, 50));
+		}
+		expect((await getOperation(db, failed))?.status).toBe("failed");
+		expect((await getOperation(db, succeeded))?.status).toBe("succeeded");
+	});
+
+	it("lets exactly one of two racing terminal transitions win", async () => {
+		for (let round = 0; round < 10; round++) {
+			const { id } = await newOperation();
+			await markRunning(db, id);
+			const outcomes = await Promise.allSettled([succeed(db, id), fail(db, id, operationProblem("internal"))]);
+			expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
+			const row = await getOperation(db, id);
+			const winner = outcomes[0].status === "fulfilled" ? "succeeded" : "failed";
+			expect(row?.status).toBe(winner);
+		}
+	});
+
+	it("names an operation that does not exist", async () => {
+		const error = await refusal(markRunning(db, randomUUID()));
+		expect(error.current).toBeUndefined();
+	});
+});
+
+describe("reading operations", () => {
+	it("lists a tenant's operations by id, filtered, a page at a time", async () => {
+		const tenant = randomUUID();
+		const target = randomUUID();
+		const created = [];
+		for (let i = 0; i < 5; i++) created.push(await newOperation(i < 3 ? target : randomUUID(), tenant));
+		await newOperation(target); // another tenant's: never listed
+		const first = created[0];
+		if (!first) throw new Error("no operation");
+		await markRunning(db, first.id);
+
+		const all = await listOperations(db, tenant, { limit: 10 });
+		expect(all.map((row) => row.id)).toEqual(created.map((row) => row.id));
+		const page1 = await listOperations(db, tenant, { limit: 2 });
+		const page2 = await listOperations(db, tenant, { limit: 2, after: page1[1]?.id });
+		expect([...page1, ...page2].map((row) => row.id)).toEqual(created.slice(0, 4).map((row) => row.id));
+		expect(await listOperations(db, tenant, { limit: 10, targetId: target })).toHaveLength(3);
+		expect((await listOperations(db, tenant, { limit: 10, status: "running" })).map((row) => row.id)).toEqual([
+			first.id,
+		]);
+		expect(await getOperation(db, first.id, { tenantId: randomUUID() })).toBeUndefined();
+		expect((await getOperation(db, first.id, { tenantId: tenant }))?.id).toBe(first.id);
+	});
+
+	it("presents the API.md wire shape, which the schema accepts", async () => {
+		const { id } = await newOperation();
+		const pending = await getOperation(db, id);
+		if (!pending) throw new Error("no operation");
+		const view = presentOperation(pending);
+		expect(view).toEqual({
+			id,
+			kind: "volume.create",
+			target_type: "volume",
+			target_id: pending.targetId,
+			status: "pending",
+			progress: 0,
+			error: null,
+			created_at: pending.createdAt.toISOString(),
+			started_at: null,
+			completed_at: null,
+		});
+		expect(Value.Check(OperationSchema, view)).toBe(true);
+
+		await markRunning(db, id);
+		const failed = presentOperation(await fail(db, id, operationProblem("no_capacity", "No host has room.")));
+		expect(failed.error).toEqual({
+			type: "https://igoudar.dev/problems/no-capacity",
+			title: "No capacity",
+			status: 503,
+			detail: "No host has room.",
+			code: "no_capacity",
+		});
+		expect(failed.completed_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+		expect(Value.Check(OperationSchema, failed)).toBe(true);
+	});
+
+	it("never shows the detail of an internal error", () => {
+		expect(operationProblem("internal", "connection to 10.0.0.7 refused")).toEqual({
+			type: "https://igoudar.dev/problems/internal",
+			title: "Internal error",
+			status: 500,
+			code: "internal",
+		});
+	});
+});

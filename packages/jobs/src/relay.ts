@@ -1,0 +1,199 @@
+import type { Db } from "@igoudar/db";
+import { operations, outbox } from "@igoudar/db";
+import { and, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { JobCatalog } from "./catalog";
+import { findJob } from "./catalog";
+import { PollLoop } from "./loop";
+import { TERMINAL_STATUSES } from "./operations";
+import type { RedisConnectionFactory } from "./redis";
+import { QueueSet, REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
+
+/**
+ * Moves committed outbox rows into BullMQ.
+ *
+ * Each batch locks its rows with `FOR UPDATE SKIP LOCKED`, so any number of relays in any number
+ * of processes split the rows between them instead of sending one twice. The job id is the
+ * operation id: if a relay dies after `queue.add` but before its transaction commits
+ * `relayed_at`, the rows unlock, the next relay adds the same job id again and BullMQ ignores
+ * the duplicate. Nothing is lost (the row stays until marked) and nothing runs twice.
+ */
+
+type OutboxRow = typeof outbox.$inferSelect;
+
+export interface OutboxRelayOptions {
+	db: Db;
+	/** Supplies attempts and backoff per job name. */
+	catalog: JobCatalog;
+	connection: RedisConnectionFactory;
+	/** BullMQ key prefix; workers must use the same one. */
+	prefix: string;
+	logger: Logger;
+	/** Rows per transaction. */
+	batchSize?: number;
+	/** How often to look for rows nobody nudged about (other processes, retries). */
+	pollIntervalMs?: number;
+	/** Cap on the exponential wait before a row that failed to enqueue is tried again. */
+	maxRetryDelayMs?: number;
+	/** A batch holds row locks while it talks to Redis; this bounds how long one add may take. */
+	enqueueTimeoutMs?: number;
+}
+
+export interface RelayBatchResult {
+	relayed: number;
+	failed: number;
+}
+
+export class OutboxRelay {
+	/** Counts since construction, for metrics and tests. */
+	readonly stats = { relayed: 0, failed: 0, batches: 0 };
+	private readonly db: Db;
+	private readonly catalog: JobCatalog;
+	private readonly queues: QueueSet;
+	private readonly logger: Logger;
+	private readonly batchSize: number;
+	private readonly maxRetryDelayMs: number;
+	private readonly enqueueTimeoutMs: number;
+	private readonly loop: PollLoop;
+
+	constructor(options: OutboxRelayOptions) {
+		this.db = options.db;
+		this.catalog = options.catalog;
+		this.logger = options.logger;
+		this.batchSize = options.batchSize ?? 100;
+		this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
+		this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? 10_000;
+		this.queues = new QueueSet({
+			connection: options.connection,
+			prefix: options.prefix,
+			connectionName: "igoudar-relay",
+		});
+		this.loop = new PollLoop(
+			async () => {
+				const { relayed, failed } = await this.relayBatch();
+				// A full batch means more rows are probably due: go again without sleeping.
+				return relayed + failed === this.batchSize;
+			},
+			options.pollIntervalMs ?? 1_000,
+			// The database is down or the transaction failed: every row is still there; try later.
+			(error) => this.logger.error({ err: error }, "outbox relay batch failed"),
+		);
+	}
+
+	/** Relays one batch in one transaction and says how it went. */
+	async relayBatch(): Promise<RelayBatchResult> {
+		const result = await this.db.transaction(async (tx) => {
+			const rows = await tx
+				.select()
+				.from(outbox)
+				.where(and(isNull(outbox.relayedAt), lte(outbox.availableAt, sql`now()`)))
+				.orderBy(asc(outbox.availableAt), asc(outbox.id))
+				.limit(this.batchSize)
+				.for("update", { skipLocked: true });
+			if (rows.length === 0) return { relayed: 0, failed: 0 };
+
+			const outcomes = await Promise.allSettled(rows.map((row) => this.enqueue(row)));
+			const relayedIds: number[] = [];
+			for (const [index, outcome] of outcomes.entries()) {
+				const row = rows[index];
+				if (!row) continue;
+				if (outcome.status === "fulfilled") {
+					relayedIds.push(row.id);
+					continue;
+				}
+				const message = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+				const delayMs = Math.min(this.maxRetryDelayMs, 1_000 * 2 ** Math.min(row.relayAttempts, 20));
+				this.logger.warn(
+					{ operationId: row.operationId, job: row.jobName, attempt: row.relayAttempts + 1, err: message },
+					"outbox relay could not enqueue; will retry",
+				);
+				await tx
+					.update(outbox)
+					.set({
+						relayAttempts: sql`${outbox.relayAttempts} + 1`,
+						lastError: message.slice(0, 2_000),
+						availableAt: sql`now() + (${delayMs}::int * interval '1 millisecond')`,
+					})
+					.where(eq(outbox.id, row.id));
+			}
+			if (relayedIds.length > 0) {
+				await tx.update(outbox).set({ relayedAt: sql`now()` }).where(inArray(outbox.id, relayedIds));
+			}
+			return { relayed: relayedIds.length, failed: rows.length - relayedIds.length };
+		});
+		this.stats.batches += 1;
+		this.stats.relayed += result.relayed;
+		this.stats.failed += result.failed;
+		return result;
+	}
+
+	/** Relays batches until none is due. Returns how many rows were relayed. */
+	async relayAll(): Promise<number> {
+		let total = 0;
+		for (;;) {
+			const { relayed, failed } = await this.relayBatch();
+			total += relayed;
+			if (relayed + failed < this.batchSize) return total;
+		}
+	}
+
+	/** Starts the poll loop. Idempotent. */
+	start(): void {
+		this.loop.start();
+	}
+
+	/** Call after committing an outbox row: the loop wakes now instead of at its next poll. */
+	nudge(): void {
+		this.loop.wake();
+	}
+
+	/** Stops the loop after the batch in progress (its transaction commits or rolls back first). */
+	async stop(): Promise<void> {
+		await this.loop.stop();
+		await this.queues.close();
+	}
+
+	private async enqueue(row: OutboxRow): Promise<void> {
+		const definition = findJob(this.catalog, row.jobName);
+		// A newer release may have added the job; keep the row for a relay that knows it.
+		if (!definition) throw new Error(`job ${row.jobName} is not in this relay's catalog`);
+		const add = this.queues.get(row.queue).add(row.jobName, row.payload, {
+			jobId: row.operationId,
+			attempts: definition.attempts,
+			backoff: definition.backoff,
+			removeOnComplete: REMOVE_ON_COMPLETE,
+			removeOnFail: REMOVE_ON_FAIL,
+		});
+		let timer: NodeJS.Timeout | undefined;
+		const timeout = new Promise<never>((_, reject) => {
+			timer = setTimeout(
+				() => reject(new Error(`enqueue timed out after ${this.enqueueTimeoutMs} ms`)),
+				this.enqueueTimeoutMs,
+			);
+		});
+		try {
+			await Promise.race([add, timeout]);
+		} finally {
+			clearTimeout(timer);
+			// A timed-out add may still reject later; that outcome is already recorded as a failure.
+			add.catch(() => {});
+		}
+	}
+}
+
+/**
+ * Deletes relayed outbox rows older than `olderThanMs` whose operation has ended. Rows of open
+ * operations stay: the reconciler re-drives from them.
+ */
+export async function pruneRelayedOutbox(db: Db, olderThanMs: number): Promise<number> {
+	const deleted = await db
+		.delete(outbox)
+		.where(
+			and(
+				lte(outbox.relayedAt, sql`now() - (${olderThanMs}::bigint * interval '1 millisecond')`),
+				sql`exists (select 1 from ${operations} where ${operations.id} = ${outbox.operationId} and ${inArray(operations.status, [...TERMINAL_STATUSES])})`,
+			),
+		)
+		.returning({ id: outbox.id });
+	return deleted.length;
+}
