@@ -1,23 +1,28 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider, registerAjvFormats } from "@fastify/type-provider-typebox";
+import { registerAjvFormats, type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
 import type { Db } from "@igoudar/db";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from "fastify";
 import { v7 as uuidv7 } from "uuid";
 import type { Authenticator } from "./auth";
 import type { KitConfig } from "./config";
-import { ProblemError, problems } from "./errors";
-import { installErrorHandling } from "./error-handler";
-import { claimIdempotencyKey, completeIdempotencyKey, idempotencyKeyOf, replayResponse } from "./idempotency";
-import type { IdempotencyClaim } from "./idempotency";
-import { type Probe, createMetrics, registerServiceEndpoints } from "./observability";
-import { type Access, type Principal, ROLE_RANK } from "./principal";
-import { PROBLEM_SCHEMA_ID, ProblemSchema, errorResponses } from "./schemas";
+import { frameworkErrorHandler, installErrorHandling } from "./error-handler";
 import type { ProblemCode } from "./errors";
+import { ProblemError, problems } from "./errors";
+import type { IdempotencyClaim } from "./idempotency";
+import { claimIdempotencyKey, completeIdempotencyKey, idempotencyKeyOf, replayResponse } from "./idempotency";
+import { createMetrics, type Probe, registerServiceEndpoints } from "./observability";
+import { type Access, type Principal, ROLE_RANK } from "./principal";
+import { errorResponses, PROBLEM_SCHEMA_ID, ProblemSchema } from "./schemas";
 
 declare module "fastify" {
 	interface FastifyContextConfig {
 		access?: Access;
+		/**
+		 * Top-level response fields shown once and never stored (a new credential's secret): they are
+		 * left out of the response kept for Idempotency-Key replays, so no table ever holds them.
+		 */
+		secretFields?: string[];
 	}
 	interface FastifyRequest {
 		principal: Principal | null;
@@ -58,6 +63,7 @@ export interface AppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const DOCS_PREFIX = "/docs";
 const readMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
 function routeAccess(route: RouteOptions): Access | undefined {
@@ -77,11 +83,15 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 			return typeof given === "string" && REQUEST_ID.test(given) ? given : uuidv7();
 		},
 		return503OnClosing: true,
+		frameworkErrors: frameworkErrorHandler,
 		routerOptions: { ignoreTrailingSlash: true },
 		ajv: { customOptions: { removeAdditional: false } },
 	}).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
 	app.setValidatorCompiler(TypeBoxValidatorCompiler);
+	// A JSON API: Fastify's built-in text/plain parser would turn a mislabelled body into a
+	// string that fails validation as 400, where the honest answer is 415.
+	app.removeContentTypeParser("text/plain");
 	app.decorateRequest("principal", null);
 	app.decorateRequest("idempotency", null);
 	app.addSchema(ProblemSchema);
@@ -91,10 +101,13 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 	app.addHook("onRoute", (route) => {
 		const access = routeAccess(route);
 		const methods = Array.isArray(route.method) ? route.method : [route.method];
-		if (route.url.startsWith("/docs") || methods.every((m) => m === "HEAD")) return;
+		// Only the reference UI's own routes go without a rule: a bare prefix test would also exempt
+		// a future `/docs-admin`, and a route without a rule is answered unauthenticated.
+		if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) return;
 		if (!access) throw new Error(`route ${methods.join(",")} ${route.url} declares no access rule`);
 		for (const method of methods) {
-			if (method !== "HEAD") routes.push({ method, url: route.url, access, operationId: route.schema?.operationId as string });
+			if (method !== "HEAD")
+				routes.push({ method, url: route.url, access, operationId: route.schema?.operationId as string });
 		}
 		decorateSchema(route, access, methods);
 	});
@@ -109,7 +122,9 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 					"Control plane of the Igoudar Dajla data centre: tenants, identity, quotas, compute and operations.",
 				license: { name: "Apache-2.0", identifier: "Apache-2.0" },
 			},
-			servers: [{ url: options.config.publicUrl ?? "/", description: "This deployment (set IGOUDAR_PUBLIC_URL to name it)." }],
+			servers: [
+				{ url: options.config.publicUrl ?? "/", description: "This deployment (set IGOUDAR_PUBLIC_URL to name it)." },
+			],
 			tags: [{ name: "service", description: "Health, readiness, metrics and the spec." }, ...(options.tags ?? [])],
 			components: {
 				securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
@@ -120,7 +135,7 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 			buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === "string" ? json.$id : `def-${i}`),
 		},
 	});
-	await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { deepLinking: true } });
+	await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, uiConfig: { deepLinking: true } });
 
 	const metrics = createMetrics();
 	registerServiceEndpoints(app as unknown as FastifyInstance, options.probes, metrics.registry);
@@ -159,7 +174,14 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		if (request.method !== "POST" || !request.principal) return;
 		const key = idempotencyKeyOf(request);
 		if (!key) return;
-		const outcome = await claimIdempotencyKey(options.db, request.principal.id, key, request.method, request.url, request.body);
+		const outcome = await claimIdempotencyKey(
+			options.db,
+			request.principal.id,
+			key,
+			request.method,
+			request.url,
+			request.body,
+		);
 		if (outcome.kind === "replay") return replayResponse(reply, outcome);
 		request.idempotency = outcome.claim;
 	});
@@ -169,11 +191,12 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		if (claim) {
 			request.idempotency = null;
 			const type = reply.getHeader("content-type");
+			const body = typeof payload === "string" ? payload : String(payload ?? "");
 			await completeIdempotencyKey(
 				options.db,
 				claim,
 				reply.statusCode,
-				typeof payload === "string" ? payload : String(payload ?? ""),
+				withoutSecrets(body, request.routeOptions.config?.secretFields),
 				typeof type === "string" ? type : null,
 			).catch((error: unknown) => request.log.error({ err: error }, "could not store the idempotent response"));
 		}
@@ -189,9 +212,25 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 	return { app, routes };
 }
 
+/** The response as it may be stored: a secret is returned once and never persisted in clear. */
+function withoutSecrets(body: string, secretFields: string[] | undefined): string {
+	if (!secretFields?.length) return body;
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(body);
+	} catch {
+		return body;
+	}
+	if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return body;
+	const kept = { ...(parsed as Record<string, unknown>) };
+	for (const field of secretFields) delete kept[field];
+	return JSON.stringify(kept);
+}
+
 /** Adds the error answers and security every route of its kind can give, so no route forgets. */
 function decorateSchema(route: RouteOptions, access: Access, methods: string[]): void {
-	const schema = (route.schema ??= {}) as Record<string, unknown>;
+	route.schema ??= {};
+	const schema = route.schema as Record<string, unknown>;
 	const codes: ProblemCode[] = ["validation_failed", "internal"];
 	if ("public" in access) {
 		schema.security = [];
@@ -200,7 +239,8 @@ function decorateSchema(route: RouteOptions, access: Access, methods: string[]):
 		if (access.tenant) codes.push("not_found");
 		if (methods.includes("POST")) codes.push("idempotency_key_in_use", "idempotency_key_reused");
 	}
-	const response = (schema.response ??= {}) as Record<string, unknown>;
+	schema.response ??= {};
+	const response = schema.response as Record<string, unknown>;
 	for (const [status, body] of Object.entries(errorResponses(...codes))) {
 		response[status] ??= body;
 	}

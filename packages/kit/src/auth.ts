@@ -2,10 +2,10 @@ import type { Db } from "@igoudar/db";
 import { serviceAccounts, signingKeys, tenants } from "@igoudar/db";
 import { and, eq, gt, inArray, isNull, or } from "drizzle-orm";
 import {
-	type JSONWebKeySet,
-	type JWTVerifyGetKey,
 	createLocalJWKSet,
 	createRemoteJWKSet,
+	type JSONWebKeySet,
+	type JWTVerifyGetKey,
 	errors as joseErrors,
 	jwtVerify,
 } from "jose";
@@ -14,13 +14,24 @@ import type { Principal, Role } from "./principal";
 
 /** Only asymmetric algorithms: `none` and HMAC (incl. HS256 keyed with a public key) never pass. */
 export const TOKEN_ALGORITHMS = ["EdDSA", "ES256"];
+/** The JOSE `typ` of an access token (RFC 9068); jose compares it without the `application/` prefix. */
+export const ACCESS_TOKEN_TYPE = "at+jwt";
 
 export interface TokenSettings {
 	issuer: string;
 	audience: string;
 	/** Verify against a remote JWKS (split deployments); default reads published keys from the database. */
 	jwksUrl?: string;
+	/**
+	 * Longest lifetime the issuer gives a token (KitConfig's, so both sides read the same setting).
+	 * A token claiming to be older, or issued in the future, was not minted by our issuer.
+	 */
+	tokenTtlSeconds?: number;
 }
+
+/** Clock difference tolerated between the replica that signed a token and the one verifying it. */
+const CLOCK_SKEW_SECONDS = 5;
+const DEFAULT_MAX_TOKEN_AGE_SECONDS = 24 * 3600;
 
 /** The keys a verifier may trust: every key not past its publication window. */
 export async function publishedKeys(db: Db): Promise<JSONWebKeySet> {
@@ -81,7 +92,11 @@ export function createAuthenticator(db: Db, settings: TokenSettings): Authentica
 					algorithms: TOKEN_ALGORITHMS,
 					issuer: settings.issuer,
 					audience: settings.audience,
+					// RFC 9068: an access token says so, so no other JWT from this issuer passes as one.
+					typ: ACCESS_TOKEN_TYPE,
 					requiredClaims: ["sub", "exp", "iat", "jti"],
+					maxTokenAge: settings.tokenTtlSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS,
+					clockTolerance: CLOCK_SKEW_SECONDS,
 				}));
 			} catch {
 				throw problems.unauthenticated("The bearer token is invalid or expired.");

@@ -53,17 +53,35 @@ function toProblem(error: FastifyError & { validation?: ValidationIssue[]; valid
 		case "FST_ERR_CTP_INVALID_JSON_BODY":
 			return problems.validation("The request body is not valid JSON.");
 	}
-	if (error instanceof SyntaxError || error.statusCode === 400) {
-		return problems.validation("The request body is not valid JSON.");
-	}
+	if (error instanceof SyntaxError) return problems.validation("The request body is not valid JSON.");
 	if (error.statusCode === 415) return new ProblemError("unsupported_media_type", "Send application/json.");
 	if (error.statusCode === 413) return new ProblemError("payload_too_large", "The request body is too large.");
+	if (error.statusCode === 404) return problems.notFound();
+	if (error.statusCode === 405) return new ProblemError("method_not_allowed");
+	// Any other client error Fastify raises is the caller's fault, so it must not read as our 500.
+	if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+		return problems.validation("The request is malformed.");
+	}
 	return problems.internal();
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
 	if (problem.headers) reply.headers(problem.headers);
 	return reply.code(problem.status).type("application/problem+json").send(problem.toBody(request.id));
+}
+
+/**
+ * Errors Fastify raises before routing (a malformed URL, an over-long path parameter) bypass the
+ * error handler and the hooks; this gives them the same problem shape and request id header.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+	const problem =
+		error.code === "FST_ERR_BAD_URL" || error.code === "FST_ERR_MAX_PARAM_LENGTH"
+			? problems.validation("The request URL is malformed.")
+			: problems.internal();
+	if (problem.status >= 500) request.log.error({ err: error }, "request failed before routing");
+	reply.header("x-request-id", request.id);
+	sendProblem(request, reply, problem);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

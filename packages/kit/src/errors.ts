@@ -93,7 +93,8 @@ export class ProblemError extends Error {
 }
 
 export const problems = {
-	validation: (detail: string, errors?: ProblemFieldError[]) => new ProblemError("validation_failed", detail, { errors }),
+	validation: (detail: string, errors?: ProblemFieldError[]) =>
+		new ProblemError("validation_failed", detail, { errors }),
 	unauthenticated: (detail = "A valid bearer token is required.") => new ProblemError("unauthenticated", detail),
 	forbidden: (detail = "This principal may not perform this action.") => new ProblemError("forbidden", detail),
 	notFound: (what = "resource") => new ProblemError("not_found", `The ${what} does not exist.`),

@@ -31,7 +31,9 @@ function canonical(value: unknown): string {
 }
 
 export function requestFingerprint(method: string, url: string, body: unknown): string {
-	return createHash("sha256").update(`${method}\n${url}\n${canonical(body)}`).digest("hex");
+	return createHash("sha256")
+		.update(`${method}\n${url}\n${canonical(body)}`)
+		.digest("hex");
 }
 
 type Outcome =
@@ -169,4 +171,3 @@ export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
 	}
 	return key;
 }
-

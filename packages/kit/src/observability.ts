@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { Type } from "typebox";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export interface Probe {
 	name: string;
@@ -93,7 +93,12 @@ export function registerServiceEndpoints(app: FastifyInstance, probes: Probe[], 
 				operationId: "metricsGet",
 				tags: ServiceTag,
 				produces: ["text/plain"],
-				response: { 200: { description: "Prometheus text exposition format.", content: { "text/plain": { schema: Type.String() } } } },
+				response: {
+					200: {
+						description: "Prometheus text exposition format.",
+						content: { "text/plain": { schema: Type.String() } },
+					},
+				},
 			},
 		},
 		async (_request, reply) => {

@@ -46,12 +46,20 @@ export function errorResponses(...codes: ProblemCode[]): Record<number, unknown>
 }
 
 /** Errors any authenticated route can answer. */
-export const commonErrors: ProblemCode[] = ["validation_failed", "unauthenticated", "forbidden", "rate_limited", "internal"];
+export const commonErrors: ProblemCode[] = [
+	"validation_failed",
+	"unauthenticated",
+	"forbidden",
+	"rate_limited",
+	"internal",
+];
 
 export const ListQuery = Type.Object(
 	{
 		limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-		page_token: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: "Opaque token from a previous page." })),
+		page_token: Type.Optional(
+			Type.String({ minLength: 1, maxLength: 512, description: "Opaque token from a previous page." }),
+		),
 	},
 	{ additionalProperties: false },
 );

@@ -23,13 +23,9 @@ export type IgoudarClient = Client<paths> & {
 	waitForOperation(tenantId: string, operationId: string, options?: { timeoutMs?: number; intervalMs?: number }): Promise<OperationResult>;
 };
 
-export interface OperationResult {
-	id: string;
-	status: string;
-	progress: number;
-	error: unknown;
-	[field: string]: unknown;
-}
+/** An operation as the API returns it. */
+export type OperationResult =
+	paths["/v1/tenants/{tenant_id}/operations/{operation_id}"]["get"]["responses"][200]["content"]["application/json"];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -93,11 +89,11 @@ export function createIgoudarClient(options: IgoudarClientOptions): IgoudarClien
 	const waitForOperation: IgoudarClient["waitForOperation"] = async (tenantId, operationId, wait = {}) => {
 		const deadline = Date.now() + (wait.timeoutMs ?? 120_000);
 		for (;;) {
-			const { data, error } = await client.GET("/v1/tenants/{tenant_id}/operations/{operation_id}" as never, {
+			const { data, error } = await client.GET("/v1/tenants/{tenant_id}/operations/{operation_id}", {
 				params: { path: { tenant_id: tenantId, operation_id: operationId } },
-			} as never);
-			if (error) throw new Error(`operation ${operationId}: ${JSON.stringify(error)}`);
-			const op = data as unknown as OperationResult;
+			});
+			if (error || !data) throw new Error(`operation ${operationId}: ${JSON.stringify(error)}`);
+			const op: OperationResult = data;
 			if (op.status === "succeeded" || op.status === "failed") return op;
 			if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${op.status} after the timeout`);
 			await sleep(wait.intervalMs ?? 200);

@@ -5,9 +5,9 @@ import { quotaRoutes } from "./routes/quotas";
 import { serviceAccountRoutes } from "./routes/service-accounts";
 import { tenantRoutes } from "./routes/tenants";
 
-export { bootstrapOperator } from "./app/bootstrap";
 export type { BootstrapSettings } from "./app/bootstrap";
-export { maintainSigningKeys, TokenSigner, type KeyPolicy } from "./app/signing-keys";
+export { bootstrapOperator } from "./app/bootstrap";
+export { type KeyPolicy, maintainSigningKeys, TokenSigner } from "./app/signing-keys";
 export type { TenantsDeps } from "./deps";
 
 export const tenantsService: ServiceModule<TenantsDeps> = {

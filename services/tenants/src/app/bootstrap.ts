@@ -2,12 +2,7 @@ import { createHash } from "node:crypto";
 import type { Db } from "@igoudar/db";
 import { auditEvents } from "@igoudar/db";
 import type { FastifyBaseLogger } from "fastify";
-import {
-	countLiveOperators,
-	findAccountByClientId,
-	insertServiceAccount,
-	updateAccount,
-} from "../db/service-accounts";
+import { countLiveOperators, findAccountByClientId, insertServiceAccount, updateAccount } from "../db/service-accounts";
 import { hashSecret, newClientId, newClientSecret, verifySecret } from "./secrets";
 
 export interface BootstrapSettings {
@@ -25,6 +20,7 @@ function operatorName(clientId: string): string {
  * one, the first start creates an operator and prints its credential once.
  */
 export async function bootstrapOperator(db: Db, settings: BootstrapSettings, log: FastifyBaseLogger): Promise<void> {
+	checkBootstrapSettings(settings);
 	await db.transaction(async (tx) => {
 		// Replicas starting together must not both create an operator.
 		await tx.execute("select pg_advisory_xact_lock(727003)");
@@ -74,6 +70,25 @@ export async function bootstrapOperator(db: Db, settings: BootstrapSettings, log
 			"created the first operator credential; store it now, it will not be shown again",
 		);
 	});
+}
+
+/** Shortest configured operator secret: this credential can do anything on the platform. */
+export const MIN_BOOTSTRAP_SECRET_LENGTH = 16;
+
+/**
+ * Refuses a configuration that would quietly do the wrong thing: one of the pair set (the start
+ * would mint a random operator instead of the chosen one), a guessable secret, or values longer
+ * than the token endpoint accepts (a credential that could never sign in).
+ */
+function checkBootstrapSettings({ clientId, clientSecret }: BootstrapSettings): void {
+	if (Boolean(clientId) !== Boolean(clientSecret)) {
+		throw new Error("set both IGOUDAR_BOOTSTRAP_CLIENT_ID and IGOUDAR_BOOTSTRAP_CLIENT_SECRET, or neither");
+	}
+	if (!clientId || !clientSecret) return;
+	if (clientId.length > 255) throw new Error("IGOUDAR_BOOTSTRAP_CLIENT_ID must be at most 255 characters");
+	if (clientSecret.length < MIN_BOOTSTRAP_SECRET_LENGTH || clientSecret.length > 512) {
+		throw new Error(`IGOUDAR_BOOTSTRAP_CLIENT_SECRET must be ${MIN_BOOTSTRAP_SECRET_LENGTH} to 512 characters`);
+	}
 }
 
 async function audit(db: Db, accountId: string, action: string): Promise<void> {

@@ -1,9 +1,9 @@
 import {
+	effectiveQuotaDefaults,
+	listTenantQuotas,
 	QUOTA_RESOURCES,
 	type QuotaAmounts,
 	type QuotaRow,
-	effectiveQuotaDefaults,
-	listTenantQuotas,
 	setQuotaDefaults,
 	setTenantQuotaLimits,
 } from "@igoudar/db";

@@ -1,9 +1,9 @@
 import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import {
-	type ServiceAccountRow,
 	insertServiceAccount,
 	listTenantAccounts,
 	revokeTenantAccount,
+	type ServiceAccountRow,
 } from "../db/service-accounts";
 import { findTenant, isUniqueViolation } from "../db/tenants";
 import { hashSecret, newClientId, newClientSecret } from "./secrets";

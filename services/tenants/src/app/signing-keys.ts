@@ -1,7 +1,7 @@
 import type { Db } from "@igoudar/db";
 import { signingKeys } from "@igoudar/db";
 import { and, eq, lt, sql } from "drizzle-orm";
-import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair, importJWK } from "jose";
+import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { v7 as uuidv7 } from "uuid";
 
 export const SIGNING_ALG = "EdDSA";

@@ -1,12 +1,12 @@
 import { initTenantQuotas } from "@igoudar/db";
 import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import {
-	type TenantRow,
 	deleteTenantIfEmpty,
 	findTenant,
 	insertTenant,
 	isUniqueViolation,
 	listTenants,
+	type TenantRow,
 	updateTenant,
 } from "../db/tenants";
 

@@ -24,7 +24,9 @@ const TokenResponse = Type.Object(
 );
 
 const Jwks = Type.Object(
-	{ keys: Type.Array(Type.Object(
+	{
+		keys: Type.Array(
+			Type.Object(
 				{
 					kty: Type.String(),
 					kid: Type.Optional(Type.String()),
@@ -35,7 +37,9 @@ const Jwks = Type.Object(
 					y: Type.Optional(Type.String()),
 				},
 				{ additionalProperties: false },
-			)) },
+			),
+		),
+	},
 	{ additionalProperties: false },
 );
 
@@ -77,7 +81,17 @@ export async function authRoutes(app: App, deps: TenantsDeps): Promise<void> {
 		async (_request, reply) => {
 			reply.header("cache-control", "public, max-age=60");
 			const jwks = await publishedKeys(deps.db);
-			return { keys: jwks.keys.map((k) => ({ kty: String(k.kty), kid: k.kid, alg: k.alg, use: k.use, crv: k.crv, x: k.x, y: k.y })) };
+			return {
+				keys: jwks.keys.map((k) => ({
+					kty: String(k.kty),
+					kid: k.kid,
+					alg: k.alg,
+					use: k.use,
+					crv: k.crv,
+					x: k.x,
+					y: k.y,
+				})),
+			};
 		},
 	);
 }

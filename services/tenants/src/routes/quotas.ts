@@ -1,4 +1,4 @@
-import { type App, TenantParams, contextOf } from "@igoudar/kit";
+import { type App, contextOf, TenantParams } from "@igoudar/kit";
 import { quotaDefaultsGet, quotaDefaultsUpdate, quotaList, quotaUpdate } from "../app/quotas";
 import type { TenantsDeps } from "../deps";
 import { QuotaDefaultList, QuotaList, QuotaUpdateBody } from "./schemas";

@@ -1,9 +1,8 @@
-import { type App, ListQuery, Page, Uuid, contextOf, errorResponses, pageRequest } from "@igoudar/kit";
+import { type App, contextOf, errorResponses, ListQuery, Page, pageRequest, TenantParams, Uuid } from "@igoudar/kit";
 import { Type } from "typebox";
 import { serviceAccountCreate, serviceAccountList, serviceAccountRevoke } from "../app/service-accounts";
 import type { TenantsDeps } from "../deps";
 import { ServiceAccountCreateBody, ServiceAccountSchema, ServiceAccountWithSecret } from "./schemas";
-import { TenantParams } from "@igoudar/kit";
 
 const tags = ["service-accounts"];
 const AccountParams = Type.Object(
@@ -15,7 +14,8 @@ export async function serviceAccountRoutes(app: App, deps: TenantsDeps): Promise
 	app.post(
 		"/v1/tenants/:tenant_id/service-accounts",
 		{
-			config: { access: { role: "admin", tenant: true } },
+			// A replay (same Idempotency-Key) answers for the same account without the secret.
+			config: { access: { role: "admin", tenant: true }, secretFields: ["client_secret"] },
 			schema: {
 				summary: "Create a service account (its secret is returned once)",
 				operationId: "serviceAccountCreate",

@@ -1,5 +1,4 @@
-import { type App, ListQuery, Page, TenantParams, errorResponses, pageRequest } from "@igoudar/kit";
-import { contextOf } from "@igoudar/kit";
+import { type App, contextOf, errorResponses, ListQuery, Page, pageRequest, TenantParams } from "@igoudar/kit";
 import { tenantCreate, tenantDelete, tenantGet, tenantList, tenantUpdate } from "../app/tenants";
 import type { TenantsDeps } from "../deps";
 import { TenantCreateBody, TenantSchema, TenantUpdateBody } from "./schemas";
