@@ -8,8 +8,14 @@ export default defineConfig({
 		// Two cores: more workers only add contention on Postgres.
 		maxWorkers: 3,
 		projects: [
-			{ extends: true, test: { name: "packages", include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"] } },
-			{ extends: true, test: { name: "services", include: ["services/*/src/**/*.test.ts", "services/*/test/**/*.test.ts"] } },
+			{
+				extends: true,
+				test: { name: "packages", include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"] },
+			},
+			{
+				extends: true,
+				test: { name: "services", include: ["services/*/src/**/*.test.ts", "services/*/test/**/*.test.ts"] },
+			},
 			{ extends: true, test: { name: "e2e", include: ["test/**/*.test.ts"] } },
 		],
 	},

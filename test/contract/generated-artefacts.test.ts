@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,7 +39,15 @@ describe("committed generated artefacts match the code", () => {
 		const before = readdirSync(migrations).filter((f) => f.endsWith(".sql"));
 		execFileSync(
 			bin("drizzle-kit"),
-			["generate", "--dialect", "postgresql", "--schema", join(root, "packages/db/src/schema/index.ts"), "--out", migrations],
+			[
+				"generate",
+				"--dialect",
+				"postgresql",
+				"--schema",
+				join(root, "packages/db/src/schema/index.ts"),
+				"--out",
+				migrations,
+			],
 			{ cwd: root, stdio: "pipe" },
 		);
 		const after = readdirSync(migrations).filter((f) => f.endsWith(".sql"));

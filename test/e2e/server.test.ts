@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type TestDatabase, createTestDatabase } from "@igoudar/db/testing";
+import { createTestDatabase, type TestDatabase } from "@igoudar/db/testing";
 import { createIgoudarClient } from "@igoudar/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerProcess, startServerProcess } from "../support/server-process";

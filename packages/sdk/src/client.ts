@@ -20,7 +20,11 @@ export interface IgoudarClientOptions {
 
 export type IgoudarClient = Client<paths> & {
 	/** Polls an operation until it succeeds or fails (or the timeout passes). */
-	waitForOperation(tenantId: string, operationId: string, options?: { timeoutMs?: number; intervalMs?: number }): Promise<OperationResult>;
+	waitForOperation(
+		tenantId: string,
+		operationId: string,
+		options?: { timeoutMs?: number; intervalMs?: number },
+	): Promise<OperationResult>;
 };
 
 /** An operation as the API returns it. */

@@ -1,7 +1,12 @@
 import type { ServiceModule } from "@igoudar/kit";
 import type { ComputeDeps } from "./deps";
+import { flavorRoutes } from "./routes/flavors";
+import { hostRoutes } from "./routes/hosts";
 import { instanceRoutes } from "./routes/instances";
 import { operationRoutes } from "./routes/operations";
+import { placementGroupRoutes } from "./routes/placement-groups";
+import { placementSettingsRoutes } from "./routes/placement-settings";
+import { zoneRoutes } from "./routes/zones";
 
 export { releaseInstanceClaims } from "./app/claims";
 export type { ComputeDeps } from "./deps";
@@ -20,7 +25,16 @@ export const computeService: ServiceModule<ComputeDeps> = {
 		{ name: "operations", description: "Progress and outcome of long-running work." },
 	],
 	async register(app, deps) {
-		await app.register(async (scope) => instanceRoutes(scope as typeof app, deps));
-		await app.register(async (scope) => operationRoutes(scope as typeof app, deps));
+		for (const routes of [
+			zoneRoutes,
+			hostRoutes,
+			flavorRoutes,
+			placementSettingsRoutes,
+			placementGroupRoutes,
+			instanceRoutes,
+			operationRoutes,
+		]) {
+			await app.register(async (scope) => routes(scope as typeof app, deps));
+		}
 	},
 };

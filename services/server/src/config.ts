@@ -1,4 +1,4 @@
-import { type KitConfig, envInt, envString, kitConfigFromEnv } from "@igoudar/kit";
+import { envInt, envString, type KitConfig, kitConfigFromEnv } from "@igoudar/kit";
 
 export const TARGETS = ["all", "tenants", "compute", "worker"] as const;
 export type Target = (typeof TARGETS)[number];

@@ -1,3 +1,3 @@
 export * from "./config";
-export * from "./platform";
 export * from "./openapi";
+export * from "./platform";

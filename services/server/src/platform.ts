@@ -1,15 +1,16 @@
+import { computeJobs, computeService } from "@igoudar/compute";
 import type { DatabaseHandle } from "@igoudar/db";
+import { OutboxRelay, redisConnectionFactory } from "@igoudar/jobs";
 import {
 	type App,
-	type Probe,
-	type RouteRecord,
 	createApp,
 	createAuthenticator,
+	type Probe,
 	purgeExpiredIdempotencyKeys,
+	type RouteRecord,
 } from "@igoudar/kit";
-import { computeJobs, computeService } from "@igoudar/compute";
-import { OutboxRelay, redisConnectionFactory } from "@igoudar/jobs";
-import { TokenSigner, maintainSigningKeys, tenantsService } from "@igoudar/tenants";
+import { type Provisioner, provisionerSettingsFromEnv, startProvisioner } from "@igoudar/provisioner";
+import { maintainSigningKeys, TokenSigner, tenantsService } from "@igoudar/tenants";
 import type { FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
 import type { Logger as PinoLogger } from "pino";
@@ -22,6 +23,8 @@ export interface PlatformOptions {
 	logger: FastifyBaseLogger;
 	/** Tests drive background loops by hand. */
 	backgroundTasks?: boolean;
+	/** Environment for worker settings (driver, concurrency, reconciler timings). */
+	env?: NodeJS.ProcessEnv;
 }
 
 export interface Platform {
@@ -39,6 +42,7 @@ const mountsTenants = (target: Target) => target === "all" || target === "tenant
 const mountsCompute = (target: Target) => target === "all" || target === "compute";
 /** Wherever outbox rows are written or jobs run, a relay moves them; several relays are safe together. */
 const runsRelay = (target: Target) => target !== "tenants";
+const runsWorkers = (target: Target) => target === "all" || target === "worker";
 
 /** Every job the platform can run: the worker refuses to start if one has no handler. */
 export const platformJobs = { ...computeJobs };
@@ -99,10 +103,20 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		if (purged > 0) logger.info({ purged }, "purged expired idempotency keys");
 	};
 	const timers: NodeJS.Timeout[] = [];
+	let provisioner: Provisioner | undefined;
 	const start = async () => {
 		await maintainSigningKeys(db, keyPolicy);
 		if (options.backgroundTasks === false) return;
 		relay?.start();
+		if (runsWorkers(config.target)) {
+			provisioner = await startProvisioner({
+				db,
+				redisUrl: config.redisUrl,
+				prefix: config.redisPrefix,
+				logger: logger as unknown as PinoLogger,
+				settings: provisionerSettingsFromEnv(options.env ?? process.env),
+			});
+		}
 		timers.push(
 			setInterval(() => {
 				maintain().catch((error: unknown) => logger.error({ err: error }, "maintenance failed"));
@@ -119,6 +133,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		async close() {
 			for (const timer of timers) clearInterval(timer);
 			await app.close();
+			await provisioner?.close();
 			await relay?.stop();
 		},
 	};

@@ -1,9 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { Redis } from "ioredis";
 import type { FastifyBaseLogger } from "fastify";
+import { Redis } from "ioredis";
 
 async function answers(url: string): Promise<boolean> {
-	const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1_000, retryStrategy: () => null });
+	const client = new Redis(url, {
+		lazyConnect: true,
+		maxRetriesPerRequest: 0,
+		connectTimeout: 1_000,
+		retryStrategy: () => null,
+	});
 	client.on("error", () => {});
 	try {
 		await client.connect();

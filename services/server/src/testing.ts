@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { type DatabaseHandle, createDatabase } from "@igoudar/db";
+import { createDatabase, type DatabaseHandle } from "@igoudar/db";
 import { createTestDatabase } from "@igoudar/db/testing";
 import { bootstrapOperator } from "@igoudar/tenants";
 import type { FastifyBaseLogger } from "fastify";
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { type ServerConfig, type Target, serverConfigFromEnv } from "./config";
-import { type Platform, createPlatform } from "./platform";
+import { type ServerConfig, serverConfigFromEnv, type Target } from "./config";
+import { createPlatform, type Platform } from "./platform";
 
 export const TEST_OPERATOR = { clientId: "igc_test_operator", clientSecret: "igs_test-operator-secret-0123456789" };
 
@@ -48,7 +48,8 @@ export class TestPlatform {
 			DATABASE_URL: testDb.url,
 		});
 		const database = createDatabase({ url: testDb.url, poolSize: 20 });
-		const logger = options.logger ?? (pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) as unknown as FastifyBaseLogger);
+		const logger =
+			options.logger ?? (pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) as unknown as FastifyBaseLogger);
 		await bootstrapOperator(database.db, TEST_OPERATOR, logger);
 		const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
 		const platform = await createPlatform({ config, database, redis, logger, backgroundTasks: false });
@@ -65,7 +66,11 @@ export class TestPlatform {
 		return this.database.db;
 	}
 
-	async request<T = Record<string, unknown>>(method: string, url: string, options: InjectOptions = {}): Promise<InjectResult<T>> {
+	async request<T = Record<string, unknown>>(
+		method: string,
+		url: string,
+		options: InjectOptions = {},
+	): Promise<InjectResult<T>> {
 		const headers: Record<string, string> = { ...options.headers };
 		if (options.token) headers.authorization = `Bearer ${options.token}`;
 		const response = await this.app.inject({

@@ -97,7 +97,11 @@ export async function claimQuota(
 			.update(quotas)
 			.set({ used: sql`${quotas.used} + ${n}`, updatedAt: new Date() })
 			.where(
-				and(eq(quotas.tenantId, tenantId), eq(quotas.resource, resource), sql`${quotas.used} + ${n} <= ${quotas.limit}`),
+				and(
+					eq(quotas.tenantId, tenantId),
+					eq(quotas.resource, resource),
+					sql`${quotas.used} + ${n} <= ${quotas.limit}`,
+				),
 			)
 			.returning({ used: quotas.used });
 		if (claimed.length === 0) failed.push([resource, n]);
@@ -106,7 +110,15 @@ export async function claimQuota(
 	const rows = await tx
 		.select({ resource: quotas.resource, limit: quotas.limit, used: quotas.used })
 		.from(quotas)
-		.where(and(eq(quotas.tenantId, tenantId), inArray(quotas.resource, failed.map(([r]) => r))));
+		.where(
+			and(
+				eq(quotas.tenantId, tenantId),
+				inArray(
+					quotas.resource,
+					failed.map(([r]) => r),
+				),
+			),
+		);
 	const byName = new Map(rows.map((r) => [r.resource, r]));
 	return {
 		ok: false,

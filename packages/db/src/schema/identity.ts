@@ -45,10 +45,7 @@ export const serviceAccounts = pgTable(
 			.where(sql`${t.revokedAt} is null`),
 		index("service_accounts_tenant_idx").on(t.tenantId),
 		check("service_accounts_role_check", sql`${t.role} in ('operator', 'admin', 'member', 'viewer')`),
-		check(
-			"service_accounts_operator_check",
-			sql`(${t.role} = 'operator') = (${t.tenantId} is null)`,
-		),
+		check("service_accounts_operator_check", sql`(${t.role} = 'operator') = (${t.tenantId} is null)`),
 	],
 );
 

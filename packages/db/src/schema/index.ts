@@ -1,3 +1,3 @@
+export * from "./compute";
 export * from "./identity";
 export * from "./platform";
-export * from "./compute";

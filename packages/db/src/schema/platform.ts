@@ -1,5 +1,16 @@
 import { sql } from "drizzle-orm";
-import { bigserial, check, index, integer, jsonb, pgTable, primaryKey, smallint, text, uuid } from "drizzle-orm/pg-core";
+import {
+	bigserial,
+	check,
+	index,
+	integer,
+	jsonb,
+	pgTable,
+	primaryKey,
+	smallint,
+	text,
+	uuid,
+} from "drizzle-orm/pg-core";
 import { createdAt, idColumn, tsColumn, updatedAt } from "./columns";
 
 /**
@@ -81,4 +92,3 @@ export const outbox = pgTable(
 	},
 	(t) => [index("outbox_pending_idx").on(t.availableAt).where(sql`${t.relayedAt} is null`)],
 );
-

@@ -115,20 +115,26 @@ export async function instanceCreate(
 			await claimInstanceQuota(db, tenantId, size);
 
 			const { strategy } = await getPlacementSettings(db);
-			const candidates = await candidateHosts(db, {
-				size,
-				zoneId,
-				jurisdictions: tenant.dataResidency,
-				excludeHostIds: group?.policy === "anti-affinity" ? group.memberHostIds : [],
-				onlyHostId: group?.policy === "affinity" ? group.memberHostIds[0] : undefined,
-				strategy,
-			});
+			const excluded = group?.policy === "anti-affinity" ? [...group.memberHostIds] : [];
 			let host: { id: string; zoneId: string } | undefined;
-			// The ranking was a plain read: a parallel request may have filled a host since, so try the next.
-			for (const candidate of candidates) {
-				if (await claimHostCapacity(db, candidate.id, size)) {
-					host = candidate;
-					break;
+			// The ranking is a plain read: a parallel request may fill a host before our claim, so a
+			// failed claim moves on to the next candidate, and an exhausted page asks for more.
+			for (let round = 0; round < 4 && !host; round++) {
+				const candidates = await candidateHosts(db, {
+					size,
+					zoneId,
+					jurisdictions: tenant.dataResidency,
+					excludeHostIds: excluded,
+					onlyHostId: group?.policy === "affinity" ? group.memberHostIds[0] : undefined,
+					strategy,
+				});
+				if (candidates.length === 0) break;
+				for (const candidate of candidates) {
+					excluded.push(candidate.id);
+					if (await claimHostCapacity(db, candidate.id, size)) {
+						host = candidate;
+						break;
+					}
 				}
 			}
 			if (!host) {
