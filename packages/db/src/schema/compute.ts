@@ -131,14 +131,14 @@ export const instances = pgTable(
 		id: idColumn(),
 		tenantId: uuid("tenant_id")
 			.notNull()
-			.references(() => tenants.id),
+			.references(() => tenants.id, { onDelete: "cascade" }),
 		name: text("name").notNull(),
-		flavorId: uuid("flavor_id")
-			.notNull()
-			.references(() => flavors.id),
-		zoneId: uuid("zone_id")
-			.notNull()
-			.references(() => zones.id),
+		/**
+		 * Null only on deleted instances whose flavor or zone was later retired: a live instance
+		 * blocks those deletes, its history must not.
+		 */
+		flavorId: uuid("flavor_id").references(() => flavors.id, { onDelete: "set null" }),
+		zoneId: uuid("zone_id").references(() => zones.id, { onDelete: "set null" }),
 		/** Set while the instance holds capacity on the host; null once released. */
 		hostId: uuid("host_id").references(() => hosts.id),
 		placementGroupId: uuid("placement_group_id").references(() => placementGroups.id),

@@ -7,6 +7,7 @@ import {
 	type InstanceRecord,
 	byNameOrId,
 	findInstance,
+	idMatchFirst,
 	insertInstance,
 	listInstances,
 	transitionInstance,
@@ -84,11 +85,23 @@ export async function instanceCreate(
 		created = await ctx.db.transaction(async (tx) => {
 			const db = tx as unknown as Db;
 			const tenant = await tenantForPlacement(db, tenantId);
-			const [flavor] = await db.select().from(flavors).where(byNameOrId(flavors, input.flavor)).limit(1);
+			// FOR SHARE: a flavor deleted concurrently must wait for this create, not break it.
+			const [flavor] = await db
+				.select()
+				.from(flavors)
+				.where(byNameOrId(flavors, input.flavor))
+				.orderBy(idMatchFirst(flavors, input.flavor))
+				.limit(1)
+				.for("share");
 			if (!flavor) throw unknownReference("flavor", input.flavor);
 			let zoneId: string | undefined;
 			if (input.zone) {
-				const [zone] = await db.select().from(zones).where(byNameOrId(zones, input.zone)).limit(1);
+				const [zone] = await db
+					.select()
+					.from(zones)
+					.where(byNameOrId(zones, input.zone))
+					.orderBy(idMatchFirst(zones, input.zone))
+					.limit(1);
 				if (!zone) throw unknownReference("zone", input.zone);
 				if (tenant.dataResidency && !tenant.dataResidency.includes(zone.jurisdiction)) {
 					throw problems.validation(
@@ -105,6 +118,7 @@ export async function instanceCreate(
 					.select({ id: placementGroups.id })
 					.from(placementGroups)
 					.where(and(eq(placementGroups.tenantId, tenantId), byNameOrId(placementGroups, input.placement_group)))
+					.orderBy(idMatchFirst(placementGroups, input.placement_group))
 					.limit(1);
 				group = found ? await lockPlacementGroup(db, tenantId, found.id) : undefined;
 				if (!found || !group) throw unknownReference("placement_group", input.placement_group);

@@ -90,11 +90,22 @@ export async function transitionInstance(
 	return row;
 }
 
-/** Resolves a flavor, zone or placement group given by name or by id. */
+/**
+ * Matches a flavor, zone or placement group given by name or by id. A uuid-shaped value may also
+ * be a valid name, so callers order by `idMatchFirst` to prefer the id when both exist.
+ */
 export function byNameOrId<T extends { id: unknown; name: unknown }>(table: T, value: string) {
-	const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 	const t = table as unknown as { id: Parameters<typeof eq>[0]; name: Parameters<typeof eq>[0] };
-	return uuid ? or(eq(t.id, value), eq(t.name, value)) : eq(t.name, value);
+	return isUuid(value) ? or(eq(t.id, value), eq(t.name, value)) : eq(t.name, value);
+}
+
+export function idMatchFirst<T extends { id: unknown }>(table: T, value: string) {
+	const t = table as unknown as { id: Parameters<typeof eq>[0] };
+	return isUuid(value) ? sql`(${t.id} = ${value}::uuid) desc` : sql`1`;
+}
+
+function isUuid(value: string): boolean {
+	return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }
 
 export async function countLiveInstancesInGroup(db: Db, groupId: string): Promise<number> {

@@ -5,7 +5,8 @@ import {
 	revokeTenantAccount,
 	type ServiceAccountRow,
 } from "../db/service-accounts";
-import { findTenant, isUniqueViolation } from "../db/tenants";
+import { isUniqueViolation } from "@igoudar/db";
+import { findTenant } from "../db/tenants";
 import { hashSecret, newClientId, newClientSecret } from "./secrets";
 
 export type TenantRole = "admin" | "member" | "viewer";

@@ -1,10 +1,9 @@
-import { initTenantQuotas } from "@igoudar/db";
+import { initTenantQuotas, isUniqueViolation } from "@igoudar/db";
 import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import {
 	deleteTenantIfEmpty,
 	findTenant,
 	insertTenant,
-	isUniqueViolation,
 	listTenants,
 	type TenantRow,
 	updateTenant,

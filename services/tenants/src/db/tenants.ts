@@ -1,19 +1,8 @@
 import type { Db } from "@igoudar/db";
-import { quotas, tenants } from "@igoudar/db";
+import { instances, quotas, tenants } from "@igoudar/db";
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 
 export type TenantRow = typeof tenants.$inferSelect;
-
-/** Postgres unique violation on a named constraint: mapped to a domain conflict by the caller. */
-export function isUniqueViolation(error: unknown, constraint: string): boolean {
-	let e: unknown = error;
-	for (let depth = 0; e && depth < 4; depth++) {
-		const candidate = e as { code?: string; constraint?: string; cause?: unknown };
-		if (candidate.code === "23505" && candidate.constraint === constraint) return true;
-		e = candidate.cause;
-	}
-	return false;
-}
 
 export async function insertTenant(db: Db, values: typeof tenants.$inferInsert): Promise<TenantRow> {
 	const [row] = await db.insert(tenants).values(values).returning();
@@ -54,8 +43,8 @@ export async function updateTenant(
 }
 
 /**
- * Deletes the tenant only if it owns nothing: every owned resource holds quota usage, so a tenant
- * with no usage owns no resources. The check and the delete are one statement, so a resource
+ * Deletes the tenant only if it owns nothing: no quota usage and no live instance. Its history
+ * (deleted instances, placement groups) goes with it. The check and the delete are one statement, so a resource
  * created concurrently either blocks the delete or fails on the missing tenant.
  */
 export async function deleteTenantIfEmpty(db: Db, id: string): Promise<"deleted" | "missing" | "in_use"> {
@@ -65,6 +54,8 @@ export async function deleteTenantIfEmpty(db: Db, id: string): Promise<"deleted"
 			and(
 				eq(tenants.id, id),
 				sql`not exists (select 1 from ${quotas} where ${quotas.tenantId} = ${id} and ${quotas.used} > 0)`,
+				// A failed instance holds no quota but is still the tenant's, until deleted.
+				sql`not exists (select 1 from ${instances} where ${instances.tenantId} = ${id} and ${instances.deletedAt} is null)`,
 			),
 		)
 		.returning({ id: tenants.id });
