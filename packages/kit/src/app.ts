@@ -13,6 +13,7 @@ import type { IdempotencyClaim } from "./idempotency";
 import { claimIdempotencyKey, completeIdempotencyKey, idempotencyKeyOf, replayResponse } from "./idempotency";
 import { createMetrics, type Probe, registerServiceEndpoints } from "./observability";
 import { type Access, type Principal, ROLE_RANK } from "./principal";
+import { type RateLimitSettings, registerRateLimit } from "./rate-limit";
 import { errorResponses, PROBLEM_SCHEMA_ID, ProblemSchema } from "./schemas";
 
 declare module "fastify" {
@@ -57,6 +58,8 @@ export interface AppOptions {
 	authenticator: Authenticator;
 	config: KitConfig;
 	probes: Probe[];
+	/** Absent: no rate limiting (the spec generator, unit tests of the kit). */
+	rateLimit?: RateLimitSettings;
 	logger: FastifyBaseLogger | false;
 	title?: string;
 	tags?: { name: string; description: string }[];
@@ -136,6 +139,7 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		},
 	});
 	await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, uiConfig: { deepLinking: true } });
+	if (options.rateLimit) await registerRateLimit(app as unknown as FastifyInstance, options.rateLimit);
 
 	const metrics = createMetrics();
 	registerServiceEndpoints(app as unknown as FastifyInstance, options.probes, metrics.registry);

@@ -22,6 +22,9 @@ export interface KitConfig {
 	bodyLimit: number;
 	/** Public base URL printed in the spec's `servers`. */
 	publicUrl?: string;
+	/** Requests per minute per principal, and token requests per minute per client and address. */
+	rateLimitPerMinute: number;
+	tokenRateLimitPerMinute: number;
 }
 
 export function kitConfigFromEnv(env: NodeJS.ProcessEnv = process.env): KitConfig {
@@ -32,5 +35,7 @@ export function kitConfigFromEnv(env: NodeJS.ProcessEnv = process.env): KitConfi
 		tokenTtlSeconds: envInt("IGOUDAR_TOKEN_TTL_SECONDS", 900, env),
 		bodyLimit: envInt("IGOUDAR_BODY_LIMIT_BYTES", 1024 * 1024, env),
 		publicUrl: env.IGOUDAR_PUBLIC_URL || undefined,
+		rateLimitPerMinute: envInt("IGOUDAR_RATE_LIMIT_PER_MINUTE", 1200, env),
+		tokenRateLimitPerMinute: envInt("IGOUDAR_TOKEN_RATE_LIMIT_PER_MINUTE", 30, env),
 	};
 }

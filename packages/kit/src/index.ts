@@ -8,4 +8,5 @@ export * from "./idempotency";
 export * from "./observability";
 export * from "./pagination";
 export * from "./principal";
+export * from "./rate-limit";
 export * from "./schemas";

@@ -27,7 +27,7 @@ export async function generateOpenApi(): Promise<string> {
 	const database = createDatabase({ url: config.databaseUrl });
 	const redis = new Redis({ lazyConnect: true });
 	const logger = pino({ level: "silent" }) as unknown as FastifyBaseLogger;
-	const platform = await createPlatform({ config, database, redis, logger, backgroundTasks: false });
+	const platform = await createPlatform({ config, database, redis, logger, backgroundTasks: false, rateLimit: false });
 	await platform.app.ready();
 	const spec = platform.app.swagger();
 	await platform.close();

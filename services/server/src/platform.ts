@@ -23,6 +23,8 @@ export interface PlatformOptions {
 	logger: FastifyBaseLogger;
 	/** Tests drive background loops by hand. */
 	backgroundTasks?: boolean;
+	/** False for the spec generator, which has no Redis to count in. */
+	rateLimit?: boolean;
 	/** Environment for worker settings (driver, concurrency, reconciler timings). */
 	env?: NodeJS.ProcessEnv;
 }
@@ -74,6 +76,15 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		probes,
 		logger,
 		tags,
+		rateLimit:
+			options.rateLimit === false
+				? undefined
+				: {
+						redis,
+						prefix: config.redisPrefix,
+						perMinute: config.kit.rateLimitPerMinute,
+						tokenPerMinute: config.kit.tokenRateLimitPerMinute,
+					},
 	});
 
 	const relay = runsRelay(config.target)
