@@ -1,6 +1,8 @@
-import { type App, Page, TenantParams, contextOf, errorResponses, pageRequest } from "@igoudar/kit";
-import { instanceAction, instanceCreate, instanceGet, instanceList } from "../app/instances";
+import { type App, contextOf, errorResponses, Page, pageRequest, TenantParams } from "@igoudar/kit";
+import type { FastifyRequest } from "fastify";
+import type { Static } from "typebox";
 import type { InstanceAction } from "../app/instances";
+import { instanceAction, instanceCreate, instanceGet, instanceList } from "../app/instances";
 import type { ComputeDeps } from "../deps";
 import {
 	InstanceCreateBody,
@@ -14,6 +16,23 @@ import {
 const tags = ["instances"];
 
 export async function instanceRoutes(app: App, deps: ComputeDeps): Promise<void> {
+	/** Delete, start, stop and reboot share one shape: a status transition that starts an operation. */
+	const runAction =
+		(action: InstanceAction) =>
+		async (
+			request: FastifyRequest & { params: Static<typeof InstanceParams> },
+			reply: { code(status: number): unknown },
+		) => {
+			reply.code(202);
+			return instanceAction(
+				contextOf(request, deps.db),
+				deps,
+				request.params.tenant_id,
+				request.params.instance_id,
+				action,
+			);
+		};
+
 	app.post(
 		"/v1/tenants/:tenant_id/instances",
 		{
@@ -81,18 +100,7 @@ export async function instanceRoutes(app: App, deps: ComputeDeps): Promise<void>
 				response: { 202: OperationAccepted, ...errorResponses("invalid_state") },
 			},
 		},
-		async (request, reply) =>
-			reply
-				.code(202)
-				.send(
-					await instanceAction(
-						contextOf(request, deps.db),
-						deps,
-						request.params.tenant_id,
-						request.params.instance_id,
-						"delete",
-					),
-				),
+		runAction("delete"),
 	);
 
 	const actions: { action: Exclude<InstanceAction, "delete">; summary: string; operationId: string }[] = [
@@ -113,18 +121,7 @@ export async function instanceRoutes(app: App, deps: ComputeDeps): Promise<void>
 					response: { 202: OperationAccepted, ...errorResponses("invalid_state") },
 				},
 			},
-			async (request, reply) =>
-				reply
-					.code(202)
-					.send(
-						await instanceAction(
-							contextOf(request, deps.db),
-							deps,
-							request.params.tenant_id,
-							request.params.instance_id,
-							action,
-						),
-					),
+			runAction(action),
 		);
 	}
 }

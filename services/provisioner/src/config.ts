@@ -1,0 +1,50 @@
+import type { Db } from "@igoudar/db";
+import { envInt, envString } from "@igoudar/kit";
+import type { ComputeDriver, DriverAction } from "./drivers/driver";
+import { SimulatedDriver } from "./drivers/simulated";
+
+export interface ProvisionerSettings {
+	driver: "simulated";
+	/** Jobs run at once per worker process and queue. */
+	concurrency: number;
+	/** An operation with no progress for this long is re-driven by the reconciler. */
+	staleAfterMs: number;
+	reconcileIntervalMs: number;
+	/** How often BullMQ looks for jobs whose worker died (and how long a job lock lasts, doubled). */
+	stalledIntervalMs: number;
+	simulated: { latencyMs: number; jitterMs: number; failureRate: number };
+}
+
+export function provisionerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ProvisionerSettings {
+	const driver = envString("IGOUDAR_DRIVER", "simulated", env);
+	if (driver !== "simulated") throw new Error(`IGOUDAR_DRIVER=${driver} is not available; use simulated`);
+	const failureRate = Number(envString("IGOUDAR_SIM_FAILURE_RATE", "0", env));
+	if (!(failureRate >= 0 && failureRate <= 1)) throw new Error("IGOUDAR_SIM_FAILURE_RATE must be between 0 and 1");
+	return {
+		driver,
+		concurrency: envInt("IGOUDAR_WORKER_CONCURRENCY", 8, env),
+		staleAfterMs: envInt("IGOUDAR_RECONCILE_STALE_MS", 60_000, env),
+		reconcileIntervalMs: envInt("IGOUDAR_RECONCILE_INTERVAL_MS", 15_000, env),
+		stalledIntervalMs: envInt("IGOUDAR_STALLED_INTERVAL_MS", 30_000, env),
+		simulated: {
+			latencyMs: envInt("IGOUDAR_SIM_LATENCY_MS", 50, env),
+			jitterMs: envInt("IGOUDAR_SIM_JITTER_MS", 50, env),
+			failureRate,
+		},
+	};
+}
+
+export function createDriver(db: Db, settings: ProvisionerSettings): ComputeDriver {
+	const actions: DriverAction[] = [
+		"createInstance",
+		"deleteInstance",
+		"startInstance",
+		"stopInstance",
+		"rebootInstance",
+	];
+	return new SimulatedDriver(db, {
+		latencyMs: settings.simulated.latencyMs,
+		jitterMs: settings.simulated.jitterMs,
+		failureRate: Object.fromEntries(actions.map((a) => [a, settings.simulated.failureRate])),
+	});
+}

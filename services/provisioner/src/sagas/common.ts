@@ -1,0 +1,88 @@
+import type { ComputeJobName, computeJobs } from "@igoudar/compute";
+import { findInstanceById } from "@igoudar/compute";
+import type { InstanceStatus } from "@igoudar/db";
+import type { JobPayload, Saga, SagaContext } from "@igoudar/jobs";
+import { PermanentJobError, reportProgress } from "@igoudar/jobs";
+import { MachineNotFoundError, PermanentDriverError } from "../drivers/driver";
+
+/** Every compute job carries `{ instance_id }` and nothing else: the saga reads the rest. */
+export type InstancePayload = JobPayload<(typeof computeJobs)["instance.create"]>;
+
+/** The data every instance saga keeps in `operations.state.data`. */
+export interface InstanceSagaData extends Record<string, unknown> {
+	/**
+	 * The instance was not in the state this job was queued for when the job first ran (gone,
+	 * or moved on): there is nothing to do, and nothing may be undone or released on its behalf.
+	 */
+	skipped: boolean;
+	/** The data plane has no machine for the instance: whatever status it had is no longer true. */
+	machineMissing: boolean;
+	hostId: string;
+}
+
+export type InstanceSaga = Saga<InstancePayload, InstanceSagaData>;
+export type InstanceSagaContext = SagaContext<InstancePayload, InstanceSagaData>;
+export type InstanceSagas = { [Name in ComputeJobName]: InstanceSaga };
+
+export type InstanceRow = NonNullable<Awaited<ReturnType<typeof findInstanceById>>>;
+
+/**
+ * The live instance if it is in `expected`, else undefined. Read at the first step of a saga so
+ * that a job delivered for an instance that has since gone (or was never made) is a no-op rather
+ * than a failure that would release claims someone else now relies on.
+ */
+export async function instanceIn(
+	ctx: InstanceSagaContext,
+	expected: readonly InstanceStatus[],
+): Promise<InstanceRow | undefined> {
+	const row = await findInstanceById(ctx.db, ctx.payload.instance_id);
+	if (row && row.deletedAt === null && expected.includes(row.status)) return row;
+	ctx.logger.warn(
+		{ instanceId: ctx.payload.instance_id, status: row?.status, deleted: row ? row.deletedAt !== null : undefined },
+		"instance is not in the state this job expects; nothing to do",
+	);
+	return undefined;
+}
+
+// Codes a driver may end an operation with; anything else is reported as `internal`.
+const PUBLIC_CODES = new Set(["no_capacity", "conflict", "not_found", "invalid_state"]);
+
+/**
+ * The one sentence an operation may show for a refusal by the data plane. The driver's own
+ * message names hosts, paths and internals: it goes to the log, never to the API.
+ */
+const REFUSALS: Record<string, string> = {
+	createInstance: "The host could not define the instance.",
+	deleteInstance: "The host could not remove the instance.",
+	startInstance: "The host could not start the instance.",
+	stopInstance: "The host could not stop the instance.",
+	rebootInstance: "The host could not reboot the instance.",
+};
+
+/**
+ * Calls the driver and translates its faults for the saga runner: a transient fault (or anything
+ * unexpected, such as a dropped database connection) is rethrown as is so BullMQ retries it with
+ * the catalog's backoff; a permanent one becomes a `PermanentJobError`, which compensates at once.
+ * A missing machine is remembered in the saga's persisted data before failing, so the status the
+ * instance ends with can say so even if compensation resumes in another process.
+ */
+export async function drive(ctx: InstanceSagaContext, action: string, call: () => Promise<void>): Promise<void> {
+	try {
+		await call();
+	} catch (error) {
+		if (!(error instanceof PermanentDriverError)) throw error;
+		ctx.logger.error({ err: error, action }, "the driver refused permanently");
+		if (error instanceof MachineNotFoundError) await remember(ctx, { machineMissing: true });
+		const code = PUBLIC_CODES.has(error.code) ? error.code : "internal";
+		throw new PermanentJobError(code, REFUSALS[action] ?? "The data plane refused the change.");
+	}
+}
+
+/**
+ * Merges into the saga's data and persists it now. The runner persists what a step returns only
+ * when the step succeeds; this is for what a failing step or an undo learns.
+ */
+export async function remember(ctx: InstanceSagaContext, patch: Partial<InstanceSagaData>): Promise<void> {
+	Object.assign(ctx.data, patch);
+	await reportProgress(ctx.db, ctx.operationId, undefined, { data: ctx.data });
+}

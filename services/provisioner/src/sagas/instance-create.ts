@@ -1,0 +1,74 @@
+import { findInstanceById, releaseInstanceClaims, transitionInstance } from "@igoudar/compute";
+import { defineSaga, PermanentJobError } from "@igoudar/jobs";
+import type { ComputeDriver } from "../drivers/driver";
+import type { InstanceSaga } from "./common";
+import { drive, instanceIn } from "./common";
+
+/**
+ * instance.create: the request already claimed quota and host capacity and wrote the instance as
+ * `provisioning` with its host. The saga makes the machine exist and run, then says so. On a
+ * permanent failure the undos tear the machine down and `onFailed` gives the claims back in the
+ * transaction that fails the operation, so the instance ends `failed` holding nothing.
+ */
+export function instanceCreateSaga(driver: ComputeDriver): InstanceSaga {
+	return defineSaga({
+		name: "instance.create",
+		steps: [
+			{
+				name: "define_machine",
+				async do(ctx) {
+					const row = await instanceIn(ctx, ["provisioning"]);
+					if (!row?.hostId) return { skipped: true };
+					const spec = {
+						instanceId: row.id,
+						hostId: row.hostId,
+						vcpus: row.vcpus,
+						memoryMib: row.memoryMib,
+						diskGib: row.diskGib,
+					};
+					await drive(ctx, "createInstance", () => driver.createInstance(spec));
+					return { skipped: false, hostId: row.hostId };
+				},
+				async undo(ctx) {
+					// Also runs when `do` failed half-way or never ran: deleting what is absent is a no-op.
+					if (ctx.data.skipped) return;
+					await drive(ctx, "deleteInstance", () => driver.deleteInstance(ctx.payload.instance_id));
+				},
+			},
+			{
+				name: "power_on",
+				async do(ctx) {
+					if (ctx.data.skipped) return undefined;
+					await drive(ctx, "startInstance", () => driver.startInstance(ctx.payload.instance_id));
+					return undefined;
+				},
+				async undo(ctx) {
+					if (ctx.data.skipped) return;
+					await drive(ctx, "stopInstance", () => driver.stopInstance(ctx.payload.instance_id));
+				},
+			},
+			{
+				name: "mark_running",
+				async do(ctx) {
+					if (ctx.data.skipped) return undefined;
+					const id = ctx.payload.instance_id;
+					if (await transitionInstance(ctx.db, id, ["provisioning"], "running")) return undefined;
+					// A re-run after a crash between this update and the runner's bookkeeping finds it done.
+					const row = await findInstanceById(ctx.db, id);
+					if (row?.status === "running" && row.deletedAt === null) return undefined;
+					ctx.logger.error({ instanceId: id, status: row?.status }, "instance left provisioning under the saga");
+					throw new PermanentJobError("conflict", "The instance changed state while it was being created.");
+				},
+				async undo(ctx) {
+					if (ctx.data.skipped) return;
+					// Only if this step's change is still there: an action that followed owns the status now.
+					await transitionInstance(ctx.db, ctx.payload.instance_id, ["running"], "provisioning");
+				},
+			},
+		],
+		async onFailed(ctx, _problem, tx) {
+			if (ctx.data.skipped) return;
+			await releaseInstanceClaims(tx, ctx.payload.instance_id, "fail");
+		},
+	});
+}
