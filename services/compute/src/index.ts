@@ -9,9 +9,9 @@ import { placementSettingsRoutes } from "./routes/placement-settings";
 import { zoneRoutes } from "./routes/zones";
 
 export { releaseInstanceClaims } from "./app/claims";
-export type { ComputeDeps } from "./deps";
-export { computeJobs, type ComputeJobName } from "./jobs";
 export { findInstanceById, transitionInstance } from "./db/instances";
+export type { ComputeDeps } from "./deps";
+export { type ComputeJobName, computeJobs } from "./jobs";
 
 export const computeService: ServiceModule<ComputeDeps> = {
 	name: "compute",

@@ -6,7 +6,10 @@ const suffix = () => randomBytes(4).toString("hex");
 
 /** Inventory written straight to the database: these tests are about placement, not the inventory API. */
 export async function makeZone(db: Db, jurisdiction = "ZZ"): Promise<{ id: string; name: string }> {
-	const [row] = await db.insert(zones).values({ name: `z-${suffix()}`, jurisdiction }).returning();
+	const [row] = await db
+		.insert(zones)
+		.values({ name: `z-${suffix()}`, jurisdiction })
+		.returning();
 	if (!row) throw new Error("no zone");
 	return row;
 }

@@ -1,5 +1,5 @@
-import { type Db, instances, tenants } from "@igoudar/db";
 import { releaseInstanceClaims } from "@igoudar/compute";
+import { type Db, instances, tenants } from "@igoudar/db";
 import { TestPlatform } from "@igoudar/server/testing";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -42,9 +42,9 @@ describe("a tenant's deletion and its instances", () => {
 
 		// Deleted: gone from reads, kept as history until the tenant itself goes.
 		await releaseInstanceClaims(db, instanceId, "delete");
-		expect((await t.request("GET", `/v1/tenants/${tenant.id}/instances/${instanceId}`, { token: operator })).status).toBe(
-			404,
-		);
+		expect(
+			(await t.request("GET", `/v1/tenants/${tenant.id}/instances/${instanceId}`, { token: operator })).status,
+		).toBe(404);
 		expect(await db.select().from(instances).where(eq(instances.id, instanceId))).toHaveLength(1);
 
 		expect((await t.request("DELETE", `/v1/tenants/${tenant.id}`, { token: operator })).status).toBe(204);

@@ -67,7 +67,8 @@ export async function listTenantQuotas(db: Db, tenantId: string): Promise<QuotaR
 }
 
 export async function setTenantQuotaLimits(db: Db, tenantId: string, limits: QuotaAmounts): Promise<void> {
-	for (const [resource, limit] of Object.entries(limits)) {
+	// Sorted like every claim and release, so a limit change racing a create cannot deadlock.
+	for (const [resource, limit] of Object.entries(limits).sort(([a], [b]) => (a < b ? -1 : 1))) {
 		await db
 			.insert(quotas)
 			.values({ tenantId, resource, limit, used: 0 })

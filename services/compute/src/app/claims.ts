@@ -1,7 +1,7 @@
-import { type Db, claimQuota, instances, releaseQuota, tenants } from "@igoudar/db";
+import { claimQuota, type Db, instances, releaseQuota, tenants } from "@igoudar/db";
 import { problems } from "@igoudar/kit";
 import { and, eq, isNull } from "drizzle-orm";
-import { type Size, claimHostCapacity, releaseHostCapacity } from "../db/capacity";
+import { claimHostCapacity, releaseHostCapacity, type Size } from "../db/capacity";
 
 /** What an instance charges against its tenant's quota. */
 export function instanceQuota(size: Size) {
@@ -44,7 +44,9 @@ export async function releaseInstanceClaims(db: Db, instanceId: string, outcome:
 			.set({
 				hostId: null,
 				updatedAt: new Date(),
-				...(outcome === "delete" ? { deletedAt: new Date(), status: "deleting" as const } : { status: "failed" as const }),
+				...(outcome === "delete"
+					? { deletedAt: new Date(), status: "deleting" as const }
+					: { status: "failed" as const }),
 			})
 			.where(eq(instances.id, instanceId));
 		return true;

@@ -1,12 +1,12 @@
-import { type Db, type InstanceStatus, flavors, isUniqueViolation, placementGroups, zones } from "@igoudar/db";
+import { type Db, flavors, type InstanceStatus, isUniqueViolation, placementGroups, zones } from "@igoudar/db";
 import { enqueueOperation, type OperationView, presentOperation } from "@igoudar/jobs";
 import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import { and, eq } from "drizzle-orm";
 import { candidateHosts, lockPlacementGroup } from "../db/capacity";
 import {
-	type InstanceRecord,
 	byNameOrId,
 	findInstance,
+	type InstanceRecord,
 	idMatchFirst,
 	insertInstance,
 	listInstances,

@@ -1,5 +1,5 @@
 import type { Db } from "@igoudar/db";
-import { type InstanceStatus, flavors, instances, placementGroups, zones } from "@igoudar/db";
+import { flavors, type InstanceStatus, instances, placementGroups, zones } from "@igoudar/db";
 import { and, asc, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
 
 export type InstanceRow = typeof instances.$inferSelect;
@@ -18,8 +18,18 @@ const recordColumns = {
 	placementGroupName: placementGroups.name,
 };
 
-function toRecord(row: { instance: InstanceRow; flavorName: string; zoneName: string; placementGroupName: string | null }) {
-	return { ...row.instance, flavorName: row.flavorName, zoneName: row.zoneName, placementGroupName: row.placementGroupName };
+function toRecord(row: {
+	instance: InstanceRow;
+	flavorName: string;
+	zoneName: string;
+	placementGroupName: string | null;
+}) {
+	return {
+		...row.instance,
+		flavorName: row.flavorName,
+		zoneName: row.zoneName,
+		placementGroupName: row.placementGroupName,
+	};
 }
 
 function selectRecords(db: Db) {

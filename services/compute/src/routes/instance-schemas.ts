@@ -8,10 +8,14 @@ export const InstanceStatusSchema = Type.Unsafe<(typeof INSTANCE_STATUSES)[numbe
 	enum: [...INSTANCE_STATUSES],
 });
 
-const Labels = Type.Record(Type.String({ pattern: "^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$" }), Type.String({ maxLength: 255 }), {
-	maxProperties: 64,
-	description: "Free-form key/value labels.",
-});
+const Labels = Type.Record(
+	Type.String({ pattern: "^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$" }),
+	Type.String({ maxLength: 255 }),
+	{
+		maxProperties: 64,
+		description: "Free-form key/value labels.",
+	},
+);
 
 export const InstanceSchema = Type.Object(
 	{
@@ -36,8 +40,12 @@ export const InstanceCreateBody = Type.Object(
 	{
 		name: Name("Unique among the tenant's instances."),
 		flavor: Type.String({ minLength: 1, maxLength: 63, description: "Flavor name or id." }),
-		zone: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: "Zone name or id; any allowed zone if absent." })),
-		placement_group: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: "Placement group name or id." })),
+		zone: Type.Optional(
+			Type.String({ minLength: 1, maxLength: 63, description: "Zone name or id; any allowed zone if absent." }),
+		),
+		placement_group: Type.Optional(
+			Type.String({ minLength: 1, maxLength: 63, description: "Placement group name or id." }),
+		),
 		volume_ids: Type.Optional(Type.Array(Uuid(), { maxItems: 16 })),
 		labels: Type.Optional(Labels),
 	},

@@ -1,6 +1,6 @@
 import type { OperationStatus } from "@igoudar/db";
-import { OperationSchema, getOperation, listOperations, presentOperation } from "@igoudar/jobs";
-import { type App, Page, TenantParams, Uuid, contextOf, pageRequest, problems, toPage } from "@igoudar/kit";
+import { getOperation, listOperations, OperationSchema, presentOperation } from "@igoudar/jobs";
+import { type App, contextOf, Page, pageRequest, problems, TenantParams, toPage, Uuid } from "@igoudar/kit";
 import { Type } from "typebox";
 import type { ComputeDeps } from "../deps";
 

@@ -1,3 +1,4 @@
+import { isUniqueViolation } from "@igoudar/db";
 import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import {
 	insertServiceAccount,
@@ -5,7 +6,6 @@ import {
 	revokeTenantAccount,
 	type ServiceAccountRow,
 } from "../db/service-accounts";
-import { isUniqueViolation } from "@igoudar/db";
 import { findTenant } from "../db/tenants";
 import { hashSecret, newClientId, newClientSecret } from "./secrets";
 
