@@ -12,8 +12,8 @@ export interface ServerConfig {
 	databaseUrl?: string;
 	pgliteDir: string;
 	redisUrl: string;
-	/** True when REDIS_URL was not given: then a local redis-server may be started. */
-	redisUrlDefaulted: boolean;
+	/** Start a private redis-server when none answers at a loopback REDIS_URL (default: yes). */
+	redisAutostart: boolean;
 	redisPrefix: string;
 	logLevel: string;
 	bootstrapClientId?: string;
@@ -41,7 +41,7 @@ export function serverConfigFromEnv(target: Target, env: NodeJS.ProcessEnv = pro
 		databaseUrl: env.DATABASE_URL || undefined,
 		pgliteDir: envString("IGOUDAR_PGLITE_DIR", ".data/pglite", env),
 		redisUrl: envString("REDIS_URL", "redis://127.0.0.1:6379", env),
-		redisUrlDefaulted: !env.REDIS_URL,
+		redisAutostart: envString("IGOUDAR_REDIS_AUTOSTART", "true", env) !== "false",
 		redisPrefix: envString("IGOUDAR_REDIS_PREFIX", "igoudar", env),
 		logLevel: envString("LOG_LEVEL", "info", env),
 		bootstrapClientId: env.IGOUDAR_BOOTSTRAP_CLIENT_ID || undefined,

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
 		logger,
 	);
 
-	const redisEndpoint = await ensureRedis(config.redisUrl, config.redisUrlDefaulted, logger);
+	const redisEndpoint = await ensureRedis(config.redisUrl, config.redisAutostart, logger);
 	const redis = createRedis(redisEndpoint.url);
 	redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
 

@@ -30,13 +30,19 @@ export interface RedisEndpoint {
 	stop(): Promise<void>;
 }
 
+function isLoopback(url: string): boolean {
+	const host = new URL(url).hostname;
+	return host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host === "::1";
+}
+
 /**
- * Finds Redis. When none answers at the default address and a redis-server binary is installed,
- * starts one for the life of this process (memory only, `noeviction` as BullMQ requires).
+ * Finds Redis. When none answers at a loopback address and a redis-server binary is installed,
+ * starts one there for the life of this process (memory only, `noeviction` as BullMQ requires),
+ * so a first `pnpm start` needs nothing running. A remote Redis that is down is an error.
  */
 export async function ensureRedis(url: string, mayStart: boolean, log: FastifyBaseLogger): Promise<RedisEndpoint> {
 	if (await answers(url)) return { url, stop: async () => {} };
-	if (!mayStart || !hasRedisServer()) {
+	if (!mayStart || !isLoopback(url) || !hasRedisServer()) {
 		throw new Error(
 			`Redis does not answer at ${url}. Start Redis 7 (e.g. \`apt-get install redis-server\`, or \`redis-server --maxmemory-policy noeviction\`) or set REDIS_URL to a running server.`,
 		);
@@ -54,7 +60,10 @@ export async function ensureRedis(url: string, mayStart: boolean, log: FastifyBa
 			return {
 				url,
 				stop: async () => {
+					if (child.exitCode !== null) return;
+					const exited = new Promise((resolve) => child.once("exit", resolve));
 					child.kill("SIGTERM");
+					await exited;
 				},
 			};
 		}
