@@ -62,6 +62,69 @@ describe("igoudar-server on a Postgres server, driven through the SDK", () => {
 		expect(raised.data?.items.find((q) => q.resource === "instances")?.limit).toBe(100);
 	});
 
+	it("provisions, stops, starts and deletes an instance through the SDK, waiting on operations", async () => {
+		const ops = createIgoudarClient({ baseUrl: server.url, ...operator });
+		expect((await ops.POST("/v1/zones", { body: { name: "dajla-1", jurisdiction: "MA" } })).response.status).toBe(201);
+		const host = await ops.POST("/v1/hosts", {
+			body: {
+				name: "hv-001",
+				zone: "dajla-1",
+				vcpus: 16,
+				memory_mib: 65_536,
+				disk_gib: 1000,
+				power_idle_w: 90,
+				power_max_w: 350,
+			},
+		});
+		expect(host.response.status).toBe(201);
+		expect(
+			(await ops.POST("/v1/flavors", { body: { name: "c2-m4", vcpus: 2, memory_mib: 4096, disk_gib: 40 } })).response
+				.status,
+		).toBe(201);
+		const tenant = await ops.POST("/v1/tenants", { body: { name: "e2e-compute", data_residency: ["MA"] } });
+		const tenantId = tenant.data?.id ?? "";
+		const path = { tenant_id: tenantId };
+
+		const created = await ops.POST("/v1/tenants/{tenant_id}/instances", {
+			params: { path },
+			body: { name: "web-1", flavor: "c2-m4", labels: { app: "web" } },
+		});
+		expect(created.response.status).toBe(202);
+		const instanceId = created.data?.instance.id ?? "";
+		const done = await ops.waitForOperation(tenantId, created.data?.operation.id ?? "", { timeoutMs: 60_000 });
+		expect(done).toMatchObject({ status: "succeeded", progress: 100, error: null });
+		const running = await ops.GET("/v1/tenants/{tenant_id}/instances/{instance_id}", {
+			params: { path: { ...path, instance_id: instanceId } },
+		});
+		expect(running.data).toMatchObject({ status: "running", zone: "dajla-1", flavor: "c2-m4", labels: { app: "web" } });
+
+		for (const [action, status] of [
+			["stop", "stopped"],
+			["start", "running"],
+		] as const) {
+			const accepted = await ops.POST(`/v1/tenants/{tenant_id}/instances/{instance_id}/${action}`, {
+				params: { path: { ...path, instance_id: instanceId } },
+			});
+			expect(accepted.response.status).toBe(202);
+			await ops.waitForOperation(tenantId, accepted.data?.operation.id ?? "", { timeoutMs: 60_000 });
+			const after = await ops.GET("/v1/tenants/{tenant_id}/instances/{instance_id}", {
+				params: { path: { ...path, instance_id: instanceId } },
+			});
+			expect(after.data?.status).toBe(status);
+		}
+
+		const deleted = await ops.DELETE("/v1/tenants/{tenant_id}/instances/{instance_id}", {
+			params: { path: { ...path, instance_id: instanceId } },
+		});
+		expect(deleted.response.status).toBe(202);
+		const gone = await ops.waitForOperation(tenantId, deleted.data?.operation.id ?? "", { timeoutMs: 60_000 });
+		expect(gone.status).toBe("succeeded");
+		const quotas = await ops.GET("/v1/tenants/{tenant_id}/quotas", { params: { path } });
+		expect(quotas.data?.items.filter((q) => q.used !== 0)).toEqual([]);
+		const hostView = await ops.GET("/v1/hosts/{host_id}", { params: { path: { host_id: host.data?.id ?? "" } } });
+		expect(hostView.data?.allocated).toMatchObject({ vcpus: 0, memory_mib: 0, instances: 0 });
+	}, 120_000);
+
 	it("stops cleanly on SIGTERM", async () => {
 		const code = await server.stop("SIGTERM");
 		expect(code).toBe(0);
