@@ -304,3 +304,51 @@ describe("saga runner", () => {
 		expect(() => defineSaga({ name: "dup", steps: [step, step] })).toThrow(/two steps named x/);
 	});
 });
+
+describe("a compensation that cannot finish", () => {
+	it("ends the operation failed through onAbandoned once the reconciler gives up, releasing nothing", async () => {
+		const hooks: string[] = [];
+		const saga = defineSaga<Payload, Data>({
+			name: "thing.create",
+			steps: [
+				{
+					name: "place",
+					do: async () => ({ hostId: "host-1" }),
+					undo: async () => {
+						throw new Error("the data plane keeps refusing to tear this down");
+					},
+				},
+				{
+					name: "attach",
+					do: async () => {
+						throw new PermanentJobError("internal");
+					},
+					undo: async () => {},
+				},
+			],
+			onFailed: async () => {
+				hooks.push("failed");
+			},
+			onAbandoned: async (_ctx, problem) => {
+				hooks.push(`abandoned:${problem.code}`);
+			},
+		});
+		const id = await newOperation();
+		// The forward run fails and its compensation fails too: the operation stays open for a retry.
+		await expect(runSaga(db, saga, delivery(id))).rejects.toThrow(/keeps refusing/);
+		expect((await getOperation(db, id))?.status).toBe("running");
+		await expect(runSaga(db, saga, delivery(id, 1))).rejects.toThrow(/keeps refusing/);
+
+		// What the reconciler writes after too many re-drives.
+		await db
+			.update(operations)
+			.set({ state: sql`${operations.state} || '{"abandon": true}'::jsonb` })
+			.where(eq(operations.id, id));
+		expect(await runSaga(db, saga, delivery(id, 2))).toBe("failed");
+		const ended = await getOperation(db, id);
+		expect(ended?.status).toBe("failed");
+		expect(presentOperation(ended ?? (await Promise.reject(new Error("gone")))).error?.code).toBe("internal");
+		expect(hooks).toEqual(["abandoned:internal"]);
+		expect(await runSaga(db, saga, delivery(id, 0))).toBe("skipped");
+	});
+});

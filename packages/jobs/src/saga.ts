@@ -55,6 +55,13 @@ export interface Saga<Payload, Data extends Record<string, unknown> = Record<str
 	 * quota are released exactly when, and only if, the operation ends failed.
 	 */
 	onFailed?(ctx: SagaContext<Payload, Data>, problem: OperationProblem, tx: Tx): Promise<void>;
+	/**
+	 * Runs instead of `onFailed` when compensation itself cannot finish (an undo kept failing past
+	 * the re-drive limit). The operation still ends failed, but what the undos could not clean up
+	 * is still there, so nothing may be released: leave the resource in a state a user or operator
+	 * can act on (e.g. `failed`, deletable) rather than stuck in a transition.
+	 */
+	onAbandoned?(ctx: SagaContext<Payload, Data>, problem: OperationProblem, tx: Tx): Promise<void>;
 }
 
 export function defineSaga<Payload, Data extends Record<string, unknown> = Record<string, unknown>>(
@@ -246,6 +253,10 @@ async function compensate<Payload, Data extends Record<string, unknown>>(
 			try {
 				await step.undo(ctx);
 			} catch (error) {
+				if (state.abandon) {
+					await abandon(db, saga, ctx, problem, name, error);
+					return;
+				}
 				ctx.logger.error({ err: error, step: name }, "saga undo failed; compensation will be retried");
 				// Compensation must go on until it completes, so never let an undo stop the retries.
 				throw isPermanentError(error)
@@ -263,6 +274,28 @@ async function compensate<Payload, Data extends Record<string, unknown>>(
 		await fail(tx, id, problem);
 	});
 	ctx.logger.info({ code: problem.code }, "saga compensated; operation failed");
+}
+
+/**
+ * Ends an operation whose compensation cannot complete, so that it does not retry forever. The
+ * claims stay held: releasing them for a machine that may still exist would overcommit a host.
+ */
+async function abandon<Payload, Data extends Record<string, unknown>>(
+	db: Db,
+	saga: Saga<Payload, Data>,
+	ctx: SagaContext<Payload, Data>,
+	problem: OperationProblem,
+	step: string,
+	error: unknown,
+): Promise<void> {
+	ctx.logger.error(
+		{ err: error, step, code: problem.code },
+		"saga undo keeps failing after repeated re-drives; ending the operation failed with the undo left for an operator",
+	);
+	await db.transaction(async (tx) => {
+		await saga.onAbandoned?.(ctx, problem, tx);
+		await fail(tx, ctx.operationId, problem);
+	});
 }
 
 /**

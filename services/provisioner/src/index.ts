@@ -71,9 +71,20 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 		staleAfterMs: settings.staleAfterMs,
 		intervalMs: settings.reconcileIntervalMs,
 	});
+	// One recount per interval across every worker process: a Redis key with a lifetime a little
+	// shorter than the interval elects whoever sets it first.
+	const election = connection({ maxRetriesPerRequest: 1, connectionName: "igoudar-usage-recount" });
+	election.on("error", (error) => logger.warn({ err: error }, "usage recount election: redis error"));
 	const usage = new PollLoop(
 		async () => {
-			await reconcileUsage(db, { logger });
+			const elected = await election.set(
+				`${prefix}:usage-recount`,
+				String(process.pid),
+				"PX",
+				Math.max(1, Math.floor(settings.reconcileIntervalMs * 0.9)),
+				"NX",
+			);
+			if (elected === "OK") await reconcileUsage(db, { logger });
 			return false;
 		},
 		settings.reconcileIntervalMs,
@@ -88,7 +99,9 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 		driver,
 		close() {
 			// Each waits for its work in progress: the jobs running, a re-drive or a recount half-way.
-			closing ??= Promise.all([runner.close(), reconciler.stop(), usage.stop()]).then(() => undefined);
+			closing ??= Promise.all([runner.close(), reconciler.stop(), usage.stop()]).then(() => {
+				election.disconnect();
+			});
 			return closing;
 		},
 	};

@@ -70,5 +70,10 @@ export function instanceCreateSaga(driver: ComputeDriver): InstanceSaga {
 			if (ctx.data.skipped) return;
 			await releaseInstanceClaims(tx, ctx.payload.instance_id, "fail");
 		},
+		async onAbandoned(ctx, _problem, tx) {
+			if (ctx.data.skipped) return;
+			// The machine may still exist, so the claims stay; a delete of the failed instance cleans up.
+			await transitionInstance(tx, ctx.payload.instance_id, ["provisioning", "running"], "failed");
+		},
 	});
 }

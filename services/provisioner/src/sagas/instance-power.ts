@@ -63,6 +63,11 @@ function powerSaga(driver: ComputeDriver, spec: PowerSagaSpec): InstanceSaga {
 			const status = ctx.data.machineMissing ? "failed" : spec.from;
 			await transitionInstance(tx, ctx.payload.instance_id, [spec.during], status);
 		},
+		async onAbandoned(ctx, _problem, tx) {
+			if (ctx.data.skipped) return;
+			// The power state could not be put back: only `failed` (deletable) is honest.
+			await transitionInstance(tx, ctx.payload.instance_id, [spec.during], "failed");
+		},
 	});
 }
 
