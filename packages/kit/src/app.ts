@@ -13,7 +13,7 @@ import type { IdempotencyClaim } from "./idempotency";
 import { claimIdempotencyKey, completeIdempotencyKey, idempotencyKeyOf, replayResponse } from "./idempotency";
 import { createMetrics, type Probe, registerServiceEndpoints } from "./observability";
 import { type Access, type Principal, ROLE_RANK } from "./principal";
-import { type RateLimitSettings, registerRateLimit } from "./rate-limit";
+import { type RateLimitSettings, registerRateLimit, TOKEN_ROUTE } from "./rate-limit";
 import { errorResponses, PROBLEM_SCHEMA_ID, ProblemSchema } from "./schemas";
 
 declare module "fastify" {
@@ -238,15 +238,23 @@ function decorateSchema(route: RouteOptions, access: Access, methods: string[]):
 	const codes: ProblemCode[] = ["validation_failed", "internal"];
 	if ("public" in access) {
 		schema.security = [];
+		if (route.url === TOKEN_ROUTE) codes.push("rate_limited");
 	} else {
-		codes.push("unauthenticated", "forbidden");
+		codes.push("unauthenticated", "forbidden", "rate_limited");
 		if (access.tenant) codes.push("not_found");
 		if (methods.includes("POST")) codes.push("idempotency_key_in_use", "idempotency_key_reused");
 	}
 	schema.response ??= {};
 	const response = schema.response as Record<string, unknown>;
 	for (const [status, body] of Object.entries(errorResponses(...codes))) {
-		response[status] ??= body;
+		const existing = response[status] as { description?: unknown } | undefined;
+		const added = (body as { description: string }).description;
+		if (!existing) {
+			response[status] = body;
+		} else if (typeof existing.description === "string" && !existing.description.includes(added)) {
+			// Two codes share a status (409 conflict and idempotency_key_in_use): name both.
+			existing.description = `${existing.description}, ${added}`;
+		}
 	}
 }
 

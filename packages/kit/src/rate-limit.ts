@@ -13,7 +13,7 @@ export interface RateLimitSettings {
 	tokenPerMinute: number;
 }
 
-const TOKEN_ROUTE = "/v1/auth/token";
+export const TOKEN_ROUTE = "/v1/auth/token";
 
 function isTokenRoute(request: FastifyRequest): boolean {
 	return request.routeOptions.url === TOKEN_ROUTE;

@@ -57,7 +57,12 @@ export const ServiceAccountWithSecret = Type.Object(
 		name: Type.String(),
 		role: Type.String(),
 		client_id: Type.String(),
-		client_secret: Type.String({ description: "Shown once; store it now." }),
+		client_secret: Type.Optional(
+			Type.String({
+				description:
+					"Shown once, in the first response; store it now. A replay of the request (same Idempotency-Key) omits it: only its hash is kept.",
+			}),
+		),
 		created_at: Timestamp(),
 	},
 	{ additionalProperties: false },
