@@ -19,6 +19,8 @@ export interface ServerConfig {
 	bootstrapClientId?: string;
 	bootstrapClientSecret?: string;
 	keyRotationHours: number;
+	/** Seals private signing keys at rest (AES-256-GCM); unset stores them plain. */
+	keyEncryptionSecret?: string;
 	kit: KitConfig;
 }
 
@@ -47,6 +49,7 @@ export function serverConfigFromEnv(target: Target, env: NodeJS.ProcessEnv = pro
 		bootstrapClientId: env.IGOUDAR_BOOTSTRAP_CLIENT_ID || undefined,
 		bootstrapClientSecret: env.IGOUDAR_BOOTSTRAP_CLIENT_SECRET || undefined,
 		keyRotationHours: envInt("IGOUDAR_KEY_ROTATION_HOURS", 24 * 7, env),
+		keyEncryptionSecret: env.IGOUDAR_KEY_ENCRYPTION_SECRET || undefined,
 		kit: kitConfigFromEnv(env),
 	};
 }

@@ -24,6 +24,9 @@ async function main(): Promise<void> {
 			: { pgliteDir: config.pgliteDir },
 	);
 	logger.info({ database: database.kind, target }, "starting");
+	if (!config.keyEncryptionSecret) {
+		logger.warn("IGOUDAR_KEY_ENCRYPTION_SECRET is unset: token signing keys are stored unsealed in the database");
+	}
 	await migrate(database);
 	await bootstrapOperator(
 		database.db,

@@ -10,7 +10,7 @@ import {
 	type RouteRecord,
 } from "@igoudar/kit";
 import { type Provisioner, provisionerSettingsFromEnv, startProvisioner } from "@igoudar/provisioner";
-import { maintainSigningKeys, TokenSigner, tenantsService } from "@igoudar/tenants";
+import { createKeySealer, maintainSigningKeys, TokenSigner, tenantsService } from "@igoudar/tenants";
 import type { FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
 import type { Logger as PinoLogger } from "pino";
@@ -56,10 +56,12 @@ export const platformJobs = { ...computeJobs };
 export async function createPlatform(options: PlatformOptions): Promise<Platform> {
 	const { config, database, redis, logger } = options;
 	const db = database.db;
+	const sealer = createKeySealer(config.keyEncryptionSecret);
 	const keyPolicy = {
 		rotateAfterMs: config.keyRotationHours * 3_600_000,
 		publishLeadMs: 10 * 60_000,
 		tokenTtlMs: config.kit.tokenTtlSeconds * 1000,
+		sealer,
 	};
 	const probes: Probe[] = [
 		{ name: "database", check: () => database.ping() },
@@ -102,6 +104,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		issuer: config.kit.issuer,
 		audience: config.kit.audience,
 		ttlSeconds: config.kit.tokenTtlSeconds,
+		sealer,
 	});
 	if (mountsTenants(config.target)) await tenantsService.register(app, { db, signer });
 	if (mountsCompute(config.target)) {

@@ -1,9 +1,10 @@
 import { serviceAccounts, signingKeys } from "@igoudar/db";
 import { createAuthenticator } from "@igoudar/kit";
 import { TEST_OPERATOR, TestPlatform } from "@igoudar/server/testing";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKeySealer } from "../src/app/key-sealing";
 import { type KeyPolicy, maintainSigningKeys, TokenSigner } from "../src/app/signing-keys";
 
 let t: TestPlatform;
@@ -160,5 +161,60 @@ describe("signing key rotation", () => {
 		expect(Object.values(after).sort()).toEqual(["active", "next", "retired"]);
 		expect(after[kidOf(before, "active")]).toBe("retired");
 		expect(after[kidOf(before, "next")]).toBe("active");
+	});
+});
+
+describe("signing keys sealed at rest", () => {
+	it("stores no private key material in clear and still signs tokens every service accepts", async () => {
+		const secret = "a-long-enough-key-encryption-secret-0123456789";
+		const sealer = createKeySealer(secret);
+		const sealedPolicy: KeyPolicy = { rotateAfterMs: 0, publishLeadMs: 0, tokenTtlMs: 900_000, sealer };
+		// Rotate twice so the active and next keys are both ones created with the sealer.
+		await maintainSigningKeys(t.db, sealedPolicy, new Date(Date.now() + 10 * 24 * HOUR));
+		await maintainSigningKeys(t.db, sealedPolicy, new Date(Date.now() + 20 * 24 * HOUR));
+		const rows = await t.db
+			.select()
+			.from(signingKeys)
+			.where(inArray(signingKeys.state, ["active", "next"]));
+		expect(rows).toHaveLength(2);
+		for (const row of rows) {
+			expect(row.privateJwk).toMatchObject({ sealed: "A256GCM" });
+			expect(JSON.stringify(row.privateJwk)).not.toContain('"d"');
+		}
+
+		const signer = new TokenSigner(t.db, {
+			issuer: t.config.kit.issuer,
+			audience: t.config.kit.audience,
+			ttlSeconds: 900,
+			sealer,
+		});
+		const { token } = await signer.sign({
+			sub: operatorId,
+			tenant_id: null,
+			role: "operator",
+			client_id: TEST_OPERATOR.clientId,
+		});
+		// This policy publishes with no lead time: let the verifier's JWKS cache pass its refresh floor.
+		await new Promise((resolve) => setTimeout(resolve, 1_100));
+		expect((await t.request("GET", "/v1/tenants", { token })).status).toBe(200);
+
+		const withoutSecret = new TokenSigner(t.db, {
+			issuer: t.config.kit.issuer,
+			audience: t.config.kit.audience,
+			ttlSeconds: 900,
+		});
+		await expect(
+			withoutSecret.sign({ sub: operatorId, tenant_id: null, role: "operator", client_id: "x" }),
+		).rejects.toThrow(/IGOUDAR_KEY_ENCRYPTION_SECRET/);
+		const wrongSecret = new TokenSigner(t.db, {
+			issuer: t.config.kit.issuer,
+			audience: t.config.kit.audience,
+			ttlSeconds: 900,
+			sealer: createKeySealer("another-secret-that-is-also-long-enough-000"),
+		});
+		await expect(
+			wrongSecret.sign({ sub: operatorId, tenant_id: null, role: "operator", client_id: "x" }),
+		).rejects.toThrow();
+		expect(() => createKeySealer("short")).toThrow(/at least 32/);
 	});
 });

@@ -3,6 +3,10 @@ import { signingKeys } from "@igoudar/db";
 import { and, eq, lt, sql } from "drizzle-orm";
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { v7 as uuidv7 } from "uuid";
+import { createKeySealer, type KeySealer } from "./key-sealing";
+
+/** Reads plain keys, and says what to do when it meets sealed ones. */
+const unsealed = createKeySealer(undefined);
 
 export const SIGNING_ALG = "EdDSA";
 /** Arbitrary constant: one replica at a time changes the key set. */
@@ -18,9 +22,11 @@ export interface KeyPolicy {
 	publishLeadMs: number;
 	/** Longest token lifetime: a retired key stays published this long (plus skew). */
 	tokenTtlMs: number;
+	/** Seals private keys at rest; absent means stored plain. */
+	sealer?: KeySealer;
 }
 
-async function newKeyRow(state: "next" | "active", now: Date) {
+async function newKeyRow(state: "next" | "active", now: Date, sealer: KeySealer | undefined) {
 	const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { crv: "Ed25519", extractable: true });
 	const kid = uuidv7();
 	const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: "sig" };
@@ -30,7 +36,7 @@ async function newKeyRow(state: "next" | "active", now: Date) {
 		alg: SIGNING_ALG,
 		state,
 		publicJwk,
-		privateJwk,
+		privateJwk: sealer ? sealer.seal(privateJwk) : privateJwk,
 		createdAt: now,
 		activatedAt: state === "active" ? now : null,
 	};
@@ -56,7 +62,7 @@ export async function maintainSigningKeys(db: Db, policy: KeyPolicy, now = new D
 		let rotated = false;
 		if (!active) {
 			// First start: there is no earlier key whose tokens could be confused, so sign at once.
-			const row = await newKeyRow("active", now);
+			const row = await newKeyRow("active", now, policy.sealer);
 			await tx.insert(signingKeys).values(row);
 			active = { ...row, retiredAt: null, expiresAt: null };
 		} else if (
@@ -72,7 +78,7 @@ export async function maintainSigningKeys(db: Db, policy: KeyPolicy, now = new D
 			next = undefined;
 			rotated = true;
 		}
-		if (!next) await tx.insert(signingKeys).values(await newKeyRow("next", now));
+		if (!next) await tx.insert(signingKeys).values(await newKeyRow("next", now, policy.sealer));
 		await tx.delete(signingKeys).where(and(eq(signingKeys.state, "retired"), lt(signingKeys.expiresAt, now)));
 		return { rotated };
 	});
@@ -91,7 +97,7 @@ export class TokenSigner {
 
 	constructor(
 		private readonly db: Db,
-		private readonly settings: { issuer: string; audience: string; ttlSeconds: number },
+		private readonly settings: { issuer: string; audience: string; ttlSeconds: number; sealer?: KeySealer },
 	) {}
 
 	private async activeKey(): Promise<{ kid: string; key: CryptoKey | Uint8Array }> {
@@ -99,7 +105,11 @@ export class TokenSigner {
 		const [row] = await this.db.select().from(signingKeys).where(eq(signingKeys.state, "active")).limit(1);
 		if (!row) throw new Error("no active signing key: maintainSigningKeys has not run");
 		if (this.cached?.kid !== row.kid) {
-			this.cached = { kid: row.kid, key: await importJWK(row.privateJwk as JWK, SIGNING_ALG), at: Date.now() };
+			this.cached = {
+				kid: row.kid,
+				key: await importJWK((this.settings.sealer ?? unsealed).open(row.privateJwk) as JWK, SIGNING_ALG),
+				at: Date.now(),
+			};
 		} else {
 			this.cached.at = Date.now();
 		}
