@@ -2,6 +2,7 @@ import type { Db } from "@igoudar/db";
 import { auditEvents } from "@igoudar/db";
 import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import { problems } from "./errors";
+import { commitIdempotentResult, type IdempotencyClaim } from "./idempotency";
 import type { Principal } from "./principal";
 
 /**
@@ -13,11 +14,38 @@ export interface Ctx {
 	log: FastifyBaseLogger;
 	requestId: string;
 	db: Db;
+	/** The Idempotency-Key claim of this request, if it carried one. */
+	idempotency: IdempotencyClaim | null;
 }
 
 export function contextOf(request: FastifyRequest, db: Db): Ctx {
 	if (!request.principal) throw problems.unauthenticated();
-	return { actor: request.principal, log: request.log, requestId: request.id, db };
+	return {
+		actor: request.principal,
+		log: request.log,
+		requestId: request.id,
+		db,
+		idempotency: request.idempotency,
+	};
+}
+
+/**
+ * The answer a use case is about to give, recorded for its Idempotency-Key in the use case's
+ * transaction (`ctx.db` must be that transaction). Fields named in `omit` (secrets) are left out
+ * of what is stored. Returns the answer unchanged.
+ */
+export async function idempotentResult<T extends object>(
+	ctx: Ctx,
+	status: number,
+	body: T,
+	omit: string[] = [],
+): Promise<T> {
+	if (ctx.idempotency) {
+		const stored: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+		for (const field of omit) delete stored[field];
+		await commitIdempotentResult(ctx.db, ctx.idempotency, status, stored);
+	}
+	return body;
 }
 
 export function withDb(ctx: Ctx, db: Db): Ctx {

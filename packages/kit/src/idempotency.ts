@@ -132,7 +132,13 @@ export async function completeIdempotencyKey(
 	body: string,
 	contentType: string | null,
 ): Promise<void> {
-	const where = and(eq(idempotencyRecords.principal, claim.principal), eq(idempotencyRecords.key, claim.key));
+	// Only a claim still in flight: one the use case completed in its own transaction is final,
+	// even if something after that commit answered 5xx.
+	const where = and(
+		eq(idempotencyRecords.principal, claim.principal),
+		eq(idempotencyRecords.key, claim.key),
+		eq(idempotencyRecords.state, "in_flight"),
+	);
 	if (status >= 500) {
 		await db.delete(idempotencyRecords).where(where);
 		return;
@@ -141,6 +147,34 @@ export async function completeIdempotencyKey(
 		.update(idempotencyRecords)
 		.set({ state: "completed", responseStatus: status, responseBody: body, responseContentType: contentType })
 		.where(where);
+}
+
+/**
+ * Completes the claim inside the use case's own transaction, with the answer it will give, so
+ * the change and its idempotent answer commit together: a process that dies right after the
+ * commit leaves a key that replays, never one that runs the request a second time.
+ */
+export async function commitIdempotentResult(
+	tx: Db,
+	claim: IdempotencyClaim,
+	status: number,
+	body: unknown,
+): Promise<void> {
+	await tx
+		.update(idempotencyRecords)
+		.set({
+			state: "completed",
+			responseStatus: status,
+			responseBody: JSON.stringify(body),
+			responseContentType: "application/json; charset=utf-8",
+		})
+		.where(
+			and(
+				eq(idempotencyRecords.principal, claim.principal),
+				eq(idempotencyRecords.key, claim.key),
+				eq(idempotencyRecords.state, "in_flight"),
+			),
+		);
 }
 
 export async function purgeExpiredIdempotencyKeys(db: Db, now = new Date()): Promise<number> {

@@ -1,5 +1,5 @@
 import { isForeignKeyViolation, isUniqueViolation } from "@igoudar/db";
-import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import { deleteFlavorIfUnused, type FlavorRow, findFlavor, insertFlavor, listFlavors } from "../db/flavors";
 
 export interface FlavorView {
@@ -45,7 +45,7 @@ export async function flavorCreate(ctx: Ctx, input: FlavorCreate): Promise<Flavo
 				targetId: row.id,
 				detail: { ...input },
 			});
-			return presentFlavor(row);
+			return idempotentResult(withDb(ctx, tx), 201, presentFlavor(row));
 		});
 	} catch (error) {
 		if (isUniqueViolation(error, "flavors_name_key")) throw problems.conflict(`A flavor named ${input.name} exists.`);

@@ -1,5 +1,5 @@
 import { isForeignKeyViolation, isUniqueViolation } from "@igoudar/db";
-import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import {
 	deleteHostIfIdle,
 	findHost,
@@ -125,7 +125,7 @@ export async function hostCreate(ctx: Ctx, input: HostCreate): Promise<HostView>
 				targetId: row.id,
 				detail: { ...input, zone_id: zone.id },
 			});
-			return presentHost({ ...row, zoneName: zone.name });
+			return idempotentResult(withDb(ctx, tx), 201, presentHost({ ...row, zoneName: zone.name }));
 		});
 	} catch (error) {
 		if (isUniqueViolation(error, "hosts_name_key")) throw problems.conflict(`A host named ${input.name} exists.`);

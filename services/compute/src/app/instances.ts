@@ -1,6 +1,6 @@
 import { type Db, flavors, type InstanceStatus, isUniqueViolation, placementGroups, zones } from "@igoudar/db";
 import { enqueueOperation, type OperationView, presentOperation } from "@igoudar/jobs";
-import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import { and, eq } from "drizzle-orm";
 import { candidateHosts, lockPlacementGroup } from "../db/capacity";
 import {
@@ -80,7 +80,7 @@ export async function instanceCreate(
 			{ field: "body/volume_ids", message: "must be empty" },
 		]);
 	}
-	let created: { instanceId: string; operation: OperationView };
+	let created: { instance: InstanceView; operation: OperationView };
 	try {
 		created = await ctx.db.transaction(async (tx) => {
 			const db = tx as unknown as Db;
@@ -185,7 +185,12 @@ export async function instanceCreate(
 				targetId: instance.id,
 				detail: { flavor: flavor.name, host_id: host.id },
 			});
-			return { instanceId: instance.id, operation: presentOperation(operation) };
+			const record = await findInstance(db, tenantId, instance.id);
+			if (!record) throw problems.internal();
+			return idempotentResult(withDb(ctx, db), 202, {
+				instance: presentInstance(record),
+				operation: presentOperation(operation),
+			});
 		});
 	} catch (error) {
 		if (isUniqueViolation(error, "instances_tenant_name_key")) {
@@ -194,9 +199,7 @@ export async function instanceCreate(
 		throw error;
 	}
 	deps.afterCommit();
-	const record = await findInstance(ctx.db, tenantId, created.instanceId);
-	if (!record) throw problems.internal();
-	return { instance: presentInstance(record), operation: created.operation };
+	return created;
 }
 
 export async function instanceList(ctx: Ctx, tenantId: string, page: PageRequest, filter: { status?: InstanceStatus }) {
@@ -228,7 +231,7 @@ export async function instanceAction(
 	action: InstanceAction,
 ): Promise<{ operation: OperationView }> {
 	const rule = ACTIONS[action];
-	const operation = await ctx.db.transaction(async (tx) => {
+	const accepted = await ctx.db.transaction(async (tx) => {
 		const db = tx as unknown as Db;
 		const current = await findInstance(db, tenantId, id);
 		if (!current) throw problems.notFound("instance");
@@ -248,8 +251,8 @@ export async function instanceAction(
 			payload: { instance_id: id },
 		});
 		await recordAudit(withDb(ctx, db), { tenantId, action: job.name, targetType: "instance", targetId: id });
-		return presentOperation(op);
+		return idempotentResult(withDb(ctx, db), 202, { operation: presentOperation(op) });
 	});
 	deps.afterCommit();
-	return { operation };
+	return accepted;
 }

@@ -1,5 +1,5 @@
 import { isForeignKeyViolation, isUniqueViolation } from "@igoudar/db";
-import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import {
 	deletePlacementGroupIfEmpty,
 	findPlacementGroup,
@@ -50,7 +50,7 @@ export async function placementGroupCreate(
 				detail: { name: row.name, policy: row.policy },
 			});
 			// A new group has no members yet.
-			return presentPlacementGroup({ ...row, instanceIds: [] });
+			return idempotentResult(withDb(ctx, tx), 201, presentPlacementGroup({ ...row, instanceIds: [] }));
 		});
 	} catch (error) {
 		if (isUniqueViolation(error, "placement_groups_tenant_name_key")) {

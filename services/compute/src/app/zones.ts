@@ -1,5 +1,5 @@
 import { isForeignKeyViolation, isUniqueViolation } from "@igoudar/db";
-import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import { deleteZoneIfUnused, findZone, insertZone, listZones, type ZoneRow } from "../db/zones";
 
 export interface ZoneView {
@@ -29,7 +29,7 @@ export async function zoneCreate(ctx: Ctx, input: ZoneCreate): Promise<ZoneView>
 				targetId: row.id,
 				detail: { name: row.name, jurisdiction: row.jurisdiction },
 			});
-			return presentZone(row);
+			return idempotentResult(withDb(ctx, tx), 201, presentZone(row));
 		});
 	} catch (error) {
 		if (isUniqueViolation(error, "zones_name_key")) throw problems.conflict(`A zone named ${input.name} exists.`);

@@ -1,5 +1,5 @@
 import { isUniqueViolation } from "@igoudar/db";
-import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import {
 	insertServiceAccount,
 	listTenantAccounts,
@@ -56,7 +56,9 @@ export async function serviceAccountCreate(
 				detail: { name: input.name, role: input.role },
 			});
 			// The secret leaves the server once, here; only its hash is kept.
-			return { ...presentServiceAccount(row), client_secret: secret };
+			return idempotentResult(withDb(ctx, tx), 201, { ...presentServiceAccount(row), client_secret: secret }, [
+				"client_secret",
+			]);
 		});
 	} catch (error) {
 		if (isUniqueViolation(error, "service_accounts_tenant_name_key")) {

@@ -1,5 +1,5 @@
 import { initTenantQuotas, isUniqueViolation } from "@igoudar/db";
-import { type Ctx, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import {
 	deleteTenantIfEmpty,
 	findTenant,
@@ -55,7 +55,7 @@ export async function tenantCreate(ctx: Ctx, input: TenantCreate): Promise<Tenan
 			});
 			await initTenantQuotas(tx, row.id);
 			await recordAudit(txCtx, { tenantId: row.id, action: "tenant.create", targetType: "tenant", targetId: row.id });
-			return presentTenant(row);
+			return idempotentResult(txCtx, 201, presentTenant(row));
 		});
 	} catch (error) {
 		if (isUniqueViolation(error, "tenants_name_key")) throw problems.conflict(`A tenant named ${input.name} exists.`);
