@@ -97,6 +97,9 @@ describe("igoudar-server on a Postgres server, driven through the SDK", () => {
 			params: { path: { ...path, instance_id: instanceId } },
 		});
 		expect(running.data).toMatchObject({ status: "running", zone: "dajla-1", flavor: "c2-m4", labels: { app: "web" } });
+		// 90 W idle + 260 W of dynamic range x 2 of 16 cores allocated.
+		const loaded = await ops.GET("/v1/hosts/{host_id}", { params: { path: { host_id: host.data?.id ?? "" } } });
+		expect(loaded.data?.estimated_power_w).toBe(123);
 
 		for (const [action, status] of [
 			["stop", "stopped"],
@@ -123,6 +126,7 @@ describe("igoudar-server on a Postgres server, driven through the SDK", () => {
 		expect(quotas.data?.items.filter((q) => q.used !== 0)).toEqual([]);
 		const hostView = await ops.GET("/v1/hosts/{host_id}", { params: { path: { host_id: host.data?.id ?? "" } } });
 		expect(hostView.data?.allocated).toMatchObject({ vcpus: 0, memory_mib: 0, instances: 0 });
+		expect(hostView.data?.estimated_power_w).toBe(90);
 	}, 120_000);
 
 	it("stops cleanly on SIGTERM", async () => {

@@ -1185,6 +1185,7 @@ export interface operations {
                             /** Format: date-time */
                             created_at: string;
                             disk_gib: number;
+                            estimated_power_w: number | null;
                             /** Format: uuid */
                             id: string;
                             memory_allocation_ratio: number;
@@ -1306,6 +1307,7 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         disk_gib: number;
+                        estimated_power_w: number | null;
                         /** Format: uuid */
                         id: string;
                         memory_allocation_ratio: number;
@@ -1425,6 +1427,7 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         disk_gib: number;
+                        estimated_power_w: number | null;
                         /** Format: uuid */
                         id: string;
                         memory_allocation_ratio: number;
@@ -1632,6 +1635,7 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         disk_gib: number;
+                        estimated_power_w: number | null;
                         /** Format: uuid */
                         id: string;
                         memory_allocation_ratio: number;

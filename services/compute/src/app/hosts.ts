@@ -33,6 +33,8 @@ export interface HostView {
 	memory_allocation_ratio: number;
 	power_idle_w: number | null;
 	power_max_w: number | null;
+	/** Draw now, from the power profile and the allocation: null without a profile. */
+	estimated_power_w: number | null;
 	capacity: Resources;
 	allocated: Resources & { instances: number };
 	created_at: string;
@@ -51,6 +53,17 @@ function capacityOf(row: Pick<HostRow, "vcpus" | "memoryMib" | "diskGib">, cpuRa
 	};
 }
 
+/**
+ * A linear power model: idle draw plus the dynamic range in proportion to the physical cores
+ * allocated (capped at full load when vCPUs are overcommitted). Coarse, but it lets operators
+ * see where energy goes and weigh placement against it.
+ */
+export function estimatedPower(row: Pick<HostRow, "powerIdleW" | "powerMaxW" | "vcpus" | "vcpusUsed">): number | null {
+	if (row.powerIdleW === null || row.powerMaxW === null) return null;
+	const load = Math.min(1, row.vcpusUsed / row.vcpus);
+	return Math.round(row.powerIdleW + (row.powerMaxW - row.powerIdleW) * load);
+}
+
 export function presentHost(row: HostRecord): HostView {
 	return {
 		id: row.id,
@@ -64,6 +77,7 @@ export function presentHost(row: HostRecord): HostView {
 		memory_allocation_ratio: row.memoryAllocationRatio,
 		power_idle_w: row.powerIdleW,
 		power_max_w: row.powerMaxW,
+		estimated_power_w: estimatedPower(row),
 		capacity: capacityOf(row, row.cpuAllocationRatio, row.memoryAllocationRatio),
 		allocated: {
 			vcpus: row.vcpusUsed,

@@ -41,6 +41,11 @@ const HostSchema = Type.Object(
 		memory_allocation_ratio: Type.Number(),
 		power_idle_w: Nullable(Type.Integer()),
 		power_max_w: Nullable(Type.Integer()),
+		estimated_power_w: Nullable(
+			Type.Integer({
+				description: "Estimated draw now: idle plus the dynamic range in proportion to the cores allocated.",
+			}),
+		),
 		capacity: Type.Object(Resources.properties, {
 			additionalProperties: false,
 			description: "What placement may allocate: the machine after allocation ratios, rounded down.",
