@@ -100,6 +100,10 @@ describe("igoudar-server on a Postgres server, driven through the SDK", () => {
 		// 90 W idle + 260 W of dynamic range x 2 of 16 cores allocated.
 		const loaded = await ops.GET("/v1/hosts/{host_id}", { params: { path: { host_id: host.data?.id ?? "" } } });
 		expect(loaded.data?.estimated_power_w).toBe(123);
+		const metrics = await (await fetch(`${server.url}/metrics`)).text();
+		expect(metrics).toContain('igoudar_zone_estimated_power_watts{zone="dajla-1",jurisdiction="MA"} 123');
+		expect(metrics).toMatch(/igoudar_operations_open\{status="pending"\} \d+/);
+		expect(metrics).toMatch(/igoudar_outbox_backlog \d+/);
 
 		for (const [action, status] of [
 			["stop", "stopped"],

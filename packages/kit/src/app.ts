@@ -3,6 +3,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import { registerAjvFormats, type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
 import type { Db } from "@igoudar/db";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from "fastify";
+import type { Registry } from "prom-client";
 import { v7 as uuidv7 } from "uuid";
 import type { Authenticator } from "./auth";
 import type { KitConfig } from "./config";
@@ -73,7 +74,7 @@ function routeAccess(route: RouteOptions): Access | undefined {
 	return route.config?.access;
 }
 
-export async function createApp(options: AppOptions): Promise<{ app: App; routes: RouteRecord[] }> {
+export async function createApp(options: AppOptions): Promise<{ app: App; routes: RouteRecord[]; metrics: Registry }> {
 	registerAjvFormats();
 	const app = Fastify({
 		loggerInstance: options.logger === false ? undefined : options.logger,
@@ -213,7 +214,7 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
 	});
 
-	return { app, routes };
+	return { app, routes, metrics: metrics.registry };
 }
 
 /** The response as it may be stored: a secret is returned once and never persisted in clear. */

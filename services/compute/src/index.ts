@@ -9,6 +9,7 @@ import { placementSettingsRoutes } from "./routes/placement-settings";
 import { zoneRoutes } from "./routes/zones";
 
 export { releaseInstanceClaims } from "./app/claims";
+export { estimatedPower } from "./app/hosts";
 export { findInstanceById, transitionInstance } from "./db/instances";
 export type { ComputeDeps } from "./deps";
 export { type ComputeJobName, computeJobs } from "./jobs";

@@ -15,6 +15,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
 import type { Logger as PinoLogger } from "pino";
 import type { ServerConfig, Target } from "./config";
+import { registerPlatformMetrics } from "./metrics";
 
 export interface PlatformOptions {
 	config: ServerConfig;
@@ -71,7 +72,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		...(mountsTenants(config.target) ? tenantsService.tags : []),
 		...(mountsCompute(config.target) ? computeService.tags : []),
 	];
-	const { app, routes } = await createApp({
+	const { app, routes, metrics } = await createApp({
 		db,
 		authenticator: createAuthenticator(db, config.kit),
 		config: config.kit,
@@ -88,6 +89,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 						tokenPerMinute: config.kit.tokenRateLimitPerMinute,
 					},
 	});
+
+	registerPlatformMetrics(metrics, db);
 
 	const relay = runsRelay(config.target)
 		? new OutboxRelay({
