@@ -59,6 +59,11 @@ export interface AppOptions {
 	authenticator: Authenticator;
 	config: KitConfig;
 	probes: Probe[];
+	/**
+	 * The document /openapi.json serves. A process that mounts only some services serves the
+	 * merged spec of all of them, so clients behind a router see one API; default: this app's own.
+	 */
+	openapiDocument?: () => unknown;
 	/** Absent: no rate limiting (the spec generator, unit tests of the kit). */
 	rateLimit?: RateLimitSettings;
 	logger: FastifyBaseLogger | false;
@@ -150,7 +155,7 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 			config: { access: { public: true } },
 			schema: { summary: "The OpenAPI document", operationId: "openapiGet", tags: ["service"], hide: true },
 		},
-		async () => app.swagger(),
+		async () => options.openapiDocument?.() ?? app.swagger(),
 	);
 
 	app.addHook("onRequest", async (request, reply) => {

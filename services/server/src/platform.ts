@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { computeJobs, computeService } from "@igoudar/compute";
 import type { DatabaseHandle } from "@igoudar/db";
 import { OutboxRelay, redisConnectionFactory } from "@igoudar/jobs";
@@ -41,6 +43,14 @@ export interface Platform {
 	close(): Promise<void>;
 }
 
+const committedSpecPath = fileURLToPath(new URL("../../../openapi/igoudar.json", import.meta.url));
+let committedSpec: unknown;
+/** The merged spec as committed (a test keeps it equal to what the `all` target generates). */
+function committedOpenApi(): unknown {
+	committedSpec ??= JSON.parse(readFileSync(committedSpecPath, "utf8"));
+	return committedSpec;
+}
+
 const mountsTenants = (target: Target) => target === "all" || target === "tenants";
 const mountsCompute = (target: Target) => target === "all" || target === "compute";
 /** Wherever outbox rows are written or jobs run, a relay moves them; several relays are safe together. */
@@ -79,6 +89,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		probes,
 		logger,
 		tags,
+		openapiDocument: config.target === "all" ? undefined : committedOpenApi,
 		rateLimit:
 			options.rateLimit === false
 				? undefined

@@ -1,0 +1,36 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { TestPlatform } from "@igoudar/server/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const committed = JSON.parse(
+	readFileSync(fileURLToPath(new URL("../../../openapi/igoudar.json", import.meta.url)), "utf8"),
+) as { paths: Record<string, unknown> };
+
+describe("one service per process", () => {
+	let tenants: TestPlatform;
+	let compute: TestPlatform;
+	beforeAll(async () => {
+		tenants = await TestPlatform.start({ target: "tenants" });
+		compute = await TestPlatform.start({ target: "compute" });
+	});
+	afterAll(async () => {
+		await tenants?.close();
+		await compute?.close();
+	});
+
+	it("mounts only the target's routes", () => {
+		const urls = (t: TestPlatform) => new Set(t.platform.routes.map((r) => r.url));
+		expect(urls(tenants).has("/v1/tenants")).toBe(true);
+		expect(urls(tenants).has("/v1/tenants/:tenant_id/instances")).toBe(false);
+		expect(urls(compute).has("/v1/tenants/:tenant_id/instances")).toBe(true);
+		expect(urls(compute).has("/v1/auth/token")).toBe(false);
+	});
+
+	it("serves the merged spec of every service, so clients behind the router see one API", async () => {
+		for (const t of [tenants, compute]) {
+			const spec = await t.request<{ paths: Record<string, unknown> }>("GET", "/openapi.json");
+			expect(Object.keys(spec.body.paths).sort()).toEqual(Object.keys(committed.paths).sort());
+		}
+	});
+});
