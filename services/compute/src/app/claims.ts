@@ -58,7 +58,9 @@ export async function tenantForPlacement(tx: Db, tenantId: string) {
 		.select({ id: tenants.id, dataResidency: tenants.dataResidency })
 		.from(tenants)
 		.where(eq(tenants.id, tenantId))
-		.limit(1);
+		.limit(1)
+		// Held to commit: a tenant delete waits for this create, then sees its instance.
+		.for("key share");
 	if (!tenant) throw problems.notFound("tenant");
 	return tenant;
 }

@@ -1,4 +1,4 @@
-import { type Db, flavors, type InstanceStatus, isUniqueViolation, placementGroups, zones } from "@igoudar/db";
+import { type Db, flavors, type InstanceStatus, isForeignKeyViolation, isUniqueViolation, placementGroups, zones } from "@igoudar/db";
 import { enqueueOperation, type OperationView, presentOperation } from "@igoudar/jobs";
 import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import { and, eq } from "drizzle-orm";
@@ -196,6 +196,8 @@ export async function instanceCreate(
 		if (isUniqueViolation(error, "instances_tenant_name_key")) {
 			throw problems.conflict(`An instance named ${input.name} exists in this tenant.`);
 		}
+		// A reference (flavor, zone, group) removed by a concurrent delete.
+		if (isForeignKeyViolation(error)) throw problems.conflict("A resource this instance refers to was just deleted.");
 		throw error;
 	}
 	deps.afterCommit();

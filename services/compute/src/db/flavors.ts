@@ -1,6 +1,6 @@
 import type { Db } from "@igoudar/db";
 import { flavors, instances } from "@igoudar/db";
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull } from "drizzle-orm";
 
 export type FlavorRow = typeof flavors.$inferSelect;
 
@@ -25,20 +25,21 @@ export async function listFlavors(db: Db, page: { limit: number; after?: string 
 }
 
 /**
- * Deletes the flavor only while no live instance uses it. Deleted instances keep their row (and
- * so their flavor reference) for billing: those make the delete fail on the foreign key, which
- * the caller reports as a conflict of its own.
+ * Deletes the flavor only while no live instance uses it; history (deleted instances) keeps its
+ * copy of the size and loses only the reference. Must run in a transaction: the flavor row is
+ * locked first, which waits for any create holding it FOR SHARE, and the check that follows
+ * then sees that create's instance. (A single DELETE ... WHERE NOT EXISTS would not: Postgres
+ * re-checks a locked row, not the subquery.)
  */
-export async function deleteFlavorIfUnused(db: Db, id: string): Promise<"deleted" | "missing" | "in_use"> {
-	const deleted = await db
-		.delete(flavors)
-		.where(
-			and(
-				eq(flavors.id, id),
-				sql`not exists (select 1 from ${instances} where ${instances.flavorId} = ${id} and ${instances.deletedAt} is null)`,
-			),
-		)
-		.returning({ id: flavors.id });
-	if (deleted.length === 1) return "deleted";
-	return (await findFlavor(db, id)) ? "in_use" : "missing";
+export async function deleteFlavorIfUnused(tx: Db, id: string): Promise<"deleted" | "missing" | "in_use"> {
+	const [locked] = await tx.select({ id: flavors.id }).from(flavors).where(eq(flavors.id, id)).for("update");
+	if (!locked) return "missing";
+	const [used] = await tx
+		.select({ id: instances.id })
+		.from(instances)
+		.where(and(eq(instances.flavorId, id), isNull(instances.deletedAt)))
+		.limit(1);
+	if (used) return "in_use";
+	await tx.delete(flavors).where(eq(flavors.id, id));
+	return "deleted";
 }

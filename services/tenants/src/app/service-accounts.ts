@@ -1,4 +1,4 @@
-import { isUniqueViolation } from "@igoudar/db";
+import { isForeignKeyViolation, isUniqueViolation } from "@igoudar/db";
 import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import {
 	insertServiceAccount,
@@ -61,6 +61,8 @@ export async function serviceAccountCreate(
 			]);
 		});
 	} catch (error) {
+		// The tenant was deleted between the check and the insert.
+		if (isForeignKeyViolation(error)) throw problems.notFound("tenant");
 		if (isUniqueViolation(error, "service_accounts_tenant_name_key")) {
 			throw problems.conflict(`A service account named ${input.name} exists in this tenant.`);
 		}

@@ -1,6 +1,6 @@
 import type { Db } from "@igoudar/db";
 import { instances, quotas, tenants } from "@igoudar/db";
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
 
 export type TenantRow = typeof tenants.$inferSelect;
 
@@ -44,21 +44,24 @@ export async function updateTenant(
 
 /**
  * Deletes the tenant only if it owns nothing: no quota usage and no live instance. Its history
- * (deleted instances, placement groups) goes with it. The check and the delete are one statement, so a resource
- * created concurrently either blocks the delete or fails on the missing tenant.
+ * (deleted instances, placement groups) goes with it. Must run in a transaction: the tenant row
+ * is locked first, which waits for any create holding it (creates take FOR KEY SHARE), so the
+ * checks that follow see what that create made. A create that comes after finds no tenant.
  */
-export async function deleteTenantIfEmpty(db: Db, id: string): Promise<"deleted" | "missing" | "in_use"> {
-	const deleted = await db
-		.delete(tenants)
-		.where(
-			and(
-				eq(tenants.id, id),
-				sql`not exists (select 1 from ${quotas} where ${quotas.tenantId} = ${id} and ${quotas.used} > 0)`,
-				// A failed instance holds no quota but is still the tenant's, until deleted.
-				sql`not exists (select 1 from ${instances} where ${instances.tenantId} = ${id} and ${instances.deletedAt} is null)`,
-			),
-		)
-		.returning({ id: tenants.id });
-	if (deleted.length === 1) return "deleted";
-	return (await findTenant(db, id)) ? "in_use" : "missing";
+export async function deleteTenantIfEmpty(tx: Db, id: string): Promise<"deleted" | "missing" | "in_use"> {
+	const [locked] = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, id)).for("update");
+	if (!locked) return "missing";
+	const [usage] = await tx
+		.select({ n: sql<number>`count(*)::int` })
+		.from(quotas)
+		.where(and(eq(quotas.tenantId, id), gt(quotas.used, 0)));
+	// A failed instance holds no quota but is still the tenant's, until deleted.
+	const [live] = await tx
+		.select({ id: instances.id })
+		.from(instances)
+		.where(and(eq(instances.tenantId, id), isNull(instances.deletedAt)))
+		.limit(1);
+	if ((usage?.n ?? 0) > 0 || live) return "in_use";
+	await tx.delete(tenants).where(eq(tenants.id, id));
+	return "deleted";
 }
