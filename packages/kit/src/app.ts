@@ -1,7 +1,8 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { registerAjvFormats, type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
-import type { Db } from "@igoudar/db";
+import { type Db, tenants } from "@igoudar/db";
+import { eq } from "drizzle-orm";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from "fastify";
 import type { Registry } from "prom-client";
 import { v7 as uuidv7 } from "uuid";
@@ -15,7 +16,7 @@ import { claimIdempotencyKey, completeIdempotencyKey, idempotencyKeyOf, replayRe
 import { createMetrics, type Probe, registerServiceEndpoints } from "./observability";
 import { type Access, type Principal, ROLE_RANK } from "./principal";
 import { type RateLimitSettings, registerRateLimit, TOKEN_ROUTE } from "./rate-limit";
-import { errorResponses, PROBLEM_SCHEMA_ID, ProblemSchema } from "./schemas";
+import { errorResponses, IdempotencyHeaders, PROBLEM_SCHEMA_ID, ProblemSchema } from "./schemas";
 
 declare module "fastify" {
 	interface FastifyContextConfig {
@@ -85,6 +86,8 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		loggerInstance: options.logger === false ? undefined : options.logger,
 		logger: options.logger === false ? false : undefined,
 		bodyLimit: options.config.bodyLimit,
+		trustProxy:
+			typeof options.config.trustProxy === "number" ? trustHops(options.config.trustProxy) : options.config.trustProxy,
 		logController: new LogController({ requestIdLogLabel: "request_id" }),
 		// Accept a caller's request id when it is sane, otherwise mint one.
 		genReqId: (req) => {
@@ -164,6 +167,8 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		if (!access || "public" in access) return;
 		request.principal = await options.authenticator.authenticate(request.headers.authorization);
 		request.log = request.log.child({ tenant_id: request.principal.tenantId, principal_id: request.principal.id });
+		// Fastify logs the completion line through the reply's logger: give it the same fields.
+		reply.log = request.log;
 	});
 
 	app.addHook("preValidation", async (request) => {
@@ -175,8 +180,22 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 			if (tenantId !== principal.tenantId) throw problems.notFound("tenant");
 		}
 		if (ROLE_RANK[principal.role] < ROLE_RANK[access.role]) throw problems.forbidden();
+		// Operators pass the scope check for any tenant id: one that does not exist is a 404 on
+		// every tenant route alike, not an empty list on some and a 404 on others.
+		if (access.tenant && principal.role === "operator") {
+			const tenantId = (request.params as { tenant_id?: string }).tenant_id;
+			if (tenantId && !(await tenantExists(options.db, tenantId))) throw problems.notFound("tenant");
+		}
 		if (!readMethods.has(request.method) && principal.tenantStatus === "suspended") {
 			throw problems.forbidden("The tenant is suspended: its resources can be read but not changed.");
+		}
+	});
+
+	// After authorization, so a caller learns nothing about a route it may not use.
+	app.addHook("preValidation", async (request) => {
+		// A route that takes no body refuses one, as unknown fields are refused everywhere else.
+		if (!request.routeOptions.schema?.body && !isEmptyBody(request.body)) {
+			throw problems.validation("This endpoint takes no request body.", [{ field: "body", message: "must be empty" }]);
 		}
 	});
 
@@ -222,6 +241,25 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 	return { app, routes, metrics: metrics.registry };
 }
 
+/** Believe the nearest `hops` proxies and no further. */
+function trustHops(hops: number) {
+	return (_address: string, hop: number) => hop < hops;
+}
+
+function isEmptyBody(body: unknown): boolean {
+	if (body === undefined || body === null || body === "") return true;
+	return typeof body === "object" && !Array.isArray(body) && Object.keys(body as object).length === 0;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function tenantExists(db: Db, id: string): Promise<boolean> {
+	// A malformed id is left to the params schema, which answers 400.
+	if (!UUID.test(id)) return true;
+	const [row] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, id)).limit(1);
+	return row !== undefined;
+}
+
 /** The response as it may be stored: a secret is returned once and never persisted in clear. */
 function withoutSecrets(body: string, secretFields: string[] | undefined): string {
 	if (!secretFields?.length) return body;
@@ -248,7 +286,11 @@ function decorateSchema(route: RouteOptions, access: Access, methods: string[]):
 	} else {
 		codes.push("unauthenticated", "forbidden", "rate_limited");
 		if (access.tenant) codes.push("not_found");
-		if (methods.includes("POST")) codes.push("idempotency_key_in_use", "idempotency_key_reused");
+		if (methods.includes("POST")) {
+			codes.push("idempotency_key_in_use", "idempotency_key_reused");
+			// Declared so the spec and the SDK know the header; the kit reads it in preHandler.
+			schema.headers ??= IdempotencyHeaders;
+		}
 	}
 	schema.response ??= {};
 	const response = schema.response as Record<string, unknown>;

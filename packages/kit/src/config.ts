@@ -22,6 +22,11 @@ export interface KitConfig {
 	bodyLimit: number;
 	/** Public base URL printed in the spec's `servers`. */
 	publicUrl?: string;
+	/**
+	 * Which proxies to believe for the client address (rate limits key on it): `true` for all (a
+	 * private network behind one router), a hop count, or a list of addresses and CIDRs.
+	 */
+	trustProxy: boolean | number | string;
 	/** Requests per minute per principal, and token requests per minute per client and address. */
 	rateLimitPerMinute: number;
 	tokenRateLimitPerMinute: number;
@@ -35,7 +40,15 @@ export function kitConfigFromEnv(env: NodeJS.ProcessEnv = process.env): KitConfi
 		tokenTtlSeconds: envInt("IGOUDAR_TOKEN_TTL_SECONDS", 900, env),
 		bodyLimit: envInt("IGOUDAR_BODY_LIMIT_BYTES", 1024 * 1024, env),
 		publicUrl: env.IGOUDAR_PUBLIC_URL || undefined,
+		trustProxy: parseTrustProxy(env.IGOUDAR_TRUST_PROXY),
 		rateLimitPerMinute: envInt("IGOUDAR_RATE_LIMIT_PER_MINUTE", 1200, env),
 		tokenRateLimitPerMinute: envInt("IGOUDAR_TOKEN_RATE_LIMIT_PER_MINUTE", 30, env),
 	};
+}
+
+function parseTrustProxy(raw: string | undefined): boolean | number | string {
+	if (raw === undefined || raw === "" || raw === "false") return false;
+	if (raw === "true") return true;
+	if (/^\d+$/.test(raw)) return Number(raw);
+	return raw;
 }

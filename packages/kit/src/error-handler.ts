@@ -34,8 +34,25 @@ function fieldErrors(context: string | undefined, issues: ValidationIssue[]): Pr
 	return out;
 }
 
+/**
+ * Postgres refuses NUL in text (22021) and in jsonb (22P05). Any string field could carry one,
+ * so it is the client's bad input wherever it is caught, never a 500.
+ */
+function isUnstorableText(error: unknown): boolean {
+	let e: unknown = error;
+	for (let depth = 0; e && depth < 4; depth++) {
+		const code = (e as { code?: unknown }).code;
+		if (code === "22021" || code === "22P05") return true;
+		e = (e as { cause?: unknown }).cause;
+	}
+	return false;
+}
+
 function toProblem(error: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }): ProblemError {
 	if (error instanceof ProblemError) return error;
+	if (isUnstorableText(error)) {
+		return problems.validation("The request contains characters that cannot be stored (such as NUL, \\u0000).");
+	}
 	if (error.validation) {
 		return problems.validation(
 			"The request does not match the schema.",
@@ -87,7 +104,8 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
 export function installErrorHandling(app: FastifyInstance): void {
 	app.setErrorHandler((error: FastifyError, request, reply) => {
 		const problem = toProblem(error);
-		if (problem.status >= 500) {
+		// An answer like no_capacity (503) is expected behaviour; only `internal` is a fault.
+		if (problem.code === "internal") {
 			request.log.error({ err: error }, "request failed");
 		} else {
 			request.log.info({ code: problem.code, detail: problem.message }, "request refused");

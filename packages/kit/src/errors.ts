@@ -84,7 +84,8 @@ export class ProblemError extends Error {
 			type: `https://igoudar.dev/problems/${this.code.replaceAll("_", "-")}`,
 			title: this.title,
 			status: this.status,
-			detail: this.message,
+			// A 500 says nothing about its cause: that is in the log, under the request id.
+			...(this.code === "internal" ? {} : { detail: this.message }),
 			code: this.code,
 			request_id: requestId,
 			...(this.errors ? { errors: this.errors } : {}),

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { computeJobs, computeService } from "@igoudar/compute";
 import type { DatabaseHandle } from "@igoudar/db";
-import { OutboxRelay, redisConnectionFactory } from "@igoudar/jobs";
+import { OutboxRelay, pruneRelayedOutbox, redisConnectionFactory } from "@igoudar/jobs";
 import {
 	type App,
 	createApp,
@@ -129,6 +129,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		await maintainSigningKeys(db, keyPolicy);
 		const purged = await purgeExpiredIdempotencyKeys(db);
 		if (purged > 0) logger.info({ purged }, "purged expired idempotency keys");
+		// Relayed outbox rows of finished operations are kept a week for inspection, then dropped.
+		const pruned = await pruneRelayedOutbox(db, 7 * 24 * 3_600_000);
+		if (pruned > 0) logger.info({ pruned }, "pruned relayed outbox rows");
 	};
 	const timers: NodeJS.Timeout[] = [];
 	let provisioner: Provisioner | undefined;

@@ -874,7 +874,10 @@ export interface operations {
     flavorCreate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1256,7 +1259,10 @@ export interface operations {
     hostCreate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2104,7 +2110,10 @@ export interface operations {
     tenantCreate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2585,7 +2594,10 @@ export interface operations {
     instanceCreate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
             path: {
                 /** @description Tenant id. */
                 tenant_id: string;
@@ -2977,7 +2989,10 @@ export interface operations {
     instanceReboot: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
             path: {
                 /** @description Tenant id. */
                 tenant_id: string;
@@ -3103,7 +3118,10 @@ export interface operations {
     instanceStart: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
             path: {
                 /** @description Tenant id. */
                 tenant_id: string;
@@ -3229,7 +3247,10 @@ export interface operations {
     instanceStop: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
             path: {
                 /** @description Tenant id. */
                 tenant_id: string;
@@ -3666,7 +3687,10 @@ export interface operations {
     placementGroupCreate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
             path: {
                 /** @description Tenant id. */
                 tenant_id: string;
@@ -4229,7 +4253,10 @@ export interface operations {
     serviceAccountCreate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
             path: {
                 /** @description Tenant id. */
                 tenant_id: string;
@@ -4500,7 +4527,10 @@ export interface operations {
     zoneCreate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };

@@ -1,4 +1,12 @@
-import { type Db, flavors, type InstanceStatus, isForeignKeyViolation, isUniqueViolation, placementGroups, zones } from "@igoudar/db";
+import {
+	type Db,
+	flavors,
+	type InstanceStatus,
+	isForeignKeyViolation,
+	isUniqueViolation,
+	placementGroups,
+	zones,
+} from "@igoudar/db";
 import { enqueueOperation, type OperationView, presentOperation } from "@igoudar/jobs";
 import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import { and, eq } from "drizzle-orm";

@@ -1,0 +1,82 @@
+import { randomUUID } from "node:crypto";
+import type { Db } from "@igoudar/db";
+import { TestPlatform } from "@igoudar/server/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeFlavor, makeHost, makeZone } from "./fixtures";
+
+let t: TestPlatform;
+let db: Db;
+beforeAll(async () => {
+	t = await TestPlatform.start();
+	db = t.db;
+});
+afterAll(async () => {
+	await t?.close();
+});
+
+describe("inputs at the edges of the contract", () => {
+	it("a NUL character anywhere is a 400, never a 500", async () => {
+		const token = await t.operatorToken();
+		const tenant = await t.createTenant();
+		const attempts = [
+			t.request("POST", "/v1/auth/token", {
+				body: { grant_type: "client_credentials", client_id: "a\u0000b", client_secret: "x" },
+			}),
+			t.request("POST", "/v1/tenants", { token, body: { name: "nul-display", display_name: "a\u0000b" } }),
+			t.request("POST", `/v1/tenants/${tenant.id}/instances`, { token, body: { name: "nul", flavor: "f\u0000" } }),
+			t.request("GET", "/v1/hosts?zone=%00", { token }),
+		];
+		for (const res of await Promise.all(attempts)) {
+			expect(res.status).toBe(400);
+			expect(res.body).toMatchObject({ code: "validation_failed" });
+		}
+		// A NUL in a label value reaches jsonb: still a 400.
+		const zone = await makeZone(db, "CV");
+		await makeHost(db, zone.id, { vcpus: 8, memoryMib: 16_384 });
+		const flavor = await makeFlavor(db, { vcpus: 1, memoryMib: 512 });
+		const labelled = await t.request("POST", `/v1/tenants/${tenant.id}/instances`, {
+			token,
+			body: { name: "nul-label", flavor: flavor.name, labels: { app: "a\u0000" } },
+		});
+		expect(labelled.status).toBe(400);
+	});
+
+	it("actions that take no body refuse one", async () => {
+		const token = await t.operatorToken();
+		const tenant = await t.createTenant();
+		for (const action of ["start", "stop", "reboot"]) {
+			const res = await t.request("POST", `/v1/tenants/${tenant.id}/instances/${randomUUID()}/${action}`, {
+				token,
+				body: { force: true },
+			});
+			expect(res.status).toBe(400);
+			expect(res.body).toMatchObject({ code: "validation_failed", errors: [{ field: "body" }] });
+		}
+		// No body, or an empty object, is fine (and here the instance does not exist).
+		const bare = await t.request("POST", `/v1/tenants/${tenant.id}/instances/${randomUUID()}/stop`, { token });
+		expect(bare.status).toBe(404);
+	});
+
+	it("an operator naming a tenant that does not exist gets 404 on every tenant route, lists included", async () => {
+		const token = await t.operatorToken();
+		const missing = randomUUID();
+		for (const path of ["instances", "operations", "placement-groups", "quotas", "service-accounts"]) {
+			const res = await t.request("GET", `/v1/tenants/${missing}/${path}`, { token });
+			expect(res.status, path).toBe(404);
+		}
+	});
+
+	it("the spec declares Idempotency-Key on every authenticated POST", async () => {
+		const spec = await t.request<{
+			paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+		}>("GET", "/openapi.json");
+		const posts = Object.entries(spec.body.paths).filter(([path, ops]) => ops.post && path !== "/v1/auth/token");
+		expect(posts.length).toBeGreaterThan(5);
+		for (const [path, ops] of posts) {
+			expect(
+				ops.post?.parameters?.some((p) => p.in === "header" && p.name === "idempotency-key"),
+				path,
+			).toBe(true);
+		}
+	});
+});
