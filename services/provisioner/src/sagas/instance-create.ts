@@ -1,4 +1,4 @@
-import { findInstanceById, releaseInstanceClaims, transitionInstance } from "@igoudar/compute";
+import { releaseInstanceClaims, transitionInstance } from "@igoudar/compute";
 import { defineSaga, PermanentJobError } from "@igoudar/jobs";
 import type { ComputeDriver } from "../drivers/driver";
 import type { InstanceSaga } from "./common";
@@ -6,7 +6,8 @@ import { drive, instanceIn } from "./common";
 
 /**
  * instance.create: the request already claimed quota and host capacity and wrote the instance as
- * `provisioning` with its host. The saga makes the machine exist and run, then says so. On a
+ * `provisioning` with its host. The saga makes the machine exist and run; the instance becomes `running` in the transaction
+ * that marks the operation succeeded. On a
  * permanent failure the undos tear the machine down and `onFailed` gives the claims back in the
  * transaction that fails the operation, so the instance ends `failed` holding nothing.
  */
@@ -47,25 +48,15 @@ export function instanceCreateSaga(driver: ComputeDriver): InstanceSaga {
 					await drive(ctx, "stopInstance", () => driver.stopInstance(ctx.payload.instance_id));
 				},
 			},
-			{
-				name: "mark_running",
-				async do(ctx) {
-					if (ctx.data.skipped) return undefined;
-					const id = ctx.payload.instance_id;
-					if (await transitionInstance(ctx.db, id, ["provisioning"], "running")) return undefined;
-					// A re-run after a crash between this update and the runner's bookkeeping finds it done.
-					const row = await findInstanceById(ctx.db, id);
-					if (row?.status === "running" && row.deletedAt === null) return undefined;
-					ctx.logger.error({ instanceId: id, status: row?.status }, "instance left provisioning under the saga");
-					throw new PermanentJobError("conflict", "The instance changed state while it was being created.");
-				},
-				async undo(ctx) {
-					if (ctx.data.skipped) return;
-					// Only if this step's change is still there: an action that followed owns the status now.
-					await transitionInstance(ctx.db, ctx.payload.instance_id, ["running"], "provisioning");
-				},
-			},
 		],
+		async onSucceeded(ctx, tx) {
+			if (ctx.data.skipped) return;
+			// In the transaction that marks the operation succeeded: the instance reads `running`
+			// exactly when its create has succeeded, never before.
+			if (await transitionInstance(tx, ctx.payload.instance_id, ["provisioning"], "running")) return;
+			ctx.logger.error({ instanceId: ctx.payload.instance_id }, "instance left provisioning under the saga");
+			throw new PermanentJobError("conflict", "The instance changed state while it was being created.");
+		},
 		async onFailed(ctx, _problem, tx) {
 			if (ctx.data.skipped) return;
 			await releaseInstanceClaims(tx, ctx.payload.instance_id, "fail");
