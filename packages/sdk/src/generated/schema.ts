@@ -1275,7 +1275,7 @@ export interface operations {
                     disk_gib: number;
                     /** @description Memory overcommit; default 1. */
                     memory_allocation_ratio?: number;
-                    /** @description Physical memory in MiB. */
+                    /** @description Physical memory in MiB (up to 16 TiB). */
                     memory_mib: number;
                     /** @description Unique host name. */
                     name: string;

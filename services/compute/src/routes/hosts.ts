@@ -19,7 +19,11 @@ const tags = ["hosts"];
 const Status = Type.Union([Type.Literal("enabled"), Type.Literal("disabled")], {
 	description: "Disabled hosts keep their instances but receive no new ones.",
 });
-const Count = (description: string, minimum = 1) => Type.Integer({ minimum, maximum: 1_000_000_000, description });
+/**
+ * Bounds keep every counter inside Postgres `integer` even at the largest ratio: capacity after
+ * ratios plus the largest flavor must never overflow a claim's arithmetic.
+ */
+const Count = (description: string, maximum: number, minimum = 1) => Type.Integer({ minimum, maximum, description });
 const Ratio = (description: string) => Type.Number({ exclusiveMinimum: 0, maximum: 100, description });
 const Watts = (description: string) => Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000, description }));
 
@@ -64,9 +68,9 @@ const HostCreateBody = Type.Object(
 	{
 		name: Name("Unique host name."),
 		zone: Type.String({ minLength: 1, maxLength: 63, description: "Zone name or id." }),
-		vcpus: Count("Physical vCPUs."),
-		memory_mib: Count("Physical memory in MiB."),
-		disk_gib: Count("Local disk in GiB.", 0),
+		vcpus: Count("Physical vCPUs.", 65_536),
+		memory_mib: Count("Physical memory in MiB (up to 16 TiB).", 16 * 1024 * 1024),
+		disk_gib: Count("Local disk in GiB.", 1_000_000_000, 0),
 		cpu_allocation_ratio: Type.Optional(Ratio("vCPU overcommit; default 4.")),
 		memory_allocation_ratio: Type.Optional(Ratio("Memory overcommit; default 1.")),
 		power_idle_w: Type.Optional(Watts("Draw when idle, in watts.")),
