@@ -147,7 +147,18 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 			buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === "string" ? json.$id : `def-${i}`),
 		},
 	});
-	await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, uiConfig: { deepLinking: true } });
+	const openapiDocument = options.openapiDocument;
+	await app.register(swaggerUi, {
+		routePrefix: DOCS_PREFIX,
+		uiConfig: { deepLinking: true },
+		// The reference shows the same document as /openapi.json (the merged one in split targets).
+		...(openapiDocument
+			? {
+					transformSpecificationClone: false,
+					transformSpecification: () => openapiDocument() as Record<string, unknown>,
+				}
+			: {}),
+	});
 	if (options.rateLimit) await registerRateLimit(app as unknown as FastifyInstance, options.rateLimit);
 
 	const metrics = createMetrics();

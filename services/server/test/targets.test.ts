@@ -31,6 +31,9 @@ describe("one service per process", () => {
 		for (const t of [tenants, compute]) {
 			const spec = await t.request<{ paths: Record<string, unknown> }>("GET", "/openapi.json");
 			expect(Object.keys(spec.body.paths).sort()).toEqual(Object.keys(committed.paths).sort());
+			// The interactive reference reads the same merged document.
+			const ui = await t.request<{ paths: Record<string, unknown> }>("GET", "/docs/json");
+			expect(Object.keys(ui.body.paths).sort()).toEqual(Object.keys(committed.paths).sort());
 		}
 	});
 });
