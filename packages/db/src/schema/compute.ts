@@ -8,6 +8,7 @@ import {
 	jsonb,
 	pgTable,
 	text,
+	timestamp,
 	uniqueIndex,
 	uuid,
 } from "drizzle-orm/pg-core";
@@ -161,6 +162,27 @@ export const instances = pgTable(
 			"instances_status_check",
 			sql`${t.status} in ('provisioning', 'running', 'stopping', 'stopped', 'starting', 'rebooting', 'deleting', 'failed')`,
 		),
+	],
+);
+
+/**
+ * Every status an instance passes through, with when: the lifetimes usage and billing are
+ * computed from (running time for instances). Written by a trigger on `instances` (migration
+ * 0001), so no code path can change a status without leaving its event, in the same transaction.
+ * `deleted` marks the end of a lifetime. Kept after the tenant is gone: invoices outlive tenants.
+ */
+export const instanceEvents = pgTable(
+	"instance_events",
+	{
+		id: bigserial("id", { mode: "number" }).primaryKey(),
+		instanceId: uuid("instance_id").notNull(),
+		tenantId: uuid("tenant_id").notNull(),
+		status: text("status").notNull(),
+		at: timestamp("at", { withTimezone: true, mode: "date" }).notNull().default(sql`clock_timestamp()`),
+	},
+	(t) => [
+		index("instance_events_tenant_at_idx").on(t.tenantId, t.at),
+		index("instance_events_instance_idx").on(t.instanceId, t.id),
 	],
 );
 

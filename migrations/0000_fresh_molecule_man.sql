@@ -34,6 +34,14 @@ CREATE TABLE "hosts" (
 	CONSTRAINT "hosts_power_check" CHECK (("hosts"."power_idle_w" is null or "hosts"."power_idle_w" >= 0) and ("hosts"."power_max_w" is null or "hosts"."power_max_w" >= coalesce("hosts"."power_idle_w", 0)))
 );
 --> statement-breakpoint
+CREATE TABLE "instance_events" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"instance_id" uuid NOT NULL,
+	"tenant_id" uuid NOT NULL,
+	"status" text NOT NULL,
+	"at" timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "instances" (
 	"id" uuid PRIMARY KEY NOT NULL,
 	"tenant_id" uuid NOT NULL,
@@ -229,6 +237,8 @@ ALTER TABLE "service_accounts" ADD CONSTRAINT "service_accounts_tenant_id_tenant
 CREATE UNIQUE INDEX "flavors_name_key" ON "flavors" USING btree ("name");--> statement-breakpoint
 CREATE UNIQUE INDEX "hosts_name_key" ON "hosts" USING btree ("name");--> statement-breakpoint
 CREATE INDEX "hosts_zone_idx" ON "hosts" USING btree ("zone_id");--> statement-breakpoint
+CREATE INDEX "instance_events_tenant_at_idx" ON "instance_events" USING btree ("tenant_id","at");--> statement-breakpoint
+CREATE INDEX "instance_events_instance_idx" ON "instance_events" USING btree ("instance_id","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "instances_tenant_name_key" ON "instances" USING btree ("tenant_id","name") WHERE "instances"."deleted_at" is null;--> statement-breakpoint
 CREATE INDEX "instances_tenant_idx" ON "instances" USING btree ("tenant_id","id") WHERE "instances"."deleted_at" is null;--> statement-breakpoint
 CREATE INDEX "instances_host_idx" ON "instances" USING btree ("host_id");--> statement-breakpoint
