@@ -16,7 +16,7 @@ const compose = composeCommand();
 describe("docker-compose.yml", () => {
 	it.skipIf(!compose)("passes `docker compose config`", () => {
 		const [bin, ...args] = compose ?? [];
-		const out = execFileSync(bin ?? "docker", [...args, "config"], { cwd: root, encoding: "utf8" });
+		const out = execFileSync(bin ?? "docker", [...args, "config"], { cwd: root, encoding: "utf8", timeout: 60_000 });
 		for (const service of ["postgres", "redis", "migrate", "tenants", "compute", "worker", "gateway"]) {
 			expect(out).toContain(`  ${service}:`);
 		}

@@ -23,14 +23,17 @@ describe("committed generated artefacts match the code", () => {
 
 	it("the SDK's types are generated from the committed spec (fix: pnpm openapi)", () => {
 		const out = join(scratch, "schema.ts");
-		execFileSync(bin("openapi-typescript"), [join(root, "openapi/igoudar.json"), "-o", out], { stdio: "pipe" });
+		execFileSync(bin("openapi-typescript"), [join(root, "openapi/igoudar.json"), "-o", out], {
+			stdio: "pipe",
+			timeout: 120_000,
+		});
 		const committed = readFileSync(join(root, "packages/sdk/src/generated/schema.ts"), "utf8");
 		expect(readFileSync(out, "utf8")).toBe(committed);
 	});
 
 	it("the spec passes redocly lint with no errors", () => {
 		// Throws (non-zero exit) on any error; warnings are allowed.
-		execFileSync(bin("redocly"), ["lint", join(root, "openapi/igoudar.json")], { stdio: "pipe" });
+		execFileSync(bin("redocly"), ["lint", join(root, "openapi/igoudar.json")], { stdio: "pipe", timeout: 120_000 });
 	});
 
 	it("drizzle-kit would generate no new migration (fix: pnpm db:generate)", () => {
@@ -48,7 +51,7 @@ describe("committed generated artefacts match the code", () => {
 				"--out",
 				migrations,
 			],
-			{ cwd: root, stdio: "pipe" },
+			{ cwd: root, stdio: "pipe", timeout: 120_000 },
 		);
 		const after = readdirSync(migrations).filter((f) => f.endsWith(".sql"));
 		expect(after).toEqual(before);

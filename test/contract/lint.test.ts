@@ -11,13 +11,15 @@ describe("style", () => {
 		execFileSync(join(root, "node_modules", ".bin", "biome"), ["check", "--max-diagnostics=50", "."], {
 			cwd: root,
 			stdio: "pipe",
+			timeout: 120_000,
 		});
-	});
+	}, 150_000);
 
 	it("passes the TypeScript compiler in strict mode", () => {
 		execFileSync(join(root, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json", "--noEmit"], {
 			cwd: root,
 			stdio: "pipe",
+			timeout: 150_000,
 		});
-	}, 120_000);
+	}, 180_000);
 });

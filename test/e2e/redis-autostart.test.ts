@@ -4,15 +4,20 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServerProcess } from "../support/server-process";
 
+/**
+ * A port below the ephemeral range (where outgoing connections take theirs), free right now.
+ * redis-server binds it moments later; a clash with another test is then vanishingly unlikely.
+ */
 async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const address = server.address();
-			server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+	for (;;) {
+		const port = 20_000 + Math.floor(Math.random() * 10_000);
+		const free = await new Promise<boolean>((resolve) => {
+			const server = createServer();
+			server.once("error", () => resolve(false));
+			server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
 		});
-	});
+		if (free) return port;
+	}
 }
 
 async function pings(url: string): Promise<boolean> {

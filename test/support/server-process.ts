@@ -26,9 +26,14 @@ export async function startServerProcess(target: string, env: NodeJS.ProcessEnv)
 	child.stderr?.on("data", (chunk: Buffer) => {
 		log += chunk.toString();
 	});
-	const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+	// "close" comes after the output streams end, so everything the process printed is in `log`.
+	const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
 	const url = await new Promise<string>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`server did not listen within 60 s:\n${log}`)), 60_000);
+		const timer = setTimeout(() => {
+			// Never leave a half-started server (and whatever it started) behind.
+			child.kill("SIGKILL");
+			reject(new Error(`server did not listen within 90 s:\n${log}`));
+		}, 90_000);
 		const poll = setInterval(() => {
 			const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
 			if (match?.[1]) {

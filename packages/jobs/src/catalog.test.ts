@@ -57,8 +57,8 @@ describe("assertJobPayload", () => {
 
 	it("passes a payload that matches", () => {
 		const payload: unknown = { instanceId: "0190a1b2-0000-7000-8000-000000000000", volumeIds: [] };
-		assertJobPayload(job, payload);
-		expect(payload.instanceId).toBe("0190a1b2-0000-7000-8000-000000000000");
+		expect(() => assertJobPayload(job, payload)).not.toThrow();
+		expect(() => assertJobPayload(job, { instanceId: "not-a-uuid", volumeIds: [] })).toThrow();
 	});
 
 	it("names every problem of a payload that does not", () => {

@@ -210,8 +210,10 @@ describe("Reconciler", () => {
 			if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 		});
 		await lineFrom(child, "ready");
+		// Listen before submitting: output that arrives with no listener attached is lost.
+		const hanging = lineFrom(child, "hanging");
 		const operation = await submitted();
-		await lineFrom(child, "hanging");
+		await hanging;
 		child.kill("SIGKILL");
 		await once(child, "exit");
 

@@ -57,7 +57,7 @@ export function silentLogger(): Logger {
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(
 	check: () => Promise<T | undefined>,
-	{ timeoutMs = 5_000, intervalMs = 25, what = "condition" } = {},
+	{ timeoutMs = 20_000, intervalMs = 25, what = "condition" } = {},
 ): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {

@@ -40,7 +40,24 @@ async function createHeldOpen(tenantId: string, flavorId: string, zoneId: string
 	};
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+/** Resolves once some session is waiting on a row lock: the delete has reached the create's lock. */
+async function deleteIsWaiting(): Promise<void> {
+	const deadline = Date.now() + 20_000;
+	const probe = new pg.Client({ connectionString: t.database.url });
+	await probe.connect();
+	try {
+		while (Date.now() < deadline) {
+			const { rows } = await probe.query(
+				"select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+			);
+			if (rows.length > 0) return;
+			await new Promise((resolve) => setTimeout(resolve, 25));
+		}
+		throw new Error("the delete never waited on the create's lock");
+	} finally {
+		await probe.end();
+	}
+}
 
 describe("deletes racing a create in flight", () => {
 	it("a flavor delete waits for the create and then refuses: the new instance keeps its flavor", async () => {
@@ -50,7 +67,7 @@ describe("deletes racing a create in flight", () => {
 		const tenant = await t.createTenant();
 		const create = await createHeldOpen(tenant.id, flavor.id, zone.id);
 		const deleting = t.request("DELETE", `/v1/flavors/${flavor.id}`, { token: await t.operatorToken() });
-		await settle();
+		await deleteIsWaiting();
 		await create.commit();
 		expect((await deleting).status).toBe(409);
 		const [row] = await db.select().from(instances).where(eq(instances.id, create.instanceId));
@@ -63,7 +80,7 @@ describe("deletes racing a create in flight", () => {
 		const tenant = await t.createTenant();
 		const create = await createHeldOpen(tenant.id, flavor.id, zone.id);
 		const deleting = t.request("DELETE", `/v1/tenants/${tenant.id}`, { token: await t.operatorToken() });
-		await settle();
+		await deleteIsWaiting();
 		await create.commit();
 		expect((await deleting).status).toBe(409);
 		expect(await db.select().from(instances).where(eq(instances.id, create.instanceId))).toHaveLength(1);

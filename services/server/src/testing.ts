@@ -47,15 +47,24 @@ export class TestPlatform {
 			...options.env,
 			DATABASE_URL: testDb.url,
 		});
-		const database = createDatabase({ url: testDb.url, poolSize: 20 });
+		// Ten connections per platform: test files run three at a time against max_connections 100.
+		const database = createDatabase({ url: testDb.url, poolSize: 10 });
 		const logger =
 			options.logger ?? (pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) as unknown as FastifyBaseLogger);
-		await bootstrapOperator(database.db, TEST_OPERATOR, logger);
 		const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-		const platform = await createPlatform({ config, database, redis, logger, backgroundTasks: false });
-		await platform.start();
-		await platform.app.ready();
-		return new TestPlatform(platform, database, redis, config, testDb.drop);
+		try {
+			await bootstrapOperator(database.db, TEST_OPERATOR, logger);
+			const platform = await createPlatform({ config, database, redis, logger, backgroundTasks: false });
+			await platform.start();
+			await platform.app.ready();
+			return new TestPlatform(platform, database, redis, config, testDb.drop);
+		} catch (error) {
+			// A start that fails must not leave its database, pool or connection behind.
+			redis.disconnect();
+			await database.close().catch(() => undefined);
+			await testDb.drop().catch(() => undefined);
+			throw error;
+		}
 	}
 
 	get app() {
