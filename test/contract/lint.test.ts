@@ -8,11 +8,15 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 describe("style", () => {
 	it("passes biome check (no default exports, import type, no any, formatting)", () => {
 		// Throws with biome's report on any error.
-		execFileSync(join(root, "node_modules", ".bin", "biome"), ["check", "--error-on-warnings", "--max-diagnostics=50", "."], {
-			cwd: root,
-			stdio: "pipe",
-			timeout: 120_000,
-		});
+		execFileSync(
+			join(root, "node_modules", ".bin", "biome"),
+			["check", "--error-on-warnings", "--max-diagnostics=50", "."],
+			{
+				cwd: root,
+				stdio: "pipe",
+				timeout: 120_000,
+			},
+		);
 	}, 150_000);
 
 	it("passes the TypeScript compiler in strict mode", () => {
