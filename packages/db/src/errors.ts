@@ -1,21 +1,37 @@
-/** Postgres unique violation on a named constraint, however deep the driver wrapped it. */
-export function isUniqueViolation(error: unknown, constraint: string): boolean {
+/**
+ * The Postgres error inside whatever the driver wrapped it in (drizzle wraps pg's and PGlite's
+ * errors in its own, with the original as `cause`).
+ */
+export function postgresError(error: unknown): { code: string; constraint?: string } | undefined {
 	let e: unknown = error;
 	for (let depth = 0; e && depth < 4; depth++) {
-		const candidate = e as { code?: string; constraint?: string; cause?: unknown };
-		if (candidate.code === "23505" && candidate.constraint === constraint) return true;
+		const candidate = e as { code?: unknown; constraint?: unknown; cause?: unknown };
+		// Postgres SQLSTATE codes are five characters; Node's own codes (ECONNREFUSED) are not.
+		if (typeof candidate.code === "string" && /^[0-9A-Z]{5}$/.test(candidate.code)) {
+			return {
+				code: candidate.code,
+				constraint: typeof candidate.constraint === "string" ? candidate.constraint : undefined,
+			};
+		}
 		e = candidate.cause;
 	}
-	return false;
+	return undefined;
+}
+
+/** Postgres unique violation on a named constraint. */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+	const pg = postgresError(error);
+	return pg?.code === "23505" && pg.constraint === constraint;
 }
 
 /** Postgres foreign-key violation (a referenced row vanished or a referencing row exists). */
 export function isForeignKeyViolation(error: unknown): boolean {
-	let e: unknown = error;
-	for (let depth = 0; e && depth < 4; depth++) {
-		const candidate = e as { code?: string; cause?: unknown };
-		if (candidate.code === "23503") return true;
-		e = candidate.cause;
-	}
-	return false;
+	return postgresError(error)?.code === "23503";
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True when the value can be compared with a uuid column (Postgres rejects any other string). */
+export function isUuid(value: string): boolean {
+	return UUID.test(value);
 }

@@ -1,7 +1,7 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { registerAjvFormats, type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
-import { type Db, tenants } from "@igoudar/db";
+import { type Db, isUuid, tenants } from "@igoudar/db";
 import { eq } from "drizzle-orm";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from "fastify";
 import type { Registry } from "prom-client";
@@ -262,11 +262,9 @@ function isEmptyBody(body: unknown): boolean {
 	return typeof body === "object" && !Array.isArray(body) && Object.keys(body as object).length === 0;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 async function tenantExists(db: Db, id: string): Promise<boolean> {
 	// A malformed id is left to the params schema, which answers 400.
-	if (!UUID.test(id)) return true;
+	if (!isUuid(id)) return true;
 	const [row] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, id)).limit(1);
 	return row !== undefined;
 }

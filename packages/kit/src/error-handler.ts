@@ -1,3 +1,4 @@
+import { postgresError } from "@igoudar/db";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ProblemError, type ProblemFieldError, problems } from "./errors";
 
@@ -39,13 +40,8 @@ function fieldErrors(context: string | undefined, issues: ValidationIssue[]): Pr
  * so it is the client's bad input wherever it is caught, never a 500.
  */
 function isUnstorableText(error: unknown): boolean {
-	let e: unknown = error;
-	for (let depth = 0; e && depth < 4; depth++) {
-		const code = (e as { code?: unknown }).code;
-		if (code === "22021" || code === "22P05") return true;
-		e = (e as { cause?: unknown }).cause;
-	}
-	return false;
+	const code = postgresError(error)?.code;
+	return code === "22021" || code === "22P05";
 }
 
 function toProblem(error: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }): ProblemError {

@@ -1,3 +1,4 @@
+import { isUuid } from "@igoudar/db";
 import { problems } from "./errors";
 
 /**
@@ -8,13 +9,11 @@ export function encodePageToken(lastId: string): string {
 	return Buffer.from(JSON.stringify({ v: 1, after: lastId })).toString("base64url");
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function decodePageToken(token: string | undefined): string | undefined {
 	if (token === undefined) return undefined;
 	try {
 		const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { v?: number; after?: unknown };
-		if (parsed.v === 1 && typeof parsed.after === "string" && UUID.test(parsed.after)) return parsed.after;
+		if (parsed.v === 1 && typeof parsed.after === "string" && isUuid(parsed.after)) return parsed.after;
 	} catch {
 		// fall through to the one error below
 	}
