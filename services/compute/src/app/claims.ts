@@ -1,7 +1,7 @@
-import { claimQuota, type Db, instances, releaseQuota, tenants } from "@igoudar/db";
+import { claimQuota, type Db, releaseQuota } from "@igoudar/db";
 import { problems } from "@igoudar/kit";
-import { and, eq, isNull } from "drizzle-orm";
 import { claimHostCapacity, releaseHostCapacity, type Size } from "../db/capacity";
+import { clearInstanceHost, lockLiveInstance } from "../db/instances";
 
 /** What an instance charges against its tenant's quota. */
 export function instanceQuota(size: Size) {
@@ -27,11 +27,7 @@ export { claimHostCapacity };
  */
 export async function releaseInstanceClaims(db: Db, instanceId: string, outcome: "fail" | "delete"): Promise<boolean> {
 	return db.transaction(async (tx) => {
-		const [row] = await tx
-			.select()
-			.from(instances)
-			.where(and(eq(instances.id, instanceId), isNull(instances.deletedAt)))
-			.for("update");
+		const row = await lockLiveInstance(tx, instanceId);
 		if (!row) return false;
 		const size = { vcpus: row.vcpus, memoryMib: row.memoryMib, diskGib: row.diskGib };
 		if (row.hostId) {
@@ -39,28 +35,7 @@ export async function releaseInstanceClaims(db: Db, instanceId: string, outcome:
 			await releaseQuota(tx, row.tenantId, instanceQuota(size));
 			await releaseHostCapacity(tx, row.hostId, size);
 		}
-		await tx
-			.update(instances)
-			.set({
-				hostId: null,
-				updatedAt: new Date(),
-				...(outcome === "delete"
-					? { deletedAt: new Date(), status: "deleting" as const }
-					: { status: "failed" as const }),
-			})
-			.where(eq(instances.id, instanceId));
+		await clearInstanceHost(tx, instanceId, outcome);
 		return true;
 	});
-}
-
-export async function tenantForPlacement(tx: Db, tenantId: string) {
-	const [tenant] = await tx
-		.select({ id: tenants.id, dataResidency: tenants.dataResidency })
-		.from(tenants)
-		.where(eq(tenants.id, tenantId))
-		.limit(1)
-		// Held to commit: a tenant delete waits for this create, then sees its instance.
-		.for("key share");
-	if (!tenant) throw problems.notFound("tenant");
-	return tenant;
 }

@@ -1,29 +1,15 @@
-import {
-	type Db,
-	flavors,
-	type InstanceStatus,
-	isForeignKeyViolation,
-	isUniqueViolation,
-	placementGroups,
-	zones,
-} from "@igoudar/db";
+import { type Db, type InstanceStatus, isForeignKeyViolation, isUniqueViolation } from "@igoudar/db";
 import { enqueueOperation, type OperationView, presentOperation } from "@igoudar/jobs";
 import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
-import { and, eq } from "drizzle-orm";
-import { candidateHosts, lockPlacementGroup } from "../db/capacity";
-import {
-	byNameOrId,
-	findInstance,
-	type InstanceRecord,
-	idMatchFirst,
-	insertInstance,
-	listInstances,
-	transitionInstance,
-} from "../db/instances";
+import { candidateHosts, lockPlacementGroup, lockTenantForPlacement } from "../db/capacity";
+import { findFlavorByRef } from "../db/flavors";
+import { findInstance, type InstanceRecord, insertInstance, listInstances, transitionInstance } from "../db/instances";
+import { findPlacementGroupIdByRef } from "../db/placement-groups";
 import { getPlacementSettings } from "../db/settings";
+import { findZoneByRef } from "../db/zones";
 import type { ComputeDeps } from "../deps";
 import { type ComputeJobName, computeJobs } from "../jobs";
-import { claimHostCapacity, claimInstanceQuota, tenantForPlacement } from "./claims";
+import { claimHostCapacity, claimInstanceQuota } from "./claims";
 
 export interface InstanceView {
 	id: string;
@@ -92,24 +78,14 @@ export async function instanceCreate(
 	try {
 		created = await ctx.db.transaction(async (tx) => {
 			const db = tx as unknown as Db;
-			const tenant = await tenantForPlacement(db, tenantId);
-			// FOR SHARE: a flavor deleted concurrently must wait for this create, not break it.
-			const [flavor] = await db
-				.select()
-				.from(flavors)
-				.where(byNameOrId(flavors, input.flavor))
-				.orderBy(idMatchFirst(flavors, input.flavor))
-				.limit(1)
-				.for("share");
+			const tenant = await lockTenantForPlacement(db, tenantId);
+			if (!tenant) throw problems.notFound("tenant");
+			// Held FOR SHARE: a flavor deleted concurrently must wait for this create, not break it.
+			const flavor = await findFlavorByRef(db, input.flavor, "share");
 			if (!flavor) throw unknownReference("flavor", input.flavor);
 			let zoneId: string | undefined;
 			if (input.zone) {
-				const [zone] = await db
-					.select()
-					.from(zones)
-					.where(byNameOrId(zones, input.zone))
-					.orderBy(idMatchFirst(zones, input.zone))
-					.limit(1);
+				const zone = await findZoneByRef(db, input.zone);
 				if (!zone) throw unknownReference("zone", input.zone);
 				if (tenant.dataResidency && !tenant.dataResidency.includes(zone.jurisdiction)) {
 					throw problems.validation(
@@ -122,15 +98,10 @@ export async function instanceCreate(
 			let group: Awaited<ReturnType<typeof lockPlacementGroup>>;
 			let groupId: string | undefined;
 			if (input.placement_group) {
-				const [found] = await db
-					.select({ id: placementGroups.id })
-					.from(placementGroups)
-					.where(and(eq(placementGroups.tenantId, tenantId), byNameOrId(placementGroups, input.placement_group)))
-					.orderBy(idMatchFirst(placementGroups, input.placement_group))
-					.limit(1);
-				group = found ? await lockPlacementGroup(db, tenantId, found.id) : undefined;
+				const found = await findPlacementGroupIdByRef(db, tenantId, input.placement_group);
+				group = found ? await lockPlacementGroup(db, tenantId, found) : undefined;
 				if (!found || !group) throw unknownReference("placement_group", input.placement_group);
-				groupId = found.id;
+				groupId = found;
 			}
 
 			const size = { vcpus: flavor.vcpus, memoryMib: flavor.memoryMib, diskGib: flavor.diskGib };

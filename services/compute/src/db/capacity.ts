@@ -1,5 +1,5 @@
 import type { Db } from "@igoudar/db";
-import { hosts, instances, placementGroups, zones } from "@igoudar/db";
+import { hosts, instances, placementGroups, tenants, zones } from "@igoudar/db";
 import { and, eq, inArray, isNotNull, isNull, notInArray, sql } from "drizzle-orm";
 
 export interface Size {
@@ -92,6 +92,23 @@ export async function releaseHostCapacity(db: Db, hostId: string, size: Size): P
 			updatedAt: new Date(),
 		})
 		.where(eq(hosts.id, hostId));
+}
+
+/**
+ * The tenant's data residency, with the tenant row held FOR KEY SHARE until commit: a tenant
+ * delete waits for the create, then sees its instance.
+ */
+export async function lockTenantForPlacement(
+	tx: Db,
+	tenantId: string,
+): Promise<{ dataResidency: string[] | null } | undefined> {
+	const [tenant] = await tx
+		.select({ dataResidency: tenants.dataResidency })
+		.from(tenants)
+		.where(eq(tenants.id, tenantId))
+		.limit(1)
+		.for("key share");
+	return tenant;
 }
 
 /**

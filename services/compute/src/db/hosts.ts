@@ -1,7 +1,7 @@
 import type { Db } from "@igoudar/db";
 import { hosts, instances, zones } from "@igoudar/db";
-import { and, asc, eq, gt, isNull, or, type SQL, sql } from "drizzle-orm";
-import { looksLikeUuid } from "./zones";
+import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
+import { nameOrId } from "./references";
 
 export type HostRow = typeof hosts.$inferSelect;
 export type HostStatus = HostRow["status"];
@@ -50,12 +50,7 @@ export async function listHosts(
 	page: { limit: number; after?: string },
 	filter: HostFilter = {},
 ): Promise<HostRecord[]> {
-	let zoneCondition: SQL | undefined;
-	if (filter.zone !== undefined) {
-		zoneCondition = looksLikeUuid(filter.zone)
-			? or(eq(zones.id, filter.zone), eq(zones.name, filter.zone))
-			: eq(zones.name, filter.zone);
-	}
+	const zoneCondition = filter.zone === undefined ? undefined : nameOrId(zones, filter.zone);
 	const rows = await selectRecords(db)
 		.where(
 			and(

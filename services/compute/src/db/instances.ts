@@ -1,6 +1,6 @@
 import type { Db } from "@igoudar/db";
 import { flavors, type InstanceStatus, instances, placementGroups, zones } from "@igoudar/db";
-import { and, asc, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 
 export type InstanceRow = typeof instances.$inferSelect;
 
@@ -100,22 +100,31 @@ export async function transitionInstance(
 	return row;
 }
 
+/** Locks a live instance for the rest of the transaction. */
+export async function lockLiveInstance(tx: Db, id: string): Promise<InstanceRow | undefined> {
+	const [row] = await tx
+		.select()
+		.from(instances)
+		.where(and(eq(instances.id, id), isNull(instances.deletedAt)))
+		.for("update");
+	return row;
+}
+
 /**
- * Matches a flavor, zone or placement group given by name or by id. A uuid-shaped value may also
- * be a valid name, so callers order by `idMatchFirst` to prefer the id when both exist.
+ * Clears the host an instance held (the caller released its claims in the same transaction):
+ * `fail` leaves it visible as `failed`; `delete` retires it (`deleted_at`).
  */
-export function byNameOrId<T extends { id: unknown; name: unknown }>(table: T, value: string) {
-	const t = table as unknown as { id: Parameters<typeof eq>[0]; name: Parameters<typeof eq>[0] };
-	return isUuid(value) ? or(eq(t.id, value), eq(t.name, value)) : eq(t.name, value);
-}
-
-export function idMatchFirst<T extends { id: unknown }>(table: T, value: string) {
-	const t = table as unknown as { id: Parameters<typeof eq>[0] };
-	return isUuid(value) ? sql`(${t.id} = ${value}::uuid) desc` : sql`1`;
-}
-
-function isUuid(value: string): boolean {
-	return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+export async function clearInstanceHost(tx: Db, id: string, outcome: "fail" | "delete"): Promise<void> {
+	await tx
+		.update(instances)
+		.set({
+			hostId: null,
+			updatedAt: new Date(),
+			...(outcome === "delete"
+				? { deletedAt: new Date(), status: "deleting" as const }
+				: { status: "failed" as const }),
+		})
+		.where(eq(instances.id, id));
 }
 
 export async function countLiveInstancesInGroup(db: Db, groupId: string): Promise<number> {

@@ -1,6 +1,7 @@
 import type { Db } from "@igoudar/db";
 import { instances, placementGroups, tenants } from "@igoudar/db";
 import { and, asc, eq, gt, inArray, isNotNull, isNull } from "drizzle-orm";
+import { idFirst, nameOrId } from "./references";
 
 export type PlacementGroupRow = typeof placementGroups.$inferSelect;
 
@@ -48,6 +49,17 @@ async function withMembers(db: Db, tenantId: string, rows: PlacementGroupRow[]):
 		byGroup.set(member.groupId, list);
 	}
 	return rows.map((row) => ({ ...row, instanceIds: byGroup.get(row.id) ?? [] }));
+}
+
+/** The id of the tenant's group given by name or by id. */
+export async function findPlacementGroupIdByRef(db: Db, tenantId: string, ref: string): Promise<string | undefined> {
+	const [row] = await db
+		.select({ id: placementGroups.id })
+		.from(placementGroups)
+		.where(and(eq(placementGroups.tenantId, tenantId), nameOrId(placementGroups, ref)))
+		.orderBy(idFirst(placementGroups, ref))
+		.limit(1);
+	return row?.id;
 }
 
 export async function findPlacementGroup(

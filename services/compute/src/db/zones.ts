@@ -1,15 +1,9 @@
 import type { Db } from "@igoudar/db";
 import { hosts, zones } from "@igoudar/db";
-import { and, asc, eq, gt, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { idFirst, nameOrId } from "./references";
 
 export type ZoneRow = typeof zones.$inferSelect;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True when the value can be compared with a uuid column (Postgres rejects any other string). */
-export function looksLikeUuid(value: string): boolean {
-	return UUID.test(value);
-}
 
 export async function insertZone(db: Db, values: typeof zones.$inferInsert): Promise<ZoneRow> {
 	const [row] = await db.insert(zones).values(values).returning();
@@ -22,21 +16,9 @@ export async function findZone(db: Db, id: string): Promise<ZoneRow | undefined>
 	return row;
 }
 
-/**
- * A zone given by name or by id. A uuid is also a valid name (lowercase hex and dashes), so
- * when both match different zones the id wins: ids are what automation passes around.
- */
+/** A zone given by name or by id (see references.ts). */
 export async function findZoneByRef(db: Db, ref: string): Promise<ZoneRow | undefined> {
-	if (!looksLikeUuid(ref)) {
-		const [row] = await db.select().from(zones).where(eq(zones.name, ref)).limit(1);
-		return row;
-	}
-	const [row] = await db
-		.select()
-		.from(zones)
-		.where(or(eq(zones.id, ref), eq(zones.name, ref)))
-		.orderBy(sql`${zones.id} = ${ref} desc`)
-		.limit(1);
+	const [row] = await db.select().from(zones).where(nameOrId(zones, ref)).orderBy(idFirst(zones, ref)).limit(1);
 	return row;
 }
 
