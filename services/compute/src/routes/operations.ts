@@ -1,7 +1,8 @@
 import type { OperationStatus } from "@igoudar/db";
-import { getOperation, listOperations, OperationSchema, presentOperation } from "@igoudar/jobs";
-import { type App, contextOf, Page, pageRequest, problems, TenantParams, toPage, Uuid } from "@igoudar/kit";
+import { OperationSchema } from "@igoudar/jobs";
+import { type App, contextOf, Page, pageRequest, TenantParams, Uuid } from "@igoudar/kit";
 import { Type } from "typebox";
+import { operationGet, operationList } from "../app/operations";
 import type { ComputeDeps } from "../deps";
 
 const tags = ["operations"];
@@ -37,17 +38,11 @@ export async function operationRoutes(app: App, deps: ComputeDeps): Promise<void
 				response: { 200: Page(OperationSchema) },
 			},
 		},
-		async (request) => {
-			const ctx = contextOf(request, deps.db);
-			const page = pageRequest(request.query);
-			const rows = await listOperations(ctx.db, request.params.tenant_id, {
+		async (request) =>
+			operationList(contextOf(request, deps.db), request.params.tenant_id, pageRequest(request.query), {
 				targetId: request.query.target_id,
 				status: request.query.status,
-				limit: page.limit + 1,
-				after: page.after,
-			});
-			return toPage(rows, page, presentOperation);
-		},
+			}),
 	);
 
 	app.get(
@@ -62,11 +57,6 @@ export async function operationRoutes(app: App, deps: ComputeDeps): Promise<void
 				response: { 200: OperationSchema },
 			},
 		},
-		async (request) => {
-			const ctx = contextOf(request, deps.db);
-			const row = await getOperation(ctx.db, request.params.operation_id, { tenantId: request.params.tenant_id });
-			if (!row) throw problems.notFound("operation");
-			return presentOperation(row);
-		},
+		async (request) => operationGet(contextOf(request, deps.db), request.params.tenant_id, request.params.operation_id),
 	);
 }
