@@ -1,5 +1,5 @@
 import type { Db } from "@igoudar/db";
-import { instances, placementGroups, tenants } from "@igoudar/db";
+import { instances, placementGroups } from "@igoudar/db";
 import { and, asc, eq, gt, inArray, isNotNull, isNull } from "drizzle-orm";
 import { idFirst, nameOrId } from "./references";
 
@@ -8,11 +8,6 @@ export type PlacementGroupRow = typeof placementGroups.$inferSelect;
 /** A group with the ids of its live members (instances not yet deleted), in id order. */
 export interface PlacementGroupRecord extends PlacementGroupRow {
 	instanceIds: string[];
-}
-
-export async function tenantExists(db: Db, tenantId: string): Promise<boolean> {
-	const [row] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).limit(1);
-	return row !== undefined;
 }
 
 export async function insertPlacementGroup(
