@@ -1,16 +1,20 @@
 import type { Db } from "@igoudar/db";
-import { signingKeys } from "@igoudar/db";
-import { and, eq, lt, sql } from "drizzle-orm";
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { v7 as uuidv7 } from "uuid";
+import {
+	deleteExpiredSigningKeys,
+	findActiveSigningKey,
+	insertSigningKey,
+	listSigningKeys,
+	promoteSigningKey,
+	withKeySetLock,
+} from "../db/signing-keys";
 import { createKeySealer, type KeySealer } from "./key-sealing";
 
 /** Reads plain keys, and says what to do when it meets sealed ones. */
 const unsealed = createKeySealer(undefined);
 
 export const SIGNING_ALG = "EdDSA";
-/** Arbitrary constant: one replica at a time changes the key set. */
-const KEY_LOCK = 727_002;
 
 export interface KeyPolicy {
 	/** How long a key signs before it is rotated out. */
@@ -42,44 +46,34 @@ async function newKeyRow(state: "next" | "active", now: Date, sealer: KeySealer 
 	};
 }
 
-async function withKeyLock<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
-	return db.transaction(async (tx) => {
-		await tx.execute(sql`select pg_advisory_xact_lock(${KEY_LOCK})`);
-		return fn(tx as unknown as Db);
-	});
-}
-
 /**
  * Keeps the key set healthy: one active key, one published successor, rotation when the active key
  * is due and its successor has been published long enough, and expired keys removed. Safe to call
  * from every replica, as often as wanted.
  */
 export async function maintainSigningKeys(db: Db, policy: KeyPolicy, now = new Date()): Promise<{ rotated: boolean }> {
-	return withKeyLock(db, async (tx) => {
-		const keys = await tx.select().from(signingKeys);
+	return withKeySetLock(db, async (tx) => {
+		const keys = await listSigningKeys(tx);
 		let active = keys.find((k) => k.state === "active");
 		let next = keys.find((k) => k.state === "next");
 		let rotated = false;
 		if (!active) {
 			// First start: there is no earlier key whose tokens could be confused, so sign at once.
 			const row = await newKeyRow("active", now, policy.sealer);
-			await tx.insert(signingKeys).values(row);
+			await insertSigningKey(tx, row);
 			active = { ...row, retiredAt: null, expiresAt: null };
 		} else if (
 			next &&
 			now.getTime() - (active.activatedAt ?? active.createdAt).getTime() >= policy.rotateAfterMs &&
 			now.getTime() - next.createdAt.getTime() >= policy.publishLeadMs
 		) {
-			await tx
-				.update(signingKeys)
-				.set({ state: "retired", retiredAt: now, expiresAt: new Date(now.getTime() + policy.tokenTtlMs + 60_000) })
-				.where(eq(signingKeys.kid, active.kid));
-			await tx.update(signingKeys).set({ state: "active", activatedAt: now }).where(eq(signingKeys.kid, next.kid));
+			// Published until the last token it signed has expired (plus a minute of clock skew).
+			await promoteSigningKey(tx, active.kid, next.kid, now, new Date(now.getTime() + policy.tokenTtlMs + 60_000));
 			next = undefined;
 			rotated = true;
 		}
-		if (!next) await tx.insert(signingKeys).values(await newKeyRow("next", now, policy.sealer));
-		await tx.delete(signingKeys).where(and(eq(signingKeys.state, "retired"), lt(signingKeys.expiresAt, now)));
+		if (!next) await insertSigningKey(tx, await newKeyRow("next", now, policy.sealer));
+		await deleteExpiredSigningKeys(tx, now);
 		return { rotated };
 	});
 }
@@ -102,7 +96,7 @@ export class TokenSigner {
 
 	private async activeKey(): Promise<{ kid: string; key: CryptoKey | Uint8Array }> {
 		if (this.cached && Date.now() - this.cached.at < 10_000) return this.cached;
-		const [row] = await this.db.select().from(signingKeys).where(eq(signingKeys.state, "active")).limit(1);
+		const row = await findActiveSigningKey(this.db);
 		if (!row) throw new Error("no active signing key: maintainSigningKeys has not run");
 		if (this.cached?.kid !== row.kid) {
 			this.cached = {
