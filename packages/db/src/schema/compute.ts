@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+	bigint,
 	bigserial,
 	check,
 	doublePrecision,
@@ -212,10 +213,28 @@ export const simLedger = pgTable(
 		seq: bigserial("seq", { mode: "number" }).primaryKey(),
 		instanceId: uuid("instance_id").notNull(),
 		effect: text("effect").notNull(),
+		/** The (operation, step) token of the call that had the effect: a repeat is recognised by it. */
+		idempotencyKey: text("idempotency_key"),
+		/** The fencing token of the run that made the call. */
+		fence: bigint("fence", { mode: "number" }),
 		at: createdAt(),
 	},
-	(t) => [index("sim_ledger_instance_idx").on(t.instanceId)],
+	(t) => [
+		index("sim_ledger_instance_idx").on(t.instanceId),
+		uniqueIndex("sim_ledger_idempotency_key").on(t.idempotencyKey),
+	],
 );
+
+/**
+ * The highest fencing token the simulated data plane has seen per machine. A call carrying a
+ * smaller one comes from a run that has been superseded and is refused, atomically with the
+ * effect it would have had. Kept after the machine is gone, so a late create cannot revive it.
+ */
+export const simFences = pgTable("sim_fences", {
+	instanceId: uuid("instance_id").primaryKey(),
+	fence: bigint("fence", { mode: "number" }).notNull(),
+	updatedAt: updatedAt(),
+});
 
 /** Faults to inject into the simulated driver: the next `remaining` calls of `action` fail. */
 export const simFaults = pgTable("sim_faults", {

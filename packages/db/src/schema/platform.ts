@@ -1,10 +1,12 @@
 import { sql } from "drizzle-orm";
 import {
+	bigint,
 	bigserial,
 	check,
 	index,
 	integer,
 	jsonb,
+	pgSequence,
 	pgTable,
 	primaryKey,
 	smallint,
@@ -39,6 +41,13 @@ export const idempotencyRecords = pgTable(
 	],
 );
 
+/**
+ * Fencing tokens for runs of operations. One sequence for all operations, so a run that starts
+ * later always holds a larger token than any run before it, of this operation or another on the
+ * same resource: the data plane can refuse the effects of a superseded run by comparing numbers.
+ */
+export const operationFenceSeq = pgSequence("operation_fence_seq", { startWith: 1, minValue: 1 });
+
 export type OperationStatus = "pending" | "running" | "succeeded" | "failed";
 
 /** Long-running work. The row is the source of truth for progress; the queue only carries it. */
@@ -58,6 +67,12 @@ export const operations = pgTable(
 		state: jsonb("state").$type<Record<string, unknown>>().notNull().default({}),
 		error: jsonb("error").$type<Record<string, unknown>>(),
 		attempts: integer("attempts").notNull().default(0),
+		/**
+		 * The fencing token of the run that owns the operation (0 before the first run). A run takes
+		 * a fresh one from `operation_fence_seq` when it starts; every write of a run names it, so a
+		 * superseded run's writes match nothing.
+		 */
+		fence: bigint("fence", { mode: "number" }).notNull().default(sql`0`),
 		createdAt: createdAt(),
 		updatedAt: updatedAt(),
 		startedAt: tsColumn("started_at"),
