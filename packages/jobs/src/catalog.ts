@@ -9,8 +9,12 @@ import { Compile, type Validator } from "typebox/compile";
  */
 
 export interface JobBackoff {
-	type: "exponential";
-	/** Milliseconds before the first retry; BullMQ doubles it on each further retry. */
+	/**
+	 * `exponential`: BullMQ doubles `delay` on each retry. `requested`: the failed run says how long
+	 * to wait (the saga runner does, from the step's retry policy; see retry.ts).
+	 */
+	type: "exponential" | "requested";
+	/** Milliseconds before the first retry (`exponential` only). */
 	delay: number;
 }
 

@@ -5,5 +5,7 @@ export * from "./outbox";
 export * from "./reconciler";
 export * from "./redis";
 export * from "./relay";
+export * from "./retry";
 export * from "./saga";
+export * from "./saga-run";
 export * from "./worker";

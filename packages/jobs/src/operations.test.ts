@@ -9,6 +9,7 @@ import { Value } from "typebox/value";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineJob, JobPayloadError } from "./catalog";
 import {
+	cancelOpenOperations,
 	fail,
 	getOperation,
 	listOperations,
@@ -18,7 +19,9 @@ import {
 	operationProblem,
 	presentOperation,
 	reportProgress,
+	SupersededRunError,
 	succeed,
+	takeOverRun,
 } from "./operations";
 import { enqueueOperation } from "./outbox";
 
@@ -119,60 +122,118 @@ describe("operation state machine", () => {
 		const running = await markRunning(db, id);
 		expect(running).toMatchObject({ status: "running", attempts: 1 });
 		expect(running.startedAt).toBeInstanceOf(Date);
-		const progressed = await reportProgress(db, id, 40, { done: ["a"] });
+		const progressed = await reportProgress(db, running, 40, { done: ["a"] });
 		expect(progressed).toMatchObject({ progress: 40, state: { done: ["a"] } });
 		expect(progressed.updatedAt.getTime()).toBeGreaterThanOrEqual(running.updatedAt.getTime());
-		const done = await succeed(db, id);
+		const done = await succeed(db, running);
 		expect(done).toMatchObject({ status: "succeeded", progress: 100, error: null });
 		expect(done.completedAt).toBeInstanceOf(Date);
 	});
 
-	it("resumes a running operation without resetting started_at", async () => {
+	it("resumes a running operation without resetting started_at, under a newer fencing token", async () => {
 		const { id } = await newOperation();
 		const first = await markRunning(db, id);
 		const again = await markRunning(db, id);
 		expect(again.attempts).toBe(2);
 		expect(again.startedAt?.getTime()).toBe(first.startedAt?.getTime());
+		expect(again.fence).toBeGreaterThan(first.fence);
+	});
+
+	it("refuses every write of a superseded run, and lets the run that owns it finish", async () => {
+		const { id } = await newOperation();
+		const stale = await markRunning(db, id);
+		const current = await markRunning(db, id);
+		for (const write of [
+			reportProgress(db, stale, 50, { done: ["a"] }),
+			succeed(db, stale),
+			fail(db, stale, operationProblem("internal")),
+		]) {
+			const error = await refusal(write);
+			expect(error).toBeInstanceOf(SupersededRunError);
+			expect(error.current).toBe("running");
+		}
+		expect((await getOperation(db, id))?.state).toEqual({});
+		expect(await succeed(db, current)).toMatchObject({ status: "succeeded" });
+	});
+
+	it("fences runs of any operation in the order they started", async () => {
+		const a = await markRunning(db, (await newOperation()).id);
+		const b = await markRunning(db, (await newOperation()).id);
+		const a2 = await markRunning(db, a.id);
+		expect(b.fence).toBeGreaterThan(a.fence);
+		expect(a2.fence).toBeGreaterThan(b.fence);
+	});
+
+	it("cancels the open operations of a target: the running one is superseded and marked to compensate", async () => {
+		const target = randomUUID();
+		const running = await markRunning(db, (await newOperation(target)).id);
+		const pending = await newOperation(target);
+		const ended = await markRunning(db, (await newOperation(target)).id);
+		await succeed(db, ended);
+		const cancelled = await cancelOpenOperations(db, target, "Deleted while being made.");
+		expect(cancelled.sort()).toEqual([running.id, pending.id].sort());
+		expect(await refusal(reportProgress(db, running, 10))).toBeInstanceOf(SupersededRunError);
+		for (const id of cancelled) {
+			expect((await getOperation(db, id))?.state).toMatchObject({
+				compensating: { code: "cancelled", status: 409, detail: "Deleted while being made." },
+			});
+		}
+		expect((await getOperation(db, ended.id))?.status).toBe("succeeded");
+	});
+
+	it("lets a run of a later operation take over an earlier one, never the other way round", async () => {
+		const target = randomUUID();
+		const earlier = await markRunning(db, (await newOperation(target)).id);
+		const later = await markRunning(db, (await newOperation(target)).id);
+		const taken = await takeOverRun(db, earlier.id, later);
+		expect(taken?.fence).toBe(later.fence);
+		expect(await refusal(reportProgress(db, earlier, 10))).toBeInstanceOf(SupersededRunError);
+		await reportProgress(db, { id: earlier.id, fence: later.fence }, 10);
+		// A newer delivery of the earlier operation's own job takes it back; the older token cannot.
+		const back = await markRunning(db, earlier.id);
+		expect(await takeOverRun(db, earlier.id, later)).toBeUndefined();
+		expect((await getOperation(db, earlier.id))?.fence).toBe(back.fence);
 	});
 
 	it("merges state instead of replacing it", async () => {
 		const { id } = await newOperation();
-		await markRunning(db, id);
-		await reportProgress(db, id, undefined, { done: ["a"], data: { hostId: "h1" } });
-		const row = await reportProgress(db, id, undefined, { undone: ["a"] });
+		const run = await markRunning(db, id);
+		await reportProgress(db, run, undefined, { done: ["a"], data: { hostId: "h1" } });
+		const row = await reportProgress(db, run, undefined, { undone: ["a"] });
 		expect(row.state).toEqual({ done: ["a"], data: { hostId: "h1" }, undone: ["a"] });
 	});
 
 	it("refuses to finish an operation that never ran", async () => {
 		const { id } = await newOperation();
-		expect((await refusal(succeed(db, id))).current).toBe("pending");
-		expect((await refusal(fail(db, id, operationProblem("internal")))).current).toBe("pending");
-		expect((await refusal(reportProgress(db, id, 10))).current).toBe("pending");
+		const run = { id, fence: 0 };
+		expect((await refusal(succeed(db, run))).current).toBe("pending");
+		expect((await refusal(fail(db, run, operationProblem("internal")))).current).toBe("pending");
+		expect((await refusal(reportProgress(db, run, 10))).current).toBe("pending");
 	});
 
 	it("refuses every move out of a terminal status", async () => {
-		const succeeded = (await newOperation()).id;
-		await markRunning(db, succeeded);
+		const succeeded = await markRunning(db, (await newOperation()).id);
 		await succeed(db, succeeded);
-		const failed = (await newOperation()).id;
-		await markRunning(db, failed);
+		const failed = await markRunning(db, (await newOperation()).id);
 		await fail(db, failed, operationProblem("no_capacity", "No host has room."));
 
-		for (const id of [succeeded, failed]) {
-			await refusal(markRunning(db, id));
-			await refusal(succeed(db, id));
-			await refusal(fail(db, id, operationProblem("internal")));
-			await refusal(reportProgress(db, id, 50));
+		for (const run of [succeeded, failed]) {
+			await refusal(markRunning(db, run.id));
+			await refusal(succeed(db, run));
+			await refusal(fail(db, run, operationProblem("internal")));
+			await refusal(reportProgress(db, run, 50));
 		}
-		expect((await getOperation(db, failed))?.status).toBe("failed");
-		expect((await getOperation(db, succeeded))?.status).toBe("succeeded");
+		const { id: succeededId } = succeeded;
+		const { id: failedId } = failed;
+		expect((await getOperation(db, failedId))?.status).toBe("failed");
+		expect((await getOperation(db, succeededId))?.status).toBe("succeeded");
 	});
 
 	it("lets exactly one of two racing terminal transitions win", async () => {
 		for (let round = 0; round < 10; round++) {
 			const { id } = await newOperation();
-			await markRunning(db, id);
-			const outcomes = await Promise.allSettled([succeed(db, id), fail(db, id, operationProblem("internal"))]);
+			const run = await markRunning(db, id);
+			const outcomes = await Promise.allSettled([succeed(db, run), fail(db, run, operationProblem("internal"))]);
 			expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
 			const row = await getOperation(db, id);
 			const winner = outcomes[0].status === "fulfilled" ? "succeeded" : "failed";
@@ -223,14 +284,16 @@ describe("reading operations", () => {
 			status: "pending",
 			progress: 0,
 			error: null,
+			attempts: 0,
+			retry: null,
 			created_at: pending.createdAt.toISOString(),
 			started_at: null,
 			completed_at: null,
 		});
 		expect(Value.Check(OperationSchema, view)).toBe(true);
 
-		await markRunning(db, id);
-		const failed = presentOperation(await fail(db, id, operationProblem("no_capacity", "No host has room.")));
+		const run = await markRunning(db, id);
+		const failed = presentOperation(await fail(db, run, operationProblem("no_capacity", "No host has room.")));
 		expect(failed.error).toEqual({
 			type: "https://igoudar.dev/problems/no-capacity",
 			title: "No capacity",

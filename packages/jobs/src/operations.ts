@@ -1,6 +1,6 @@
 import type { Db, OperationStatus } from "@igoudar/db";
 import { operations } from "@igoudar/db";
-import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
 import { Type } from "typebox";
 
@@ -33,7 +33,9 @@ const problemTitles: Record<string, [number, string]> = {
 	quota_exceeded: [422, "Quota exceeded"],
 	invalid_state: [409, "Invalid state for this action"],
 	conflict: [409, "Conflict"],
+	cancelled: [409, "Cancelled"],
 	not_found: [404, "Not found"],
+	unavailable: [503, "Service unavailable"],
 	internal: [500, "Internal error"],
 };
 
@@ -60,11 +62,12 @@ export class OperationTransitionError extends Error {
 	/** The status found instead of the expected one; undefined when the operation does not exist. */
 	readonly current: OperationStatus | undefined;
 
-	constructor(operationId: string, to: OperationStatus, current: OperationStatus | undefined) {
+	constructor(operationId: string, to: OperationStatus, current: OperationStatus | undefined, message?: string) {
 		super(
-			current === undefined
-				? `Operation ${operationId} does not exist`
-				: `Operation ${operationId} cannot move from ${current} to ${to}`,
+			message ??
+				(current === undefined
+					? `Operation ${operationId} does not exist`
+					: `Operation ${operationId} cannot move from ${current} to ${to}`),
 		);
 		this.name = "OperationTransitionError";
 		this.operationId = operationId;
@@ -73,61 +76,150 @@ export class OperationTransitionError extends Error {
 	}
 }
 
-type OperationUpdate = PgUpdateSetSource<typeof operations>;
+/**
+ * The run that tried to write no longer owns the operation: a later run took a newer fencing
+ * token, or the operation was cancelled. The superseded run must stop without another effect.
+ */
+export class SupersededRunError extends OperationTransitionError {
+	readonly fence: number;
 
-async function transition(
-	db: Db,
-	id: string,
-	to: OperationStatus,
-	from: readonly OperationStatus[],
-	set: OperationUpdate,
-): Promise<OperationRow> {
-	const [row] = await db
-		.update(operations)
-		.set({ ...set, status: to, updatedAt: sql`now()` })
-		.where(and(eq(operations.id, id), inArray(operations.status, [...from])))
-		.returning();
-	if (row) return row;
-	// Only to explain the refusal: the decision was already made by the UPDATE above.
-	const [current] = await db.select({ status: operations.status }).from(operations).where(eq(operations.id, id));
-	throw new OperationTransitionError(id, to, current?.status);
+	constructor(operationId: string, fence: number, current: OperationStatus) {
+		super(operationId, "running", current, `Run ${fence} of operation ${operationId} was superseded`);
+		this.name = "SupersededRunError";
+		this.fence = fence;
+	}
 }
 
 /**
- * pending -> running. A job that is delivered again (a retry, a stalled job, a re-drive) finds the
- * operation already running and resumes it: that is allowed and counted in `attempts`, and keeps
- * the first `started_at`. A terminal operation refuses.
+ * One run of an operation: the operation id and the fencing token the run took when it started.
+ * An `OperationRow` returned by `markRunning` is one.
  */
-export function markRunning(db: Db, id: string): Promise<OperationRow> {
-	return transition(db, id, "running", OPEN_STATUSES, {
-		startedAt: sql`coalesce(${operations.startedAt}, now())`,
-		attempts: sql`${operations.attempts} + 1`,
-	});
+export interface OperationRun {
+	id: string;
+	fence: number;
+}
+
+type OperationUpdate = PgUpdateSetSource<typeof operations>;
+
+async function transition(db: Db, run: OperationRun, to: OperationStatus, set: OperationUpdate): Promise<OperationRow> {
+	const [row] = await db
+		.update(operations)
+		.set({ ...set, status: to, updatedAt: sql`now()` })
+		.where(and(eq(operations.id, run.id), eq(operations.status, "running"), eq(operations.fence, run.fence)))
+		.returning();
+	if (row) return row;
+	// Only to explain the refusal: the decision was already made by the UPDATE above.
+	const [current] = await db
+		.select({ status: operations.status, fence: operations.fence })
+		.from(operations)
+		.where(eq(operations.id, run.id));
+	if (current && current.fence !== run.fence) throw new SupersededRunError(run.id, run.fence, current.status);
+	throw new OperationTransitionError(run.id, to, current?.status);
+}
+
+/**
+ * Starts a run: pending|running -> running with a fresh fencing token from the one global
+ * sequence, in one conditional UPDATE. A job that is delivered again (a retry, a stalled job, a
+ * re-drive) takes the operation over this way and resumes it; whichever run took its token last
+ * owns the operation, and every write of an earlier run matches nothing from then on. Counted in
+ * `attempts`; keeps the first `started_at`. A terminal operation refuses.
+ */
+export async function markRunning(db: Db, id: string): Promise<OperationRow> {
+	const [row] = await db
+		.update(operations)
+		.set({
+			status: "running",
+			startedAt: sql`coalesce(${operations.startedAt}, now())`,
+			attempts: sql`${operations.attempts} + 1`,
+			fence: sql`nextval('operation_fence_seq')`,
+			updatedAt: sql`now()`,
+		})
+		.where(and(eq(operations.id, id), inArray(operations.status, [...OPEN_STATUSES])))
+		.returning();
+	if (row) return row;
+	const [current] = await db.select({ status: operations.status }).from(operations).where(eq(operations.id, id));
+	throw new OperationTransitionError(id, "running", current?.status);
+}
+
+/**
+ * Hands an open operation to a run of another operation (`by`, which took its token later than
+ * any run of this one): a delete that settles the create it cancelled. Conditional on the
+ * operation's token being older, so it never takes an operation from a run that started later.
+ * Returns undefined when the operation has ended or a later run owns it.
+ */
+export async function takeOverRun(db: Db, id: string, by: OperationRun): Promise<OperationRow | undefined> {
+	const [row] = await db
+		.update(operations)
+		.set({
+			status: "running",
+			startedAt: sql`coalesce(${operations.startedAt}, now())`,
+			attempts: sql`${operations.attempts} + 1`,
+			fence: by.fence,
+			updatedAt: sql`now()`,
+		})
+		.where(and(eq(operations.id, id), inArray(operations.status, [...OPEN_STATUSES]), lt(operations.fence, by.fence)))
+		.returning();
+	return row;
 }
 
 /**
  * Writes progress (0-100, omitted to keep it) and merges `stateMerge` into `operations.state`
  * (top-level keys replace). Also the heartbeat the reconciler watches: it bumps `updated_at`.
- * Only a running operation takes progress.
+ * Only the run that owns the operation may write.
  */
 export function reportProgress(
 	db: Db,
-	id: string,
+	run: OperationRun,
 	progress?: number,
 	stateMerge?: Record<string, unknown>,
 ): Promise<OperationRow> {
 	const set: OperationUpdate = {};
 	if (progress !== undefined) set.progress = Math.max(0, Math.min(100, Math.round(progress)));
 	if (stateMerge) set.state = sql`${operations.state} || ${JSON.stringify(stateMerge)}::jsonb`;
-	return transition(db, id, "running", ["running"], set);
+	return transition(db, run, "running", set);
 }
 
-export function succeed(db: Db, id: string): Promise<OperationRow> {
-	return transition(db, id, "succeeded", ["running"], { progress: 100, error: null, completedAt: sql`now()` });
+export function succeed(db: Db, run: OperationRun): Promise<OperationRow> {
+	return transition(db, run, "succeeded", { progress: 100, error: null, completedAt: sql`now()` });
 }
 
-export function fail(db: Db, id: string, problem: OperationProblem): Promise<OperationRow> {
-	return transition(db, id, "failed", ["running"], { error: { ...problem }, completedAt: sql`now()` });
+export function fail(db: Db, run: OperationRun, problem: OperationProblem): Promise<OperationRow> {
+	return transition(db, run, "failed", { error: { ...problem }, completedAt: sql`now()` });
+}
+
+/**
+ * Cancels every open operation on a target, in the caller's transaction (a delete of what is
+ * still being made): each takes a fresh token, so the run in progress is superseded at its next
+ * write, and is marked to compensate with a `cancelled` problem, so whichever run takes it next
+ * undoes what was done instead of going on. Returns the ids of the operations cancelled.
+ */
+export async function cancelOpenOperations(db: Db, targetId: string, detail: string): Promise<string[]> {
+	const compensating = JSON.stringify({ compensating: operationProblem("cancelled", detail) });
+	const rows = await db
+		.update(operations)
+		.set({
+			fence: sql`nextval('operation_fence_seq')`,
+			state: sql`${operations.state} || ${compensating}::jsonb`,
+			updatedAt: sql`now()`,
+		})
+		.where(and(eq(operations.targetId, targetId), inArray(operations.status, [...OPEN_STATUSES])))
+		.returning({ id: operations.id });
+	return rows.map((row) => row.id);
+}
+
+/** The open operations on a target created before `beforeId` (ids are time-ordered), oldest first. */
+export function openOperationsBefore(db: Db, targetId: string, beforeId: string): Promise<OperationRow[]> {
+	return db
+		.select()
+		.from(operations)
+		.where(
+			and(
+				eq(operations.targetId, targetId),
+				inArray(operations.status, [...OPEN_STATUSES]),
+				lt(operations.id, beforeId),
+			),
+		)
+		.orderBy(asc(operations.id));
 }
 
 export async function getOperation(
@@ -182,6 +274,23 @@ export const OperationProblemSchema = Type.Object(
 	{ description: "RFC 9457 problem details: why the operation failed.", additionalProperties: false },
 );
 
+export const OperationRetrySchema = Type.Object(
+	{
+		step: Type.String({ description: "The step that failed and will be tried again." }),
+		attempt: Type.Integer({ minimum: 1, description: "Failed tries of this step so far." }),
+		max_attempts: Type.Integer({ minimum: 1, description: "Tries before the operation gives up and rolls back." }),
+		next_attempt_at: Timestamp,
+		last_error: Type.Object(
+			{ code: Type.String(), detail: Type.Optional(Type.String()) },
+			{ additionalProperties: false, description: "Why the last try failed." },
+		),
+	},
+	{
+		description: "Present while a step is waiting to be tried again after a transient failure.",
+		additionalProperties: false,
+	},
+);
+
 /** The wire shape of an operation (API.md, Operations). Routes register it under their own $id. */
 export const OperationSchema = Type.Object(
 	{
@@ -197,6 +306,11 @@ export const OperationSchema = Type.Object(
 		]),
 		progress: Type.Integer({ minimum: 0, maximum: 100 }),
 		error: Type.Union([OperationProblemSchema, Type.Null()]),
+		attempts: Type.Integer({
+			minimum: 0,
+			description: "Runs of the operation so far: the first, and each retry or resumption after a crash.",
+		}),
+		retry: Type.Union([OperationRetrySchema, Type.Null()]),
 		created_at: Timestamp,
 		started_at: NullableTimestamp,
 		completed_at: NullableTimestamp,
@@ -212,9 +326,19 @@ export interface OperationView {
 	status: OperationStatus;
 	progress: number;
 	error: OperationProblem | null;
+	attempts: number;
+	retry: OperationRetryView | null;
 	created_at: string;
 	started_at: string | null;
 	completed_at: string | null;
+}
+
+export interface OperationRetryView {
+	step: string;
+	attempt: number;
+	max_attempts: number;
+	next_attempt_at: string;
+	last_error: { code: string; detail?: string };
 }
 
 export function presentOperation(row: OperationRow): OperationView {
@@ -227,6 +351,8 @@ export function presentOperation(row: OperationRow): OperationView {
 		progress: row.progress,
 		// Only the problem fields: anything else a writer put there stays internal.
 		error: row.error ? pickProblem(row.error) : null,
+		attempts: row.attempts,
+		retry: OPEN_STATUSES.includes(row.status) ? pickRetry(row.state.retry) : null,
 		created_at: row.createdAt.toISOString(),
 		started_at: row.startedAt?.toISOString() ?? null,
 		completed_at: row.completedAt?.toISOString() ?? null,
@@ -242,4 +368,23 @@ function pickProblem(stored: Record<string, unknown>): OperationProblem {
 	if (typeof stored.detail === "string") problem.detail = stored.detail;
 	if (Array.isArray(stored.errors)) problem.errors = stored.errors as Record<string, unknown>[];
 	return problem;
+}
+
+/** The saga runner's `state.retry`, as the API shows it; anything else it holds stays internal. */
+function pickRetry(stored: unknown): OperationRetryView | null {
+	if (!stored || typeof stored !== "object") return null;
+	const retry = stored as Record<string, unknown>;
+	const lastError = (retry.last_error ?? {}) as Record<string, unknown>;
+	if (typeof retry.step !== "string" || typeof retry.attempt !== "number" || typeof retry.max_attempts !== "number") {
+		return null;
+	}
+	const view: OperationRetryView = {
+		step: retry.step,
+		attempt: retry.attempt,
+		max_attempts: retry.max_attempts,
+		next_attempt_at: typeof retry.next_attempt_at === "string" ? retry.next_attempt_at : new Date().toISOString(),
+		last_error: { code: typeof lastError.code === "string" ? lastError.code : "internal" },
+	};
+	if (typeof lastError.detail === "string") view.last_error.detail = lastError.detail;
+	return view;
 }

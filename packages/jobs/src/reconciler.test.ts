@@ -17,7 +17,7 @@ import { enqueueOperation } from "./outbox";
 import type { ReconcilerOptions } from "./reconciler";
 import { Reconciler } from "./reconciler";
 import { OutboxRelay } from "./relay";
-import { sagaHandler } from "./saga";
+import { sagaHandler } from "./saga-run";
 import type { TestRedis } from "./testing";
 import { createTestRedis, silentLogger, waitFor } from "./testing";
 import type { JobHandler, WorkerTuning } from "./worker";
@@ -160,8 +160,7 @@ describe("Reconciler", () => {
 		const waiting = await submitted();
 		await ageOperation(waiting.id);
 		const ended = await submitted();
-		await markRunning(db, ended.id);
-		await succeed(db, ended.id);
+		await succeed(db, await markRunning(db, ended.id));
 		await ageOperation(ended.id);
 		const fresh = await submitted();
 		await queue.remove(fresh.id);

@@ -248,8 +248,7 @@ describe("OutboxRelay", () => {
 		const [ended, open] = await commitOperations(2);
 		if (!ended || !open) throw new Error("no operations");
 		await relay().relayAll();
-		await markRunning(db, ended.id);
-		await succeed(db, ended.id);
+		await succeed(db, await markRunning(db, ended.id));
 		await db.update(outbox).set({ relayedAt: sql`now() - interval '8 days'` });
 
 		expect(await pruneRelayedOutbox(db, 7 * 86_400_000)).toBe(1);

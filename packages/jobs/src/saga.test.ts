@@ -11,8 +11,10 @@ import { defineJob } from "./catalog";
 import type { OperationProblem } from "./operations";
 import { getOperation, presentOperation } from "./operations";
 import { enqueueOperation } from "./outbox";
+import { RetryStepError, TransientJobError } from "./retry";
 import type { Saga } from "./saga";
-import { defineSaga, PermanentJobError, readSagaState, runSaga } from "./saga";
+import { defineSaga, PermanentJobError, readSagaState } from "./saga";
+import { runSaga } from "./saga-run";
 import { silentLogger } from "./testing";
 import type { JobContext } from "./worker";
 
@@ -350,5 +352,45 @@ describe("a compensation that cannot finish", () => {
 		expect(presentOperation(ended ?? (await Promise.reject(new Error("gone")))).error?.code).toBe("internal");
 		expect(hooks).toEqual(["abandoned:internal"]);
 		expect(await runSaga(db, saga, delivery(id, 0))).toBe("skipped");
+	});
+});
+
+describe("per-step retries", () => {
+	it("records a transient failure in the operation and asks for a delay, then gives up after the step's tries", async () => {
+		const id = await newOperation();
+		const recorder = recordingSaga();
+		recorder.failOn("disk", () => new TransientJobError("unavailable", "The storage node did not answer."), 3);
+		const retry = { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 4_000 };
+
+		const first = await runSaga(db, recorder.saga, delivery(id, 0, 1_000), { retry }).catch((error: unknown) => error);
+		expect(first).toBeInstanceOf(RetryStepError);
+		expect((first as RetryStepError).delayMs).toBeGreaterThanOrEqual(500);
+		expect((first as RetryStepError).delayMs).toBeLessThanOrEqual(1_000);
+		const view = presentOperation((await stateOf(id)).row);
+		expect(view).toMatchObject({
+			status: "running",
+			retry: {
+				step: "disk",
+				attempt: 1,
+				max_attempts: 3,
+				last_error: { code: "unavailable", detail: "The storage node did not answer." },
+			},
+		});
+
+		await expect(runSaga(db, recorder.saga, delivery(id, 1, 1_000), { retry })).rejects.toBeInstanceOf(RetryStepError);
+		expect(presentOperation((await stateOf(id)).row).retry?.attempt).toBe(2);
+		// The third failure is the step's last try: compensate, with the error the API may show.
+		expect(await runSaga(db, recorder.saga, delivery(id, 2, 1_000), { retry })).toBe("failed");
+		const ended = presentOperation((await stateOf(id)).row);
+		expect(ended).toMatchObject({ status: "failed", retry: null, error: { code: "unavailable", status: 503 } });
+		expect(recorder.calls.filter((call) => call.startsWith("do:place"))).toHaveLength(1);
+	});
+
+	it("fails fast on a permanent error, without a retry", async () => {
+		const id = await newOperation();
+		const recorder = recordingSaga();
+		recorder.failOn("place", () => new PermanentJobError("no_capacity", "No host has room."));
+		expect(await runSaga(db, recorder.saga, delivery(id, 0, 1_000))).toBe("failed");
+		expect((await stateOf(id)).row).toMatchObject({ status: "failed", attempts: 1 });
 	});
 });

@@ -1,26 +1,27 @@
 import type { Db, Tx } from "@igoudar/db";
 import { UnrecoverableError } from "bullmq";
 import type { Logger } from "pino";
-import type { OperationProblem, OperationRow } from "./operations";
-import {
-	fail,
-	getOperation,
-	markRunning,
-	OperationTransitionError,
-	operationProblem,
-	reportProgress,
-	succeed,
-	TERMINAL_STATUSES,
-} from "./operations";
-import type { JobContext, JobHandler } from "./worker";
+import type { OperationProblem, OperationRun } from "./operations";
+import type { RetryPolicy } from "./retry";
 
 /**
  * The saga runner. A provisioning job is an ordered list of steps, each idempotent and each with
  * an idempotent undo. The runner keeps its bookkeeping in `operations.state`, written after every
  * step, so a job that is delivered again (BullMQ retry, stalled job, reconciler re-drive) resumes
  * where the last run stopped instead of repeating finished work, and a compensation that was cut
- * short resumes too instead of undoing a step twice.
+ * short resumes too instead of undoing a step twice. The runner itself is in saga-run.ts.
  */
+
+/**
+ * What a data-plane call made by a step carries. The fence lets the data plane refuse the call of
+ * a run that has been superseded (it has seen a larger one for the same resource); the key, one
+ * per (operation, step, do|undo), lets it recognise a call it has already carried out.
+ */
+export interface EffectToken {
+	operationId: string;
+	fence: number;
+	idempotencyKey: string;
+}
 
 export interface SagaContext<Payload, Data extends Record<string, unknown>> {
 	operationId: string;
@@ -33,8 +34,17 @@ export interface SagaContext<Payload, Data extends Record<string, unknown>> {
 	logger: Logger;
 	/** 1 for the first delivery of this job. */
 	attempt: number;
+	/** This run: the operation id and the fencing token every write of the run names. */
+	run: OperationRun;
+	/** For the data-plane call of the step or undo being run now. */
+	effect: EffectToken;
 	/** For a long step: tells the reconciler the operation is alive (bumps updated_at). */
 	heartbeat(): Promise<void>;
+	/**
+	 * Merges into `data` and persists it now. The runner persists what a step returns only when
+	 * the step succeeds; this is for what a failing step or an undo learns.
+	 */
+	remember(patch: Partial<Data>): Promise<void>;
 }
 
 export interface SagaStep<Payload, Data extends Record<string, unknown>> {
@@ -43,6 +53,8 @@ export interface SagaStep<Payload, Data extends Record<string, unknown>> {
 	do(ctx: SagaContext<Payload, Data>): Promise<Partial<Data> | undefined>;
 	/** Must be idempotent and must cope with a `do` that never ran or ran half-way. */
 	undo(ctx: SagaContext<Payload, Data>): Promise<void>;
+	/** Overrides the runner's retry policy for this step (e.g. a slow copy that needs longer). */
+	retry?: Partial<RetryPolicy>;
 }
 
 export interface Saga<Payload, Data extends Record<string, unknown> = Record<string, unknown>> {
@@ -62,7 +74,22 @@ export interface Saga<Payload, Data extends Record<string, unknown> = Record<str
 	 * can act on (e.g. `failed`, deletable) rather than stuck in a transition.
 	 */
 	onAbandoned?(ctx: SagaContext<Payload, Data>, problem: OperationProblem, tx: Tx): Promise<void>;
+	/**
+	 * Before its first step, cancel and compensate the open operations on the same target that
+	 * were created before this one (a delete of what is still being made). The request that
+	 * created this operation has already marked them cancelled.
+	 */
+	settlesEarlierOperations?: boolean;
 }
+
+/**
+ * A saga of any payload, as kept in a registry by operation kind (steps are methods, so a saga of
+ * a narrower payload fits; each is only ever run with its own operation's payload).
+ */
+export type AnySaga = Saga<unknown, Record<string, unknown>>;
+
+/** The sagas a worker runs, by operation kind (= job name). */
+export type SagaRegistry = Record<string, AnySaga>;
 
 export function defineSaga<Payload, Data extends Record<string, unknown> = Record<string, unknown>>(
 	saga: Saga<Payload, Data>,
@@ -91,6 +118,16 @@ export class PermanentJobError extends UnrecoverableError {
 	}
 }
 
+/** A step waiting to be tried again, as kept in `operations.state.retry` and shown by the API. */
+export interface StepRetryState {
+	step: string;
+	phase: "do" | "undo";
+	attempt: number;
+	max_attempts: number;
+	next_attempt_at: string;
+	last_error: { code: string; detail?: string };
+}
+
 /** The saga's part of `operations.state`. The reconciler writes `redrives` and `abandon`. */
 export interface SagaState {
 	done: string[];
@@ -102,6 +139,7 @@ export interface SagaState {
 	failedStep?: string;
 	redrives?: number;
 	abandon?: boolean;
+	retry?: StepRetryState;
 }
 
 const strings = (value: unknown): string[] =>
@@ -118,196 +156,10 @@ export function readSagaState(state: Record<string, unknown>): SagaState {
 		failedStep: typeof state.failedStep === "string" ? state.failedStep : undefined,
 		redrives: typeof state.redrives === "number" ? state.redrives : undefined,
 		abandon: state.abandon === true,
+		retry: state.retry && typeof state.retry === "object" ? (state.retry as StepRetryState) : undefined,
 	};
 }
 
 export function isPermanentError(error: unknown): boolean {
 	return error instanceof UnrecoverableError || (error instanceof Error && error.name === "UnrecoverableError");
-}
-
-function problemFor(error: unknown): OperationProblem {
-	if (error instanceof PermanentJobError) return operationProblem(error.code, error.detail);
-	return operationProblem("internal");
-}
-
-export type SagaOutcome = "succeeded" | "failed" | "skipped";
-
-/**
- * Runs (or resumes) the saga for one delivery of a job. Returns how the operation ended, or
- * "skipped" when it had already ended. Throws a transient error as is, so BullMQ retries it with
- * backoff; a permanent error, or any error on the last attempt, is compensated instead.
- */
-export async function runSaga<Payload, Data extends Record<string, unknown>>(
-	db: Db,
-	saga: Saga<Payload, Data>,
-	job: JobContext<Payload>,
-): Promise<SagaOutcome> {
-	const id = job.operationId;
-	const logger = job.logger.child({ operationId: id, saga: saga.name });
-	const existing = await getOperation(db, id);
-	if (!existing) throw new UnrecoverableError(`operation ${id} does not exist`);
-	// A duplicate delivery of a finished job: nothing to do, and nothing may be redone.
-	if (TERMINAL_STATUSES.includes(existing.status)) return "skipped";
-	let row: OperationRow;
-	try {
-		row = await markRunning(db, id);
-	} catch (error) {
-		if (endedElsewhere(error)) return "skipped";
-		throw error;
-	}
-
-	const state = readSagaState(row.state);
-	const ctx: SagaContext<Payload, Data> = {
-		operationId: id,
-		tenantId: row.tenantId,
-		targetId: row.targetId,
-		payload: job.payload,
-		data: state.data as Partial<Data>,
-		db,
-		logger,
-		attempt: job.attemptsMade + 1,
-		heartbeat: async () => {
-			await reportProgress(db, id);
-		},
-	};
-
-	let problem = state.compensating;
-	if (!problem && state.abandon) {
-		logger.error({ redrives: state.redrives }, "operation abandoned after repeated re-drives; compensating");
-		problem = operationProblem("internal");
-		await reportProgress(db, id, undefined, { compensating: problem });
-	}
-	try {
-		if (!problem) {
-			let current: string | undefined;
-			try {
-				for (const step of saga.steps) {
-					if (state.done.includes(step.name)) continue;
-					current = step.name;
-					const output = await step.do(ctx);
-					if (output) Object.assign(state.data, output);
-					state.done.push(step.name);
-					await reportProgress(db, id, progressOf(state.done.length, saga.steps.length), {
-						done: state.done,
-						data: state.data,
-					});
-				}
-				current = undefined;
-				await db.transaction(async (tx) => {
-					await saga.onSucceeded?.(ctx, tx);
-					await succeed(tx, id);
-				});
-				logger.info("saga succeeded");
-				return "succeeded";
-			} catch (error) {
-				if (error instanceof OperationTransitionError) throw error;
-				if (!isPermanentError(error) && !job.isFinalAttempt) {
-					logger.warn({ err: error, step: current, attempt: ctx.attempt }, "saga step failed; BullMQ will retry");
-					throw error;
-				}
-				problem = problemFor(error);
-				state.failedStep = current;
-				logger.error({ err: error, step: current, code: problem.code }, "saga failed permanently; compensating");
-				await reportProgress(db, id, undefined, { compensating: problem, failedStep: current ?? null });
-			}
-		}
-		await compensate(db, saga, ctx, state, problem);
-		return "failed";
-	} catch (error) {
-		if (endedElsewhere(error)) return "skipped";
-		throw error;
-	}
-}
-
-/** Another run (a duplicate delivery) finished the operation while this one was working. */
-function endedElsewhere(error: unknown): boolean {
-	return (
-		error instanceof OperationTransitionError &&
-		error.current !== undefined &&
-		TERMINAL_STATUSES.includes(error.current)
-	);
-}
-
-function progressOf(done: number, total: number): number {
-	// 100 means finished; a run with all steps done still has to mark the operation succeeded.
-	return Math.min(99, Math.floor((done / total) * 100));
-}
-
-async function compensate<Payload, Data extends Record<string, unknown>>(
-	db: Db,
-	saga: Saga<Payload, Data>,
-	ctx: SagaContext<Payload, Data>,
-	state: SagaState,
-	problem: OperationProblem,
-): Promise<void> {
-	const id = ctx.operationId;
-	// The step that failed, or for a run that crashed or was abandoned the first step not done,
-	// may have half-done its work: undo it as well (undos cope with a `do` that never ran).
-	const interrupted = state.failedStep ?? saga.steps.find((step) => !state.done.includes(step.name))?.name;
-	const pending = interrupted && !state.done.includes(interrupted) ? [interrupted] : [];
-	const order = [...pending, ...[...state.done].reverse()];
-	for (const name of order) {
-		if (state.undone.includes(name)) continue;
-		const step = saga.steps.find((candidate) => candidate.name === name);
-		if (step) {
-			try {
-				await step.undo(ctx);
-			} catch (error) {
-				if (state.abandon) {
-					await abandon(db, saga, ctx, problem, name, error);
-					return;
-				}
-				ctx.logger.error({ err: error, step: name }, "saga undo failed; compensation will be retried");
-				// Compensation must go on until it completes, so never let an undo stop the retries.
-				throw isPermanentError(error)
-					? new Error(`undo of ${name} failed: ${(error as Error).message}`, { cause: error })
-					: error;
-			}
-		} else {
-			ctx.logger.warn({ step: name }, "a done step no longer exists in the saga; nothing to undo");
-		}
-		state.undone.push(name);
-		await reportProgress(db, id, undefined, { undone: state.undone });
-	}
-	await db.transaction(async (tx) => {
-		await saga.onFailed?.(ctx, problem, tx);
-		await fail(tx, id, problem);
-	});
-	ctx.logger.info({ code: problem.code }, "saga compensated; operation failed");
-}
-
-/**
- * Ends an operation whose compensation cannot complete, so that it does not retry forever. The
- * claims stay held: releasing them for a machine that may still exist would overcommit a host.
- */
-async function abandon<Payload, Data extends Record<string, unknown>>(
-	db: Db,
-	saga: Saga<Payload, Data>,
-	ctx: SagaContext<Payload, Data>,
-	problem: OperationProblem,
-	step: string,
-	error: unknown,
-): Promise<void> {
-	ctx.logger.error(
-		{ err: error, step, code: problem.code },
-		"saga undo keeps failing after repeated re-drives; ending the operation failed with the undo left for an operator",
-	);
-	await db.transaction(async (tx) => {
-		await saga.onAbandoned?.(ctx, problem, tx);
-		await fail(tx, ctx.operationId, problem);
-	});
-}
-
-/**
- * A job handler that runs the saga. A saga that ended failed fails the BullMQ job without
- * retries, so dashboards show it failed while the operation row says why.
- */
-export function sagaHandler<Payload, Data extends Record<string, unknown>>(
-	db: Db,
-	saga: Saga<Payload, Data>,
-): JobHandler<Payload> {
-	return async (job) => {
-		const outcome = await runSaga(db, saga, job);
-		if (outcome === "failed") throw new UnrecoverableError(`saga ${saga.name} failed and was compensated`);
-	};
 }

@@ -6,6 +6,7 @@ import type { JobCatalog, JobPayload } from "./catalog";
 import { assertJobPayload, catalogQueues, findJob, JobPayloadError } from "./catalog";
 import type { RedisConnectionFactory } from "./redis";
 import { WORKER_CONNECTION, warnUnlessNoEviction } from "./redis";
+import { requestedBackoff } from "./retry";
 
 /**
  * The worker runner: one BullMQ Worker per queue of the catalog, dispatching each job to the
@@ -127,6 +128,7 @@ export async function startWorkers<Catalog extends JobCatalog>(
 				connection,
 				prefix,
 				concurrency,
+				settings: { backoffStrategy: requestedBackoff },
 			});
 			// Without a listener an 'error' event would crash the process; BullMQ reconnects by itself.
 			worker.on("error", (error) => logger.error({ err: error, queue }, "worker error"));

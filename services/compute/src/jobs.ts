@@ -3,8 +3,12 @@ import { Type } from "typebox";
 
 const InstancePayload = Type.Object({ instance_id: Type.String({ format: "uuid" }) }, { additionalProperties: false });
 
-/** Short first retry: most driver faults are blips; the saga compensates after the last try. */
-const retry = { attempts: 5, backoff: { type: "exponential" as const, delay: 500 } };
+/**
+ * The saga runner decides each retry from the step's policy (tries and a capped, jittered delay)
+ * and asks for the delay; `attempts` only caps deliveries, well above any step's tries, so that
+ * BullMQ never gives up before the runner does.
+ */
+const retry = { attempts: 1_000, backoff: { type: "requested" as const, delay: 1_000 } };
 
 export const computeJobs = defineCatalog({
 	"instance.create": defineJob({ name: "instance.create", queue: "compute", payload: InstancePayload, ...retry }),

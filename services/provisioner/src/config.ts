@@ -1,4 +1,5 @@
 import type { Db } from "@igoudar/db";
+import { assertRetryPolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from "@igoudar/jobs";
 import { envInt, envString } from "@igoudar/kit";
 import type { ComputeDriver, DriverAction } from "./drivers/driver";
 import { SimulatedDriver } from "./drivers/simulated";
@@ -12,6 +13,8 @@ export interface ProvisionerSettings {
 	reconcileIntervalMs: number;
 	/** How often BullMQ looks for jobs whose worker died (and how long a job lock lasts, doubled). */
 	stalledIntervalMs: number;
+	/** How each saga step rides out transient faults before the operation rolls back. */
+	retry: RetryPolicy;
 	simulated: { latencyMs: number; jitterMs: number; failureRate: number };
 }
 
@@ -26,6 +29,11 @@ export function provisionerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env)
 		staleAfterMs: envInt("IGOUDAR_RECONCILE_STALE_MS", 60_000, env),
 		reconcileIntervalMs: envInt("IGOUDAR_RECONCILE_INTERVAL_MS", 15_000, env),
 		stalledIntervalMs: envInt("IGOUDAR_STALLED_INTERVAL_MS", 30_000, env),
+		retry: assertRetryPolicy({
+			attempts: envInt("IGOUDAR_STEP_RETRY_ATTEMPTS", DEFAULT_RETRY_POLICY.attempts, env),
+			baseDelayMs: envInt("IGOUDAR_STEP_RETRY_BASE_MS", DEFAULT_RETRY_POLICY.baseDelayMs, env),
+			maxDelayMs: envInt("IGOUDAR_STEP_RETRY_MAX_MS", DEFAULT_RETRY_POLICY.maxDelayMs, env),
+		}),
 		simulated: {
 			latencyMs: envInt("IGOUDAR_SIM_LATENCY_MS", 50, env),
 			jitterMs: envInt("IGOUDAR_SIM_JITTER_MS", 50, env),

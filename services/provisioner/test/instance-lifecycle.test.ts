@@ -144,24 +144,6 @@ describe("instance lifecycle with an in-process worker", () => {
 		]);
 	});
 
-	it("refuses to delete a provisioning instance with 409, and leaks nothing", async () => {
-		const member = await makeMember(h.t);
-		const created = await createInstance(h.t, member, inventory);
-		const id = created.instance.id;
-		// Not relayed yet: the create cannot have started.
-		const early = await action(h.t, member, id, "delete");
-		expect(early.status).toBe(409);
-		expect(early.body).toMatchObject({ code: "invalid_state" });
-
-		await h.relay();
-		expect(await settled(h.t, member, created.operation.id)).toMatchObject({ status: "succeeded" });
-		expect(await statusOf(member, id)).toBe("running");
-		expect(await act(member, id, "delete")).toMatchObject({ status: "succeeded" });
-
-		expect(await counters(h.db, member.tenantId, inventory.hostId)).toEqual(BASELINE);
-		expect(await ledger(h.db, id)).toEqual(["create", "power_on", "power_off", "delete"]);
-	});
-
 	it("runs parallel creates and deletes to the end with each effect once and the counters exact", async () => {
 		const member = await makeMember(h.t);
 		const created = await Promise.all(Array.from({ length: 6 }, () => createInstance(h.t, member, inventory)));

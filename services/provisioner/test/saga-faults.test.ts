@@ -156,7 +156,16 @@ describe("transient faults", () => {
 			(instanceId) => injectFault(h.db, instanceId, "createInstance", "transient", 10),
 			20_000,
 		);
-		expect(operation).toMatchObject({ status: "failed", error: { code: "internal", status: 500 } });
+		// Out of tries, the operation says why in words the API may show; the driver's stay in the log.
+		expect(operation).toMatchObject({
+			status: "failed",
+			error: {
+				code: "unavailable",
+				status: 503,
+				detail: "The data plane did not answer; the step will be tried again.",
+			},
+			retry: null,
+		});
 		expectNoLeak(operation.error);
 		expect((await getOperation(h.db, operationId))?.attempts).toBe(5);
 		expect(await statusOf(id)).toBe("failed");
@@ -245,7 +254,7 @@ describe("idempotence", () => {
 		const driver = new SimulatedDriver(h.db);
 		const created = await createInstance(h.t, member, inventory);
 		const id = created.instance.id;
-		await markRunning(h.db, created.operation.id);
+		const run = await markRunning(h.db, created.operation.id);
 		const ctx: InstanceSagaContext = {
 			operationId: created.operation.id,
 			tenantId: member.tenantId,
@@ -255,7 +264,10 @@ describe("idempotence", () => {
 			db: h.db,
 			logger: silentLogger(),
 			attempt: 1,
+			run,
+			effect: { operationId: run.id, fence: run.fence, idempotencyKey: `${run.id}/by-hand` },
 			heartbeat: async () => {},
+			remember: async (patch) => void Object.assign(ctx.data, patch),
 		};
 		const saga = instanceCreateSaga(driver);
 		const step = (saga: InstanceSaga, name: string) => {

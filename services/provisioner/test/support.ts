@@ -5,7 +5,7 @@ import type { OperationView } from "@igoudar/jobs";
 import { silentLogger, waitFor } from "@igoudar/jobs/testing";
 import { TestPlatform } from "@igoudar/server/testing";
 import { and, asc, eq, inArray } from "drizzle-orm";
-import { type Provisioner, provisionerSettingsFromEnv, startProvisioner } from "../src/index";
+import { type ComputeDriver, type Provisioner, provisionerSettingsFromEnv, startProvisioner } from "../src/index";
 
 /**
  * A platform in this process on its own database and Redis prefix, with a provisioner (the real
@@ -18,7 +18,8 @@ export class Harness {
 		readonly provisioner: Provisioner,
 	) {}
 
-	static async start(env: NodeJS.ProcessEnv = {}): Promise<Harness> {
+	/** `driver` replaces the simulated driver the settings name (e.g. one wrapped to hold calls). */
+	static async start(env: NodeJS.ProcessEnv = {}, driver?: (db: Db) => ComputeDriver): Promise<Harness> {
 		const t = await TestPlatform.start();
 		try {
 			const provisioner = await startProvisioner({
@@ -26,6 +27,7 @@ export class Harness {
 				redisUrl: t.config.redisUrl,
 				prefix: t.config.redisPrefix,
 				logger: silentLogger(),
+				driver: driver?.(t.db),
 				settings: provisionerSettingsFromEnv({
 					IGOUDAR_SIM_LATENCY_MS: "0",
 					IGOUDAR_SIM_JITTER_MS: "0",
@@ -34,6 +36,10 @@ export class Harness {
 					IGOUDAR_RECONCILE_STALE_MS: "60000",
 					IGOUDAR_RECONCILE_INTERVAL_MS: "60000",
 					IGOUDAR_STALLED_INTERVAL_MS: "5000",
+					// Five tries a step, quickly: the tests inject faults that clear or never do.
+					IGOUDAR_STEP_RETRY_ATTEMPTS: "5",
+					IGOUDAR_STEP_RETRY_BASE_MS: "100",
+					IGOUDAR_STEP_RETRY_MAX_MS: "400",
 					...env,
 				}),
 			});

@@ -1,5 +1,5 @@
 import { type Db, type InstanceStatus, isForeignKeyViolation, isUniqueViolation } from "@igoudar/db";
-import { enqueueOperation, type OperationView, presentOperation } from "@igoudar/jobs";
+import { cancelOpenOperations, enqueueOperation, type OperationView, presentOperation } from "@igoudar/jobs";
 import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import { candidateHosts, lockPlacementGroup, lockTenantForPlacement } from "../db/capacity";
 import { findFlavorByRef } from "../db/flavors";
@@ -198,8 +198,12 @@ const ACTIONS: Record<"start" | "stop" | "reboot" | "delete", { from: InstanceSt
 	start: { from: ["stopped"], to: "starting" },
 	stop: { from: ["running"], to: "stopping" },
 	reboot: { from: ["running"], to: "rebooting" },
-	// A provisioning instance cannot be deleted until its create settles: 409, never a leak.
-	delete: { from: ["running", "stopped", "failed"], to: "deleting" },
+	// Whatever is under way is cancelled and compensated first (the delete saga settles it), so a
+	// create that is stuck or slow never leaves the tenant without a way out.
+	delete: {
+		from: ["provisioning", "running", "stopping", "stopped", "starting", "rebooting", "failed"],
+		to: "deleting",
+	},
 };
 
 export type InstanceAction = keyof typeof ACTIONS;
@@ -223,6 +227,12 @@ export async function instanceAction(
 			);
 		}
 		const job = computeJobs[`instance.${action}` as ComputeJobName];
+		let cancelled: string[] = [];
+		if (action === "delete") {
+			// In this transaction, after the instance row lock: a run of the operation in progress
+			// is superseded at its next write, and whichever run takes it next compensates it.
+			cancelled = await cancelOpenOperations(db, id, `The instance was deleted while it was ${current.status}.`);
+		}
 		const op = await enqueueOperation(tx, {
 			tenantId,
 			kind: job.name,
@@ -231,7 +241,13 @@ export async function instanceAction(
 			job,
 			payload: { instance_id: id },
 		});
-		await recordAudit(withDb(ctx, db), { tenantId, action: job.name, targetType: "instance", targetId: id });
+		await recordAudit(withDb(ctx, db), {
+			tenantId,
+			action: job.name,
+			targetType: "instance",
+			targetId: id,
+			...(cancelled.length > 0 ? { detail: { cancelled_operations: cancelled } } : {}),
+		});
 		return idempotentResult(withDb(ctx, db), 202, { operation: presentOperation(op) });
 	});
 	deps.afterCommit();

@@ -112,7 +112,8 @@ export async function lockLiveInstance(tx: Db, id: string): Promise<InstanceRow 
 
 /**
  * Clears the host an instance held (the caller released its claims in the same transaction):
- * `fail` leaves it visible as `failed`; `delete` retires it (`deleted_at`).
+ * `fail` leaves it visible as `failed`, unless a delete is already under way (a create cancelled
+ * by that delete), which keeps `deleting` for the delete to finish; `delete` retires it.
  */
 export async function clearInstanceHost(tx: Db, id: string, outcome: "fail" | "delete"): Promise<void> {
 	await tx
@@ -122,7 +123,7 @@ export async function clearInstanceHost(tx: Db, id: string, outcome: "fail" | "d
 			updatedAt: new Date(),
 			...(outcome === "delete"
 				? { deletedAt: new Date(), status: "deleting" as const }
-				: { status: "failed" as const }),
+				: { status: sql`case when ${instances.status} = 'deleting' then 'deleting' else 'failed' end` }),
 		})
 		.where(eq(instances.id, id));
 }

@@ -1,11 +1,13 @@
-import { type Db, simFaults, simLedger, simMachines } from "@igoudar/db";
+import { type Db, simFaults, simFences, simLedger, simMachines } from "@igoudar/db";
 import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
 import {
 	type ComputeDriver,
 	type DriverAction,
+	type DriverCall,
 	type InstanceSpec,
 	MachineNotFoundError,
 	PermanentDriverError,
+	StaleFenceError,
 	TransientDriverError,
 } from "./driver";
 
@@ -24,6 +26,11 @@ export interface SimulatedDriverOptions {
  * a compensated saga left nothing behind. Faults come from random rates, or precisely from
  * `sim_faults` rows that tests (or operators, for drills) insert: the next N calls of an action
  * (for one instance, or any) fail, transiently or permanently.
+ *
+ * Each call runs in one transaction that first admits its fence for the machine (`sim_fences`
+ * keeps the largest seen; a smaller one is refused) and checks its idempotency key against the
+ * ledger, then has its effect and records it: as a real host agent would, so that fencing and
+ * idempotency are proven against the same rows the effects are.
  */
 export class SimulatedDriver implements ComputeDriver {
 	readonly name = "simulated";
@@ -61,62 +68,109 @@ export class SimulatedDriver implements ComputeDriver {
 		}
 	}
 
-	private async record(tx: Db, instanceId: string, effect: string): Promise<void> {
-		await tx.insert(simLedger).values({ instanceId, effect });
+	/**
+	 * Admits the call's fence for the machine, or refuses it. The upsert locks the machine's fence
+	 * row until the transaction ends, so calls for one machine are admitted one at a time and an
+	 * effect can never be made under a fence that a later call has already replaced.
+	 */
+	private async admit(tx: Db, instanceId: string, call: DriverCall): Promise<void> {
+		const admitted = await tx
+			.insert(simFences)
+			.values({ instanceId, fence: call.fence })
+			.onConflictDoUpdate({
+				target: simFences.instanceId,
+				set: { fence: call.fence, updatedAt: sql`now()` },
+				setWhere: sql`${simFences.fence} <= ${call.fence}`,
+			})
+			.returning({ fence: simFences.fence });
+		if (admitted.length === 1) return;
+		const [seen] = await tx.select().from(simFences).where(eq(simFences.instanceId, instanceId));
+		throw new StaleFenceError(instanceId, call.fence, seen?.fence ?? 0);
 	}
 
-	async createInstance(spec: InstanceSpec): Promise<void> {
-		await this.enter("createInstance", spec.instanceId);
-		await this.db.transaction(async (tx) => {
+	/** True when the effect was already carried out for this (operation, step, do|undo). */
+	private async repeated(tx: Db, call: DriverCall, effect: string): Promise<boolean> {
+		const [row] = await tx
+			.select({ seq: simLedger.seq })
+			.from(simLedger)
+			.where(eq(simLedger.idempotencyKey, `${call.idempotencyKey}#${effect}`));
+		return row !== undefined;
+	}
+
+	private async record(tx: Db, instanceId: string, effect: string, call: DriverCall): Promise<void> {
+		await tx
+			.insert(simLedger)
+			.values({ instanceId, effect, idempotencyKey: `${call.idempotencyKey}#${effect}`, fence: call.fence });
+	}
+
+	/** One call: latency and faults, then fence, idempotency and the effect in one transaction. */
+	private async call(
+		action: DriverAction,
+		instanceId: string,
+		call: DriverCall,
+		effect: (tx: Db) => Promise<void>,
+	): Promise<void> {
+		await this.enter(action, instanceId);
+		await this.db.transaction(async (transaction) => {
+			const tx = transaction as unknown as Db;
+			await this.admit(tx, instanceId, call);
+			await effect(tx);
+		});
+	}
+
+	createInstance(spec: InstanceSpec, call: DriverCall): Promise<void> {
+		return this.call("createInstance", spec.instanceId, call, async (tx) => {
+			if (await this.repeated(tx, call, "create")) return;
 			const created = await tx
 				.insert(simMachines)
 				.values({ instanceId: spec.instanceId, hostId: spec.hostId, powerState: "off" })
 				.onConflictDoNothing()
 				.returning({ id: simMachines.instanceId });
-			if (created.length === 1) await this.record(tx as unknown as Db, spec.instanceId, "create");
+			if (created.length === 1) await this.record(tx, spec.instanceId, "create", call);
 		});
 	}
 
-	async deleteInstance(instanceId: string): Promise<void> {
-		await this.enter("deleteInstance", instanceId);
-		await this.db.transaction(async (tx) => {
+	deleteInstance(instanceId: string, call: DriverCall): Promise<void> {
+		return this.call("deleteInstance", instanceId, call, async (tx) => {
+			if (await this.repeated(tx, call, "delete")) return;
 			const deleted = await tx
 				.delete(simMachines)
 				.where(eq(simMachines.instanceId, instanceId))
 				.returning({ id: simMachines.instanceId });
-			if (deleted.length === 1) await this.record(tx as unknown as Db, instanceId, "delete");
+			if (deleted.length === 1) await this.record(tx, instanceId, "delete", call);
 		});
 	}
 
-	private async power(action: DriverAction, instanceId: string, to: "on" | "off", effect: string) {
-		await this.enter(action, instanceId);
-		await this.db.transaction(async (tx) => {
+	private power(action: DriverAction, instanceId: string, to: "on" | "off", effect: string, call: DriverCall) {
+		return this.call(action, instanceId, call, async (tx) => {
 			const [machine] = await tx.select().from(simMachines).where(eq(simMachines.instanceId, instanceId)).for("update");
 			// Powering off what does not exist is already done (an undo after a failed create).
 			if (!machine && to === "off") return;
 			if (!machine) throw new MachineNotFoundError(instanceId);
-			if (machine.powerState === to) return;
+			if (machine.powerState === to || (await this.repeated(tx, call, effect))) return;
 			await tx
 				.update(simMachines)
 				.set({ powerState: to, updatedAt: new Date() })
 				.where(eq(simMachines.instanceId, instanceId));
-			await this.record(tx as unknown as Db, instanceId, effect);
+			await this.record(tx, instanceId, effect, call);
 		});
 	}
 
-	startInstance(instanceId: string): Promise<void> {
-		return this.power("startInstance", instanceId, "on", "power_on");
+	startInstance(instanceId: string, call: DriverCall): Promise<void> {
+		return this.power("startInstance", instanceId, "on", "power_on", call);
 	}
 
-	stopInstance(instanceId: string): Promise<void> {
-		return this.power("stopInstance", instanceId, "off", "power_off");
+	stopInstance(instanceId: string, call: DriverCall): Promise<void> {
+		return this.power("stopInstance", instanceId, "off", "power_off", call);
 	}
 
-	async rebootInstance(instanceId: string): Promise<void> {
-		await this.enter("rebootInstance", instanceId);
-		const [machine] = await this.db.select().from(simMachines).where(eq(simMachines.instanceId, instanceId));
-		if (!machine) throw new MachineNotFoundError(instanceId);
-		// A reboot has no lasting state to make idempotent: record it so tests can count them.
-		await this.record(this.db, instanceId, "reboot");
+	rebootInstance(instanceId: string, call: DriverCall): Promise<void> {
+		return this.call("rebootInstance", instanceId, call, async (tx) => {
+			const [machine] = await tx.select().from(simMachines).where(eq(simMachines.instanceId, instanceId));
+			if (!machine) throw new MachineNotFoundError(instanceId);
+			// A reboot leaves no state to compare; its idempotency key is what makes a repeat a no-op.
+			if (await this.repeated(tx, call, "reboot")) return;
+			await this.record(tx, instanceId, "reboot", call);
+		});
 	}
 }

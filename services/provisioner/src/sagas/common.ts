@@ -2,8 +2,8 @@ import type { ComputeJobName, computeJobs } from "@igoudar/compute";
 import { findInstanceById } from "@igoudar/compute";
 import type { InstanceStatus } from "@igoudar/db";
 import type { JobPayload, Saga, SagaContext } from "@igoudar/jobs";
-import { PermanentJobError, reportProgress } from "@igoudar/jobs";
-import { MachineNotFoundError, PermanentDriverError } from "../drivers/driver";
+import { PermanentJobError, TransientJobError } from "@igoudar/jobs";
+import { MachineNotFoundError, PermanentDriverError, StaleFenceError, TransientDriverError } from "../drivers/driver";
 
 /** Every compute job carries `{ instance_id }` and nothing else: the saga reads the rest. */
 export type InstancePayload = JobPayload<(typeof computeJobs)["instance.create"]>;
@@ -60,29 +60,32 @@ const REFUSALS: Record<string, string> = {
 };
 
 /**
- * Calls the driver and translates its faults for the saga runner: a transient fault (or anything
- * unexpected, such as a dropped database connection) is rethrown as is so BullMQ retries it with
- * the catalog's backoff; a permanent one becomes a `PermanentJobError`, which compensates at once.
- * A missing machine is remembered in the saga's persisted data before failing, so the status the
- * instance ends with can say so even if compensation resumes in another process.
+ * Calls the driver and translates its faults for the saga runner. A transient fault becomes a
+ * `TransientJobError` the operation may show while the step waits to be tried again; anything
+ * unexpected (a dropped database connection) is rethrown as is and retried too, shown as
+ * `internal`. A permanent one becomes a `PermanentJobError`, which compensates at once. A missing
+ * machine is remembered in the saga's persisted data before failing, so the status the instance
+ * ends with can say so even if compensation resumes in another process. A refused fence means a
+ * later run reached the machine first: retried, which stops this run if it is the superseded one.
  */
 export async function drive(ctx: InstanceSagaContext, action: string, call: () => Promise<void>): Promise<void> {
 	try {
 		await call();
 	} catch (error) {
+		if (error instanceof StaleFenceError) {
+			throw new TransientJobError("conflict", "A later operation on this instance reached it first.", {
+				cause: error,
+			});
+		}
+		if (error instanceof TransientDriverError) {
+			throw new TransientJobError("unavailable", "The data plane did not answer; the step will be tried again.", {
+				cause: error,
+			});
+		}
 		if (!(error instanceof PermanentDriverError)) throw error;
 		ctx.logger.error({ err: error, action }, "the driver refused permanently");
-		if (error instanceof MachineNotFoundError) await remember(ctx, { machineMissing: true });
+		if (error instanceof MachineNotFoundError) await ctx.remember({ machineMissing: true });
 		const code = PUBLIC_CODES.has(error.code) ? error.code : "internal";
 		throw new PermanentJobError(code, REFUSALS[action] ?? "The data plane refused the change.");
 	}
-}
-
-/**
- * Merges into the saga's data and persists it now. The runner persists what a step returns only
- * when the step succeeds; this is for what a failing step or an undo learns.
- */
-export async function remember(ctx: InstanceSagaContext, patch: Partial<InstanceSagaData>): Promise<void> {
-	Object.assign(ctx.data, patch);
-	await reportProgress(ctx.db, ctx.operationId, undefined, { data: ctx.data });
 }

@@ -27,25 +27,25 @@ export function instanceCreateSaga(driver: ComputeDriver): InstanceSaga {
 						memoryMib: row.memoryMib,
 						diskGib: row.diskGib,
 					};
-					await drive(ctx, "createInstance", () => driver.createInstance(spec));
+					await drive(ctx, "createInstance", () => driver.createInstance(spec, ctx.effect));
 					return { skipped: false, hostId: row.hostId };
 				},
 				async undo(ctx) {
 					// Also runs when `do` failed half-way or never ran: deleting what is absent is a no-op.
 					if (ctx.data.skipped) return;
-					await drive(ctx, "deleteInstance", () => driver.deleteInstance(ctx.payload.instance_id));
+					await drive(ctx, "deleteInstance", () => driver.deleteInstance(ctx.payload.instance_id, ctx.effect));
 				},
 			},
 			{
 				name: "power_on",
 				async do(ctx) {
 					if (ctx.data.skipped) return undefined;
-					await drive(ctx, "startInstance", () => driver.startInstance(ctx.payload.instance_id));
+					await drive(ctx, "startInstance", () => driver.startInstance(ctx.payload.instance_id, ctx.effect));
 					return undefined;
 				},
 				async undo(ctx) {
 					if (ctx.data.skipped) return;
-					await drive(ctx, "stopInstance", () => driver.stopInstance(ctx.payload.instance_id));
+					await drive(ctx, "stopInstance", () => driver.stopInstance(ctx.payload.instance_id, ctx.effect));
 				},
 			},
 		],

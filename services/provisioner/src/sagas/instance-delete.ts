@@ -5,7 +5,10 @@ import type { InstanceSaga } from "./common";
 import { drive, instanceIn } from "./common";
 
 /**
- * instance.delete: the request moved the instance to `deleting`. The saga powers the machine off
+ * instance.delete: the request moved the instance to `deleting` and cancelled any operation still
+ * open on it (a create still provisioning, a stop under way). The saga first settles those: each
+ * is taken over and compensated with its own undos (a cancelled create gives its machine and
+ * claims back), so the delete never waits on a worker that may be stuck. Then it powers the machine off
  * and removes it; only then, in the transaction that ends the operation, are quota and host
  * capacity given back and the row retired, so capacity is never free while a machine still
  * occupies it.
@@ -18,13 +21,14 @@ import { drive, instanceIn } from "./common";
 export function instanceDeleteSaga(driver: ComputeDriver): InstanceSaga {
 	return defineSaga({
 		name: "instance.delete",
+		settlesEarlierOperations: true,
 		steps: [
 			{
 				name: "power_off",
 				async do(ctx) {
 					const row = await instanceIn(ctx, ["deleting"]);
 					if (!row) return { skipped: true };
-					await drive(ctx, "stopInstance", () => driver.stopInstance(row.id));
+					await drive(ctx, "stopInstance", () => driver.stopInstance(row.id, ctx.effect));
 					return { skipped: false };
 				},
 				// Left off: the instance is on its way out either way, see above.
@@ -34,7 +38,7 @@ export function instanceDeleteSaga(driver: ComputeDriver): InstanceSaga {
 				name: "delete_machine",
 				async do(ctx) {
 					if (ctx.data.skipped) return undefined;
-					await drive(ctx, "deleteInstance", () => driver.deleteInstance(ctx.payload.instance_id));
+					await drive(ctx, "deleteInstance", () => driver.deleteInstance(ctx.payload.instance_id, ctx.effect));
 					return undefined;
 				},
 				// A deleted machine cannot be brought back; `onFailed` marks the instance failed instead.

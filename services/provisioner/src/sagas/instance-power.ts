@@ -4,7 +4,7 @@ import { defineSaga } from "@igoudar/jobs";
 import type { ComputeDriver, DriverAction } from "../drivers/driver";
 import { MachineNotFoundError } from "../drivers/driver";
 import type { InstanceSaga, InstanceSagaContext } from "./common";
-import { drive, instanceIn, remember } from "./common";
+import { drive, instanceIn } from "./common";
 
 /**
  * instance.start, instance.stop and instance.reboot share one shape: the request moved the
@@ -30,7 +30,7 @@ type MachineAction = Exclude<DriverAction, "createInstance">;
 
 function powerSaga(driver: ComputeDriver, spec: PowerSagaSpec): InstanceSaga {
 	const call = (ctx: InstanceSagaContext, action: MachineAction) =>
-		drive(ctx, action, () => driver[action](ctx.payload.instance_id));
+		drive(ctx, action, () => driver[action](ctx.payload.instance_id, ctx.effect));
 	return defineSaga({
 		name: spec.name,
 		steps: [
@@ -45,11 +45,11 @@ function powerSaga(driver: ComputeDriver, spec: PowerSagaSpec): InstanceSaga {
 					const restore = spec.restore;
 					if (ctx.data.skipped || ctx.data.machineMissing || !restore) return;
 					try {
-						await driver[restore](ctx.payload.instance_id);
+						await driver[restore](ctx.payload.instance_id, ctx.effect);
 					} catch (error) {
 						// Nothing to put back on a machine that is gone; the status will say `failed`.
 						if (!(error instanceof MachineNotFoundError)) throw error;
-						await remember(ctx, { machineMissing: true });
+						await ctx.remember({ machineMissing: true });
 					}
 				},
 			},
