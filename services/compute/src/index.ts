@@ -1,5 +1,6 @@
 import type { ServiceModule } from "@igoudar/kit";
 import type { ComputeDeps } from "./deps";
+import { consistencyRoutes } from "./routes/consistency";
 import { flavorRoutes } from "./routes/flavors";
 import { hostRoutes } from "./routes/hosts";
 import { instanceRoutes } from "./routes/instances";
@@ -8,7 +9,21 @@ import { placementGroupRoutes } from "./routes/placement-groups";
 import { placementSettingsRoutes } from "./routes/placement-settings";
 import { zoneRoutes } from "./routes/zones";
 
-export { releaseInstanceClaims } from "./app/claims";
+export { INSTANCE_QUOTA_RESOURCES, instanceQuota, releaseInstanceClaims } from "./app/claims";
+export {
+	CONSISTENCY_CHECKERS,
+	type ConsistencyChange,
+	type ConsistencyChecker,
+	type ConsistencyDrift,
+	type ConsistencyRepair,
+	type ConsistencyReport,
+	DRIFT_KINDS,
+	type DriftCounts,
+	type DriftKind,
+	findConsistencyDrift,
+	repairConsistencyDrift,
+	systemAudit,
+} from "./app/consistency";
 export { estimatedPower } from "./app/hosts";
 export { findInstanceById, transitionInstance } from "./db/instances";
 export type { ComputeDeps } from "./deps";
@@ -24,6 +39,7 @@ export const computeService: ServiceModule<ComputeDeps> = {
 		{ name: "placement-groups", description: "Affinity and anti-affinity between a tenant's instances." },
 		{ name: "placement", description: "How the scheduler weighs hosts (operators)." },
 		{ name: "operations", description: "Progress and outcome of long-running work." },
+		{ name: "system", description: "Consistency of the platform's counters with its resources (operators)." },
 	],
 	async register(app, deps) {
 		for (const routes of [
@@ -34,6 +50,7 @@ export const computeService: ServiceModule<ComputeDeps> = {
 			placementGroupRoutes,
 			instanceRoutes,
 			operationRoutes,
+			consistencyRoutes,
 		]) {
 			await app.register(async (scope) => routes(scope as typeof app, deps));
 		}

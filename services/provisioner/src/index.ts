@@ -1,17 +1,17 @@
 import { computeJobs } from "@igoudar/compute";
 import type { Db } from "@igoudar/db";
-import { PollLoop, Reconciler, redisConnectionFactory, sagaHandler, startWorkers } from "@igoudar/jobs";
+import { Reconciler, redisConnectionFactory, sagaHandler, startWorkers } from "@igoudar/jobs";
 import type { Logger } from "pino";
 import { createDriver, type ProvisionerSettings } from "./config";
+import { consistencyAutoRepairFromEnv, consistencyLoop } from "./consistency-loop";
 import type { ComputeDriver } from "./drivers/driver";
 import { computeSagas } from "./sagas/index";
-import { reconcileUsage } from "./usage";
 
 export { createDriver, type ProvisionerSettings, provisionerSettingsFromEnv } from "./config";
+export * from "./consistency-loop";
 export * from "./drivers/driver";
 export { SimulatedDriver, type SimulatedDriverOptions } from "./drivers/simulated";
 export * from "./sagas/index";
-export * from "./usage";
 
 export interface ProvisionerOptions {
 	db: Db;
@@ -71,27 +71,17 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 		staleAfterMs: settings.staleAfterMs,
 		intervalMs: settings.reconcileIntervalMs,
 	});
-	// One recount per interval across every worker process: a Redis key with a lifetime a little
-	// shorter than the interval elects whoever sets it first.
-	const election = connection({ maxRetriesPerRequest: 1, connectionName: "igoudar-usage-recount" });
-	election.on("error", (error) => logger.warn({ err: error }, "usage recount election: redis error"));
-	const usage = new PollLoop(
-		async () => {
-			const elected = await election.set(
-				`${prefix}:usage-recount`,
-				String(process.pid),
-				"PX",
-				Math.max(1, Math.floor(settings.reconcileIntervalMs * 0.9)),
-				"NX",
-			);
-			if (elected === "OK") await reconcileUsage(db, { logger });
-			return false;
-		},
-		settings.reconcileIntervalMs,
-		(error) => logger.error({ err: error }, "usage reconciliation failed"),
-	);
+	// Compute's consistency audit on the reconcilers' interval, by one elected worker at a time.
+	const consistency = consistencyLoop({
+		db,
+		connection,
+		prefix,
+		logger,
+		intervalMs: settings.reconcileIntervalMs,
+		autoRepair: consistencyAutoRepairFromEnv(process.env),
+	});
 	reconciler.start();
-	usage.start();
+	consistency.start();
 	logger.info({ driver: driver.name, concurrency: settings.concurrency }, "provisioner started");
 
 	let closing: Promise<void> | undefined;
@@ -99,9 +89,7 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 		driver,
 		close() {
 			// Each waits for its work in progress: the jobs running, a re-drive or a recount half-way.
-			closing ??= Promise.all([runner.close(), reconciler.stop(), usage.stop()]).then(() => {
-				election.disconnect();
-			});
+			closing ??= Promise.all([runner.close(), reconciler.stop(), consistency.stop()]).then(() => undefined);
 			return closing;
 		},
 	};

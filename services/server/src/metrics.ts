@@ -1,5 +1,6 @@
-import { estimatedPower } from "@igoudar/compute";
+import { DRIFT_KINDS, estimatedPower } from "@igoudar/compute";
 import { type Db, hosts, operations, outbox, zones } from "@igoudar/db";
+import { latestConsistencyCheck } from "@igoudar/provisioner";
 import { eq, inArray, isNull, sql } from "drizzle-orm";
 import { Gauge, type Registry } from "prom-client";
 
@@ -47,6 +48,21 @@ export function registerPlatformMetrics(registry: Registry, db: Db): void {
 				.from(outbox)
 				.where(isNull(outbox.relayedAt));
 			this.set(row?.age ?? 0);
+		},
+	});
+
+	// Not read at scrape time like the others: the audit is the periodic check's work. Only the
+	// worker that ran the latest check exports it, so sum() and max() across replicas agree.
+	new Gauge({
+		name: "igoudar_consistency_drift",
+		help: "Drift between the counters and the live resources found by the latest periodic check, by kind.",
+		labelNames: ["kind"],
+		registers: [registry],
+		collect() {
+			this.reset();
+			const latest = latestConsistencyCheck();
+			if (!latest) return;
+			for (const kind of DRIFT_KINDS) this.set({ kind }, latest.counts[kind]);
 		},
 	});
 

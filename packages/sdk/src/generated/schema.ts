@@ -207,6 +207,46 @@ export interface paths {
         patch: operations["quotaDefaultsUpdate"];
         trace?: never;
     };
+    "/v1/system/consistency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find drift between the counters and the live resources
+         * @description Reads one consistent snapshot and changes nothing: quota usage and host allocation against what the live instances holding capacity add up to, and instances stuck in a transitional status.
+         */
+        get: operations["consistencyGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/system/consistency/repair": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Repair the drift the audit finds
+         * @description Sets each drifted counter to its recount and marks stuck instances failed (they keep their claims until deleted), one tenant, host or instance at a time under the locks their claims take. Each repaired unit records a `system.consistency.repair` audit event. Takes no body (or `{}`).
+         */
+        post: operations["consistencyRepair"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants": {
         parameters: {
             query?: never;
@@ -500,6 +540,54 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Entries by kind; every kind is listed. */
+        ConsistencyCounts: {
+            /** @description Entries of kind host. */
+            host: number;
+            /** @description Entries of kind quota. */
+            quota: number;
+            /** @description Entries of kind stuck. */
+            stuck: number;
+        };
+        /** @description A host allocation counter set to its recount. */
+        HostChange: {
+            /** @description Why the stored value and the recount differ, from the data. */
+            cause: string;
+            from: number;
+            /** @description Host name. */
+            host: string;
+            /** Format: uuid */
+            host_id: string;
+            /** @enum {string} */
+            kind: "host";
+            /**
+             * @description Allocation counter, as the host view's `allocated` names it.
+             * @enum {string}
+             */
+            resource: "vcpus" | "memory_mib" | "disk_gib" | "instances";
+            /** @description The recount. */
+            to: number;
+        };
+        /** @description A host's allocation differs from its instances. */
+        HostDrift: {
+            /** @description What the live instances placed on the host hold. */
+            actual: number;
+            /** @description Why the stored value and the recount differ, from the data. */
+            cause: string;
+            /** @description Host name. */
+            host: string;
+            /** Format: uuid */
+            host_id: string;
+            /** @enum {string} */
+            kind: "host";
+            /**
+             * @description Allocation counter, as the host view's `allocated` names it.
+             * @enum {string}
+             */
+            resource: "vcpus" | "memory_mib" | "disk_gib" | "instances";
+            /** @description The host's allocation counter. */
+            stored: number;
+        };
         /** @description RFC 9457 problem details. */
         Problem: {
             /** @description Stable machine-readable error code. */
@@ -513,6 +601,85 @@ export interface components {
             title: string;
             /** @description URI identifying the problem type. */
             type: string;
+        };
+        /** @description A quota usage counter set to its recount. */
+        QuotaChange: {
+            /** @description Why the stored value and the recount differ, from the data. */
+            cause: string;
+            from: number;
+            /** @enum {string} */
+            kind: "quota";
+            /**
+             * @description Quota resource, as quotas name it.
+             * @enum {string}
+             */
+            resource: "instances" | "memory_mib" | "vcpus";
+            /** Format: uuid */
+            tenant_id: string;
+            /** @description The recount. */
+            to: number;
+        };
+        /** @description A tenant's quota usage differs from its instances. */
+        QuotaDrift: {
+            /** @description What the tenant's live instances holding capacity are charged. */
+            actual: number;
+            /** @description Why the stored value and the recount differ, from the data. */
+            cause: string;
+            /** @enum {string} */
+            kind: "quota";
+            /**
+             * @description Quota resource, as quotas name it.
+             * @enum {string}
+             */
+            resource: "instances" | "memory_mib" | "vcpus";
+            /** @description The tenant's usage counter. */
+            stored: number;
+            /** Format: uuid */
+            tenant_id: string;
+        };
+        /** @description A stuck instance marked failed; it keeps its claims until it is deleted. */
+        StuckInstanceChange: {
+            /** @description Why the stored value and the recount differ, from the data. */
+            cause: string;
+            /** @enum {string} */
+            from: "provisioning" | "running" | "stopping" | "stopped" | "starting" | "rebooting" | "deleting" | "failed";
+            /** Format: uuid */
+            host_id: string;
+            /** Format: uuid */
+            instance_id: string;
+            /** @enum {string} */
+            kind: "stuck";
+            /** Format: uuid */
+            tenant_id: string;
+            /** @enum {string} */
+            to: "failed";
+        };
+        /** @description An instance holding capacity in a transitional status with no operation open to settle it. */
+        StuckInstanceDrift: {
+            /** @description Why the stored value and the recount differ, from the data. */
+            cause: string;
+            /** Format: uuid */
+            host_id: string;
+            /** Format: uuid */
+            instance_id: string;
+            /** @enum {string} */
+            kind: "stuck";
+            last_operation: {
+                completed_at: string | null;
+                /** Format: uuid */
+                id: string;
+                kind: string;
+                status: string;
+            } | null;
+            /**
+             * Format: date-time
+             * @description When the instance last changed.
+             */
+            since: string;
+            /** @enum {string} */
+            status: "provisioning" | "running" | "stopping" | "stopped" | "starting" | "rebooting" | "deleting" | "failed";
+            /** Format: uuid */
+            tenant_id: string;
         };
     };
     responses: never;
@@ -2023,6 +2190,167 @@ export interface operations {
             };
         };
     };
+    consistencyGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        checked_at: string;
+                        counts: components["schemas"]["ConsistencyCounts"];
+                        drifts: (components["schemas"]["QuotaDrift"] | components["schemas"]["HostDrift"] | components["schemas"]["StuckInstanceDrift"])[];
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    consistencyRepair: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        changes: (components["schemas"]["QuotaChange"] | components["schemas"]["HostChange"] | components["schemas"]["StuckInstanceChange"])[];
+                        counts: components["schemas"]["ConsistencyCounts"];
+                        /** Format: date-time */
+                        repaired_at: string;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_in_use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     tenantList: {
         parameters: {
             query?: {
@@ -2656,6 +2984,8 @@ export interface operations {
                         };
                         /** @description Long-running work and its progress. */
                         operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
                             completed_at: string | null;
                             /** Format: date-time */
                             created_at: string;
@@ -2675,6 +3005,21 @@ export interface operations {
                             /** @description What the operation does, e.g. instance.create. */
                             kind: string;
                             progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
                             started_at: string | null;
                             status: "pending" | "running" | "succeeded" | "failed";
                             /** Format: uuid */
@@ -2892,6 +3237,8 @@ export interface operations {
                     "application/json": {
                         /** @description Long-running work and its progress. */
                         operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
                             completed_at: string | null;
                             /** Format: date-time */
                             created_at: string;
@@ -2911,6 +3258,21 @@ export interface operations {
                             /** @description What the operation does, e.g. instance.create. */
                             kind: string;
                             progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
                             started_at: string | null;
                             status: "pending" | "running" | "succeeded" | "failed";
                             /** Format: uuid */
@@ -3012,6 +3374,8 @@ export interface operations {
                     "application/json": {
                         /** @description Long-running work and its progress. */
                         operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
                             completed_at: string | null;
                             /** Format: date-time */
                             created_at: string;
@@ -3031,6 +3395,21 @@ export interface operations {
                             /** @description What the operation does, e.g. instance.create. */
                             kind: string;
                             progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
                             started_at: string | null;
                             status: "pending" | "running" | "succeeded" | "failed";
                             /** Format: uuid */
@@ -3141,6 +3520,8 @@ export interface operations {
                     "application/json": {
                         /** @description Long-running work and its progress. */
                         operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
                             completed_at: string | null;
                             /** Format: date-time */
                             created_at: string;
@@ -3160,6 +3541,21 @@ export interface operations {
                             /** @description What the operation does, e.g. instance.create. */
                             kind: string;
                             progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
                             started_at: string | null;
                             status: "pending" | "running" | "succeeded" | "failed";
                             /** Format: uuid */
@@ -3270,6 +3666,8 @@ export interface operations {
                     "application/json": {
                         /** @description Long-running work and its progress. */
                         operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
                             completed_at: string | null;
                             /** Format: date-time */
                             created_at: string;
@@ -3289,6 +3687,21 @@ export interface operations {
                             /** @description What the operation does, e.g. instance.create. */
                             kind: string;
                             progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
                             started_at: string | null;
                             status: "pending" | "running" | "succeeded" | "failed";
                             /** Format: uuid */
@@ -3399,6 +3812,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         items: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
                             completed_at: string | null;
                             /** Format: date-time */
                             created_at: string;
@@ -3418,6 +3833,21 @@ export interface operations {
                             /** @description What the operation does, e.g. instance.create. */
                             kind: string;
                             progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
                             started_at: string | null;
                             status: "pending" | "running" | "succeeded" | "failed";
                             /** Format: uuid */
@@ -3506,6 +3936,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                        attempts: number;
                         completed_at: string | null;
                         /** Format: date-time */
                         created_at: string;
@@ -3525,6 +3957,21 @@ export interface operations {
                         /** @description What the operation does, e.g. instance.create. */
                         kind: string;
                         progress: number;
+                        retry: {
+                            /** @description Failed tries of this step so far. */
+                            attempt: number;
+                            /** @description Why the last try failed. */
+                            last_error: {
+                                code: string;
+                                detail?: string;
+                            };
+                            /** @description Tries before the operation gives up and rolls back. */
+                            max_attempts: number;
+                            /** Format: date-time */
+                            next_attempt_at: string;
+                            /** @description The step that failed and will be tried again. */
+                            step: string;
+                        } | null;
                         started_at: string | null;
                         status: "pending" | "running" | "succeeded" | "failed";
                         /** Format: uuid */

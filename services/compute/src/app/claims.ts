@@ -3,10 +3,23 @@ import { problems } from "@igoudar/kit";
 import { claimHostCapacity, releaseHostCapacity, type Size } from "../db/capacity";
 import { clearInstanceHost, lockLiveInstance } from "../db/instances";
 
-/** What an instance charges against its tenant's quota. */
-export function instanceQuota(size: Size) {
+/**
+ * What an instance charges against its tenant's quota: the one definition, used by the create,
+ * every release and the consistency audit's recount.
+ */
+export function instanceQuota(size: Pick<Size, "vcpus" | "memoryMib">) {
 	return { instances: 1, vcpus: size.vcpus, memory_mib: size.memoryMib };
 }
+
+export type InstanceQuotaResource = keyof ReturnType<typeof instanceQuota>;
+
+/**
+ * The quota resources an instance charges, sorted as `claimQuota` sorts them (code-unit order),
+ * which is the order their rows are locked in.
+ */
+export const INSTANCE_QUOTA_RESOURCES: readonly InstanceQuotaResource[] = (
+	Object.keys(instanceQuota({ vcpus: 0, memoryMib: 0 })) as InstanceQuotaResource[]
+).sort();
 
 /** Claims quota in the caller's transaction; throws 422 quota_exceeded naming every shortfall. */
 export async function claimInstanceQuota(tx: Db, tenantId: string, size: Size): Promise<void> {
