@@ -40,6 +40,13 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
 		});
 		// An idle client that loses its server must not crash the process; the pool replaces it.
 		pool.on("error", () => {});
+		// Nor may a checked-out one: a transaction that is awaiting something else (the relay talks
+		// to Redis inside one) has no query to fail when the server goes, so pg emits the loss on
+		// the client itself, and unheard that is an uncaught exception. The next query on it fails,
+		// the transaction rolls back and the pool discards the client.
+		pool.on("connect", (client) => {
+			client.on("error", () => {});
+		});
 		const db = drizzleNodePg(pool, { schema }) as unknown as Db;
 		return {
 			db,

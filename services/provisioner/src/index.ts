@@ -41,15 +41,17 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 	const driver = options.driver ?? createDriver(db, settings);
 	const connection = redisConnectionFactory(options.redisUrl);
 	const sagas = computeSagas(driver);
+	// Every saga can find every other by operation kind: a delete settles the create it cancelled.
+	const run = { retry: settings.retry, sagas };
 
 	const runner = await startWorkers({
 		catalog: computeJobs,
 		handlers: {
-			"instance.create": sagaHandler(db, sagas["instance.create"]),
-			"instance.delete": sagaHandler(db, sagas["instance.delete"]),
-			"instance.start": sagaHandler(db, sagas["instance.start"]),
-			"instance.stop": sagaHandler(db, sagas["instance.stop"]),
-			"instance.reboot": sagaHandler(db, sagas["instance.reboot"]),
+			"instance.create": sagaHandler(db, sagas["instance.create"], run),
+			"instance.delete": sagaHandler(db, sagas["instance.delete"], run),
+			"instance.start": sagaHandler(db, sagas["instance.start"], run),
+			"instance.stop": sagaHandler(db, sagas["instance.stop"], run),
+			"instance.reboot": sagaHandler(db, sagas["instance.reboot"], run),
 		},
 		connection,
 		prefix,
