@@ -1,9 +1,13 @@
-import rateLimit from "@fastify/rate-limit";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import rateLimit, { type FastifyRateLimitStore } from "@fastify/rate-limit";
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import { ProblemError } from "./errors";
 
 export interface RateLimitSettings {
+	/**
+	 * The API's own connection, built to fail fast (no offline queue, a command timeout): a
+	 * request must never wait on Redis. Workers' blocking connections must not be passed here.
+	 */
 	redis: Redis;
 	/** Key prefix, so deployments (and test runs) sharing a Redis keep separate counters. */
 	prefix: string;
@@ -11,6 +15,10 @@ export interface RateLimitSettings {
 	perMinute: number;
 	/** Token requests per minute per client id and address: each one costs a scrypt hash. */
 	tokenPerMinute: number;
+	/** After a failed Redis call, count locally this long before asking Redis again (default 1 s). */
+	retryRedisAfterMs?: number;
+	/** Most keys the in-process fallback remembers (default 10 000); the oldest go first. */
+	localKeys?: number;
 }
 
 export const TOKEN_ROUTE = "/v1/auth/token";
@@ -19,19 +27,141 @@ function isTokenRoute(request: FastifyRequest): boolean {
 	return request.routeOptions.url === TOKEN_ROUTE;
 }
 
+interface Count {
+	current: number;
+	/** Milliseconds left in the window. */
+	ttl: number;
+}
+
 /**
- * Fixed-window limits counted in Redis, so every replica enforces the same budget. Checked in
+ * Fixed windows in this process's memory, bounded so a flood of distinct keys cannot grow it
+ * without limit (a Map iterates in insertion order, so re-inserting on use keeps it an LRU).
+ */
+export class LocalWindows {
+	private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+	constructor(private readonly maxKeys: number) {}
+
+	incr(key: string, windowMs: number, now = Date.now()): Count {
+		let window = this.windows.get(key);
+		if (!window || window.resetAt <= now) window = { count: 0, resetAt: now + windowMs };
+		window.count += 1;
+		this.windows.delete(key);
+		this.windows.set(key, window);
+		if (this.windows.size > this.maxKeys) {
+			const oldest = this.windows.keys().next().value;
+			if (oldest !== undefined) this.windows.delete(oldest);
+		}
+		return { current: window.count, ttl: window.resetAt - now };
+	}
+}
+
+// INCR and set the window on the first hit, in one round trip. A key found without an expiry
+// (written by something else) gets one, so a counter can never stick forever.
+const INCR_SCRIPT = `
+local current = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if current == 1 or ttl < 0 then
+	redis.call('PEXPIRE', KEYS[1], ARGV[1])
+	ttl = tonumber(ARGV[1])
+end
+return {current, ttl}
+`;
+
+export type CountingMode = "redis" | "local";
+
+/**
+ * Counts in Redis, so every replica enforces one budget; when Redis is unreachable, slow or
+ * refusing, counts in this process instead, with the same budgets, until Redis answers again.
+ * The plugin's own `skipOnError` would stop limiting altogether during an outage, and with a
+ * client that queues commands it never even fires: requests wait for Redis to come back.
+ */
+export class FallbackStore implements FastifyRateLimitStore {
+	private skipRedisUntil = 0;
+	private mode: CountingMode = "redis";
+
+	constructor(
+		private readonly redis: Redis,
+		private readonly namespace: string,
+		private readonly local: LocalWindows,
+		private readonly retryRedisAfterMs: number,
+		private readonly onModeChange: (mode: CountingMode, error?: unknown) => void,
+	) {
+		// A fresh connection has just answered its ready check: no reason to wait out the pause.
+		redis.on("ready", () => {
+			this.skipRedisUntil = 0;
+		});
+	}
+
+	incr(key: string, callback: (error: Error | null, result?: Count) => void, timeWindow: number): void {
+		this.count(key, timeWindow).then(
+			(result) => callback(null, result),
+			(error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+		);
+	}
+
+	/** For per-route limits (route `config.rateLimit`), which no route sets: they would share these counters. */
+	child(): FastifyRateLimitStore {
+		return this;
+	}
+
+	async count(key: string, windowMs: number): Promise<Count> {
+		// Not connected means the command would only be refused: go local without a round trip.
+		if (this.redis.status === "ready" && Date.now() >= this.skipRedisUntil) {
+			try {
+				const reply = await this.redis.eval(INCR_SCRIPT, 1, `${this.namespace}${key}`, windowMs);
+				if (!Array.isArray(reply) || reply.length !== 2) throw new Error("unexpected rate-limit reply from Redis");
+				this.switchTo("redis");
+				return { current: Number(reply[0]), ttl: Number(reply[1]) };
+			} catch (error) {
+				// A timeout may be a dead peer not yet noticed: do not make every request pay it.
+				this.skipRedisUntil = Date.now() + this.retryRedisAfterMs;
+				this.switchTo("local", error);
+			}
+		} else {
+			this.switchTo("local");
+		}
+		return this.local.incr(key, windowMs);
+	}
+
+	private switchTo(mode: CountingMode, error?: unknown): void {
+		if (this.mode === mode) return;
+		this.mode = mode;
+		this.onModeChange(mode, error);
+	}
+}
+
+function logModeChange(log: FastifyBaseLogger) {
+	return (mode: CountingMode, error?: unknown) => {
+		if (mode === "local") {
+			log.warn({ err: error }, "Redis cannot count requests; rate limits are counted in this process until it answers");
+		} else {
+			log.info("Redis answers again; rate limits are counted in Redis");
+		}
+	};
+}
+
+/**
+ * Fixed-window limits counted in Redis (in-process while Redis is unreachable). Checked in
  * preValidation: after authentication (the principal is the key) and before an Idempotency-Key
  * is claimed, so a refused request never occupies a key.
  */
 export async function registerRateLimit(app: FastifyInstance, settings: RateLimitSettings): Promise<void> {
+	const { redis, prefix } = settings;
+	const local = new LocalWindows(settings.localKeys ?? 10_000);
+	const retryRedisAfterMs = settings.retryRedisAfterMs ?? 1_000;
+	const onModeChange = logModeChange(app.log);
 	await app.register(rateLimit, {
 		global: true,
 		hook: "preValidation",
 		timeWindow: 60_000,
-		redis: settings.redis,
-		nameSpace: `${settings.prefix}:ratelimit:`,
-		// Counting must not become a single point of failure: if Redis is down, serve.
+		// The plugin constructs its store from a class it is given, with its own arguments only.
+		store: class extends FallbackStore {
+			constructor() {
+				super(redis, `${prefix}:ratelimit:`, local, retryRedisAfterMs, onModeChange);
+			}
+		},
+		// The store never fails (it falls back); should it ever, serve rather than refuse.
 		skipOnError: true,
 		max: (request) => (isTokenRoute(request) ? settings.tokenPerMinute : settings.perMinute),
 		allowList: (request) => {

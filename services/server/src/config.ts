@@ -15,6 +15,8 @@ export interface ServerConfig {
 	/** Start a private redis-server when none answers at a loopback REDIS_URL (default: yes). */
 	redisAutostart: boolean;
 	redisPrefix: string;
+	/** How long an API Redis command (rate limit, readiness) may take before it counts as failed. */
+	redisCommandTimeoutMs: number;
 	logLevel: string;
 	bootstrapClientId?: string;
 	bootstrapClientSecret?: string;
@@ -45,6 +47,7 @@ export function serverConfigFromEnv(target: Target, env: NodeJS.ProcessEnv = pro
 		redisUrl: envString("REDIS_URL", "redis://127.0.0.1:6379", env),
 		redisAutostart: envString("IGOUDAR_REDIS_AUTOSTART", "true", env) !== "false",
 		redisPrefix: envString("IGOUDAR_REDIS_PREFIX", "igoudar", env),
+		redisCommandTimeoutMs: envInt("IGOUDAR_REDIS_COMMAND_TIMEOUT_MS", 500, env),
 		logLevel: envString("LOG_LEVEL", "info", env),
 		bootstrapClientId: env.IGOUDAR_BOOTSTRAP_CLIENT_ID || undefined,
 		bootstrapClientSecret: env.IGOUDAR_BOOTSTRAP_CLIENT_SECRET || undefined,

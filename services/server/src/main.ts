@@ -4,7 +4,7 @@ import closeWithGrace from "close-with-grace";
 import { parseTarget, serverConfigFromEnv } from "./config";
 import { createLogger } from "./logger";
 import { createPlatform } from "./platform";
-import { createRedis, ensureRedis } from "./redis";
+import { createApiRedis, ensureRedis } from "./redis";
 
 /**
  * igoudar-server --target=all|tenants|worker. Wires configuration, logging, the database, Redis,
@@ -35,8 +35,19 @@ async function main(): Promise<void> {
 	);
 
 	const redisEndpoint = await ensureRedis(config.redisUrl, config.redisAutostart, logger);
-	const redis = createRedis(redisEndpoint.url);
-	redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+	const redis = createApiRedis(redisEndpoint.url, { commandTimeoutMs: config.redisCommandTimeoutMs });
+	// One line when the connection is lost and one when it is back, not one per reconnect attempt.
+	let redisDown = false;
+	redis.on("error", (error) => {
+		if (redisDown) return;
+		redisDown = true;
+		logger.warn({ err: error }, "API lost its Redis connection; serving on, rate limits counted in-process");
+	});
+	redis.on("ready", () => {
+		if (!redisDown) return;
+		redisDown = false;
+		logger.info("API Redis connection is back");
+	});
 
 	const platform = await createPlatform({ config, database, redis, logger });
 	await platform.start();

@@ -18,10 +18,16 @@ import type { Redis } from "ioredis";
 import type { Logger as PinoLogger } from "pino";
 import type { ServerConfig, Target } from "./config";
 import { registerPlatformMetrics } from "./metrics";
+import { readyWithin } from "./redis";
 
 export interface PlatformOptions {
 	config: ServerConfig;
 	database: DatabaseHandle;
+	/**
+	 * The API's Redis connection: rate limits and the readiness probe. Give it fail-fast options
+	 * (`createApiRedis`): a request must never wait on Redis. The relay and the workers open their
+	 * own connections from `config.redisUrl`.
+	 */
 	redis: Redis;
 	logger: FastifyBaseLogger;
 	/** Tests drive background loops by hand. */
@@ -76,7 +82,14 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 	};
 	const probes: Probe[] = [
 		{ name: "database", check: () => database.ping() },
-		{ name: "redis", check: async () => void (await redis.ping()) },
+		{
+			name: "redis",
+			check: async () => {
+				// A client that is not connected answers for itself, without a command to wait on.
+				if (redis.status !== "ready") throw new Error(redis.status);
+				await redis.ping();
+			},
+		},
 	];
 	const tags = [
 		...(mountsTenants(config.target) ? tenantsService.tags : []),
@@ -136,6 +149,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 	const timers: NodeJS.Timeout[] = [];
 	let provisioner: Provisioner | undefined;
 	const start = async () => {
+		// Counting starts in Redis rather than in the process when Redis answers; when it does not,
+		// the API serves anyway (limits counted locally) and switches over once it does.
+		if (options.rateLimit !== false) await readyWithin(redis, 5_000);
 		await maintainSigningKeys(db, keyPolicy);
 		if (options.backgroundTasks === false) return;
 		relay?.start();

@@ -73,7 +73,43 @@ export async function ensureRedis(url: string, mayStart: boolean, log: FastifyBa
 	throw new Error(`started redis-server on port ${port} but it did not answer within 10 s`);
 }
 
-export function createRedis(url: string): Redis {
-	// BullMQ workers need maxRetriesPerRequest: null; for plain commands it is harmless.
-	return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+export interface ApiRedisOptions {
+	/** A command without a reply after this long fails (and the caller falls back or reports down). */
+	commandTimeoutMs: number;
+}
+
+/**
+ * The API's own Redis connection (rate limits, the readiness probe). Postgres holds the truth and
+ * the outbox, so no request may wait on Redis: with no offline queue a command is refused at once
+ * while disconnected, an in-flight one fails when the connection drops (no retries), and one the
+ * server never answers times out. Reconnection goes on in the background with a capped backoff,
+ * so the API notices within a couple of seconds that Redis is back. The workers' blocking
+ * connections are made elsewhere (packages/jobs) and keep waiting out an outage, as BullMQ needs.
+ */
+export function createApiRedis(url: string, options: ApiRedisOptions): Redis {
+	return new Redis(url, {
+		connectionName: "igoudar-api",
+		enableOfflineQueue: false,
+		maxRetriesPerRequest: 0,
+		autoResendUnfulfilledCommands: false,
+		commandTimeout: options.commandTimeoutMs,
+		connectTimeout: 2_000,
+		retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
+		enableReadyCheck: true,
+	});
+}
+
+/** Resolves once the client is ready, or after `timeoutMs` (Redis may be down at start: serve anyway). */
+export async function readyWithin(redis: Redis, timeoutMs: number): Promise<boolean> {
+	if (redis.status === "ready") return true;
+	return new Promise<boolean>((resolve) => {
+		const done = (ready: boolean) => {
+			clearTimeout(timer);
+			redis.off("ready", onReady);
+			resolve(ready);
+		};
+		const onReady = () => done(true);
+		const timer = setTimeout(() => done(false), timeoutMs);
+		redis.once("ready", onReady);
+	});
 }
