@@ -35,3 +35,33 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(value: string): boolean {
 	return UUID.test(value);
 }
+
+// SQLSTATE class 08 (connection exception), and the server shutting down, starting up or full.
+const UNAVAILABLE_STATES = /^(08...|57P01|57P02|57P03|53300)$/;
+const UNAVAILABLE_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]);
+
+/**
+ * The database could not be reached or dropped the connection (a restart, a failover, a full
+ * connection table): worth answering 503 with Retry-After rather than 500, since a retry in a
+ * moment will most likely succeed, and nothing was committed.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+	let e: unknown = error;
+	for (let depth = 0; e && depth < 4; depth++) {
+		const candidate = e as { code?: unknown; message?: unknown; cause?: unknown };
+		if (typeof candidate.code === "string") {
+			if (UNAVAILABLE_STATES.test(candidate.code) || UNAVAILABLE_ERRNOS.has(candidate.code)) return true;
+		}
+		// node-postgres reports a lost or timed-out connection with a message and no code.
+		if (
+			typeof candidate.message === "string" &&
+			/^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(
+				candidate.message,
+			)
+		) {
+			return true;
+		}
+		e = candidate.cause;
+	}
+	return false;
+}

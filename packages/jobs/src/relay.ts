@@ -61,7 +61,8 @@ export class OutboxRelay {
 		this.catalog = options.catalog;
 		this.logger = options.logger;
 		this.batchSize = options.batchSize ?? 100;
-		this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
+		// Short enough that rows refused during a Redis outage follow within seconds of its end.
+		this.maxRetryDelayMs = options.maxRetryDelayMs ?? 15_000;
 		this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? 10_000;
 		this.queues = new QueueSet({
 			connection: options.connection,

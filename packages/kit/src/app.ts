@@ -288,7 +288,7 @@ function withoutSecrets(body: string, secretFields: string[] | undefined): strin
 function decorateSchema(route: RouteOptions, access: Access, methods: string[]): void {
 	route.schema ??= {};
 	const schema = route.schema as Record<string, unknown>;
-	const codes: ProblemCode[] = ["validation_failed", "internal"];
+	const codes: ProblemCode[] = ["validation_failed", "internal", "unavailable"];
 	if ("public" in access) {
 		schema.security = [];
 		if (route.url === TOKEN_ROUTE) codes.push("rate_limited");

@@ -1,4 +1,4 @@
-import { postgresError } from "@igoudar/db";
+import { isDatabaseUnavailable, postgresError } from "@igoudar/db";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ProblemError, type ProblemFieldError, problems } from "./errors";
 
@@ -46,6 +46,12 @@ function isUnstorableText(error: unknown): boolean {
 
 function toProblem(error: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }): ProblemError {
 	if (error instanceof ProblemError) return error;
+	if (isDatabaseUnavailable(error)) {
+		// Nothing was committed, and the database is most likely back in seconds.
+		return new ProblemError("unavailable", "A dependency of the service is unavailable; retry shortly.", {
+			headers: { "retry-after": "2" },
+		});
+	}
 	if (isUnstorableText(error)) {
 		return problems.validation("The request contains characters that cannot be stored (such as NUL, \\u0000).");
 	}
@@ -103,6 +109,8 @@ export function installErrorHandling(app: FastifyInstance): void {
 		// An answer like no_capacity (503) is expected behaviour; only `internal` is a fault.
 		if (problem.code === "internal") {
 			request.log.error({ err: error }, "request failed");
+		} else if (problem.code === "unavailable") {
+			request.log.warn({ err: error }, "request refused: a dependency is unavailable");
 		} else {
 			request.log.info({ code: problem.code, detail: problem.message }, "request refused");
 		}

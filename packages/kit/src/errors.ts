@@ -17,6 +17,7 @@ export type ProblemCode =
 	| "payload_too_large"
 	| "unsupported_media_type"
 	| "method_not_allowed"
+	| "unavailable"
 	| "internal";
 
 const titles: Record<ProblemCode, [number, string]> = {
@@ -35,6 +36,7 @@ const titles: Record<ProblemCode, [number, string]> = {
 	rate_limited: [429, "Too many requests"],
 	internal: [500, "Internal error"],
 	no_capacity: [503, "No capacity"],
+	unavailable: [503, "Service unavailable"],
 };
 
 export interface ProblemFieldError {

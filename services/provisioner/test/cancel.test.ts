@@ -73,9 +73,9 @@ describe("deleting an instance whose create has not ended", () => {
 		await expectCancelledAndGone(id, created.operation.id, removal.id);
 		expect(await ledger(h.db, id)).toEqual([]);
 		// The instance never ran: its lifetime shows no running time to bill.
-		const events = await h.db.execute<{ status: string }>(
+		const events = (await h.db.execute(
 			sql`select status from instance_events where instance_id = ${id} order by id`,
-		);
+		)) as unknown as { rows: { status: string }[] };
 		expect(events.rows.map((row) => row.status)).toEqual(["provisioning", "deleting", "deleted"]);
 	});
 

@@ -3,10 +3,11 @@ import { createDatabase, type DatabaseHandle } from "@igoudar/db";
 import { createTestDatabase } from "@igoudar/db/testing";
 import { bootstrapOperator } from "@igoudar/tenants";
 import type { FastifyBaseLogger } from "fastify";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { type ServerConfig, serverConfigFromEnv, type Target } from "./config";
 import { createPlatform, type Platform } from "./platform";
+import { createApiRedis } from "./redis";
 
 export const TEST_OPERATOR = { clientId: "igc_test_operator", clientSecret: "igs_test-operator-secret-0123456789" };
 
@@ -37,10 +38,16 @@ export class TestPlatform {
 		private readonly dropDatabase: () => Promise<void>,
 	) {}
 
+	/**
+	 * `databaseUrl` runs the platform on a database the caller owns (e.g. a private cluster a fault
+	 * test restarts), migrated already and left in place on close.
+	 */
 	static async start(
-		options: { target?: Target; env?: NodeJS.ProcessEnv; logger?: FastifyBaseLogger } = {},
+		options: { target?: Target; env?: NodeJS.ProcessEnv; logger?: FastifyBaseLogger; databaseUrl?: string } = {},
 	): Promise<TestPlatform> {
-		const testDb = await createTestDatabase();
+		const testDb = options.databaseUrl
+			? { url: options.databaseUrl, drop: async () => {} }
+			: await createTestDatabase();
 		const config = serverConfigFromEnv(options.target ?? "all", {
 			REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
 			IGOUDAR_REDIS_PREFIX: `igt-${randomBytes(5).toString("hex")}`,
@@ -51,7 +58,10 @@ export class TestPlatform {
 		const database = createDatabase({ url: testDb.url, poolSize: 10 });
 		const logger =
 			options.logger ?? (pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) as unknown as FastifyBaseLogger);
-		const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+		// The client the server itself uses: a request never waits on Redis.
+		const redis = createApiRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });
+		// Fault tests stop Redis on purpose; a refused reconnect is expected, not worth a warning.
+		redis.on("error", () => {});
 		try {
 			await bootstrapOperator(database.db, TEST_OPERATOR, logger);
 			const platform = await createPlatform({ config, database, redis, logger, backgroundTasks: false });
