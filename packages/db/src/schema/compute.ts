@@ -149,7 +149,6 @@ export const instances = pgTable(
 		memoryMib: integer("memory_mib").notNull(),
 		diskGib: integer("disk_gib").notNull(),
 		labels: jsonb("labels").$type<Record<string, string>>().notNull().default({}),
-		volumeIds: uuid("volume_ids").array().notNull().default(sql`'{}'::uuid[]`),
 		createdAt: createdAt(),
 		updatedAt: updatedAt(),
 		deletedAt: tsColumn("deleted_at"),

@@ -1,3 +1,4 @@
 export * from "./compute";
 export * from "./identity";
 export * from "./platform";
+export * from "./storage";

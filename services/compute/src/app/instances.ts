@@ -1,6 +1,15 @@
 import { type Db, type InstanceStatus, isForeignKeyViolation, isUniqueViolation } from "@igoudar/db";
 import { cancelOpenOperations, enqueueOperation, type OperationView, presentOperation } from "@igoudar/jobs";
-import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import {
+	type Ctx,
+	claimOperationSlot,
+	idempotentResult,
+	type PageRequest,
+	problems,
+	recordAudit,
+	toPage,
+	withDb,
+} from "@igoudar/kit";
 import { candidateHosts, lockPlacementGroup, lockTenantForPlacement } from "../db/capacity";
 import { findFlavorByRef } from "../db/flavors";
 import { findInstance, type InstanceRecord, insertInstance, listInstances, transitionInstance } from "../db/instances";
@@ -78,6 +87,8 @@ export async function instanceCreate(
 	try {
 		created = await ctx.db.transaction(async (tx) => {
 			const db = tx as unknown as Db;
+			// First, before any placement work: a tenant at its cap is refused for nothing.
+			await claimOperationSlot(db, tenantId, deps.maxOpenOperationsPerTenant);
 			const tenant = await lockTenantForPlacement(db, tenantId);
 			if (!tenant) throw problems.notFound("tenant");
 			// Held FOR SHARE: a flavor deleted concurrently must wait for this create, not break it.
@@ -147,7 +158,6 @@ export async function instanceCreate(
 				status: "provisioning",
 				...size,
 				labels: input.labels ?? {},
-				volumeIds: [],
 			});
 			const operation = await enqueueOperation(tx, {
 				tenantId,
@@ -233,6 +243,8 @@ export async function instanceAction(
 			// is superseded at its next write, and whichever run takes it next compensates it.
 			cancelled = await cancelOpenOperations(db, id, `The instance was deleted while it was ${current.status}.`);
 		}
+		// After the delete's cancellations: deleting a stuck create frees the slot it takes.
+		await claimOperationSlot(db, tenantId, deps.maxOpenOperationsPerTenant);
 		const op = await enqueueOperation(tx, {
 			tenantId,
 			kind: job.name,

@@ -1,14 +1,15 @@
 import type { Db } from "@igoudar/db";
-import { flavors, type InstanceStatus, instances, placementGroups, zones } from "@igoudar/db";
+import { flavors, type InstanceStatus, instances, placementGroups, volumes, zones } from "@igoudar/db";
 import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 
 export type InstanceRow = typeof instances.$inferSelect;
 
-/** An instance with the names its view shows instead of ids. */
+/** An instance with the names its view shows instead of ids, and the volumes attached to it. */
 export interface InstanceRecord extends InstanceRow {
 	flavorName: string;
 	zoneName: string;
 	placementGroupName: string | null;
+	volumeIds: string[];
 }
 
 const recordColumns = {
@@ -16,6 +17,9 @@ const recordColumns = {
 	flavorName: flavors.name,
 	zoneName: zones.name,
 	placementGroupName: placementGroups.name,
+	// The attachment lives on the volume (`volumes.instance_id`), its one source of truth.
+	volumeIds: sql<string[]>`coalesce((select array_agg(${volumes.id} order by ${volumes.id}) from ${volumes}
+		where ${volumes.instanceId} = ${instances.id} and ${volumes.deletedAt} is null), '{}')`,
 };
 
 function toRecord(row: {
@@ -23,12 +27,14 @@ function toRecord(row: {
 	flavorName: string;
 	zoneName: string;
 	placementGroupName: string | null;
+	volumeIds: string[];
 }) {
 	return {
 		...row.instance,
 		flavorName: row.flavorName,
 		zoneName: row.zoneName,
 		placementGroupName: row.placementGroupName,
+		volumeIds: row.volumeIds,
 	};
 }
 
