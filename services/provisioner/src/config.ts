@@ -1,8 +1,12 @@
+import { resolve } from "node:path";
 import type { Db } from "@igoudar/db";
 import { assertRetryPolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from "@igoudar/jobs";
 import { envInt, envString } from "@igoudar/kit";
 import type { ComputeDriver, DriverAction } from "./drivers/driver";
+import { LocalStorageDriver } from "./drivers/local-storage";
 import { SimulatedDriver } from "./drivers/simulated";
+import { SimulatedStorageDriver } from "./drivers/simulated-storage";
+import type { StorageAction, StorageDrivers } from "./drivers/storage-driver";
 
 export interface ProvisionerSettings {
 	driver: "simulated";
@@ -15,6 +19,8 @@ export interface ProvisionerSettings {
 	stalledIntervalMs: number;
 	/** How each saga step rides out transient faults before the operation rolls back. */
 	retry: RetryPolicy;
+	/** Where the `local` storage driver keeps volume files. */
+	dataDir: string;
 	simulated: { latencyMs: number; jitterMs: number; failureRate: number };
 }
 
@@ -29,6 +35,7 @@ export function provisionerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env)
 		staleAfterMs: envInt("IGOUDAR_RECONCILE_STALE_MS", 60_000, env),
 		reconcileIntervalMs: envInt("IGOUDAR_RECONCILE_INTERVAL_MS", 15_000, env),
 		stalledIntervalMs: envInt("IGOUDAR_STALLED_INTERVAL_MS", 30_000, env),
+		dataDir: envString("IGOUDAR_DATA_DIR", ".data/volumes", env),
 		retry: assertRetryPolicy({
 			attempts: envInt("IGOUDAR_STEP_RETRY_ATTEMPTS", DEFAULT_RETRY_POLICY.attempts, env),
 			baseDelayMs: envInt("IGOUDAR_STEP_RETRY_BASE_MS", DEFAULT_RETRY_POLICY.baseDelayMs, env),
@@ -55,4 +62,26 @@ export function createDriver(db: Db, settings: ProvisionerSettings): ComputeDriv
 		jitterMs: settings.simulated.jitterMs,
 		failureRate: Object.fromEntries(actions.map((a) => [a, settings.simulated.failureRate])),
 	});
+}
+
+/** The storage drivers pools may name: `simulated`, and `local` under the data directory. */
+export function createStorageDrivers(db: Db, settings: ProvisionerSettings): StorageDrivers {
+	const actions: StorageAction[] = [
+		"createVolume",
+		"restoreVolume",
+		"deleteVolume",
+		"growVolume",
+		"attachVolume",
+		"detachVolume",
+		"createSnapshot",
+		"deleteSnapshot",
+	];
+	return {
+		simulated: new SimulatedStorageDriver(db, {
+			latencyMs: settings.simulated.latencyMs,
+			jitterMs: settings.simulated.jitterMs,
+			failureRate: Object.fromEntries(actions.map((a) => [a, settings.simulated.failureRate])),
+		}),
+		local: new LocalStorageDriver(db, resolve(settings.dataDir)),
+	};
 }

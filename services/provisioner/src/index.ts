@@ -1,16 +1,32 @@
 import { computeJobs } from "@igoudar/compute";
 import type { Db } from "@igoudar/db";
-import { Reconciler, redisConnectionFactory, sagaHandler, startWorkers } from "@igoudar/jobs";
+import {
+	type AnySaga,
+	type JobHandlers,
+	Reconciler,
+	redisConnectionFactory,
+	type SagaRegistry,
+	sagaHandler,
+	startWorkers,
+} from "@igoudar/jobs";
+import { storageJobs } from "@igoudar/storage";
 import type { Logger } from "pino";
-import { createDriver, type ProvisionerSettings } from "./config";
+import { createDriver, createStorageDrivers, type ProvisionerSettings } from "./config";
 import { consistencyAutoRepairFromEnv, consistencyLoop } from "./consistency-loop";
 import type { ComputeDriver } from "./drivers/driver";
-import { computeSagas } from "./sagas/index";
+import type { StorageDrivers } from "./drivers/storage-driver";
+import { computeSagas, storageSagas } from "./sagas/index";
+
+/** Every job the workers run: the catalog the relay and the reconciler use too. */
+export const provisionerJobs = { ...computeJobs, ...storageJobs };
 
 export { createDriver, type ProvisionerSettings, provisionerSettingsFromEnv } from "./config";
 export * from "./consistency-loop";
 export * from "./drivers/driver";
+export { LocalStorageDriver } from "./drivers/local-storage";
 export { SimulatedDriver, type SimulatedDriverOptions } from "./drivers/simulated";
+export { SimulatedStorageDriver } from "./drivers/simulated-storage";
+export * from "./drivers/storage-driver";
 export * from "./sagas/index";
 
 export interface ProvisionerOptions {
@@ -22,10 +38,13 @@ export interface ProvisionerOptions {
 	settings: ProvisionerSettings;
 	/** Defaults to the driver the settings name. */
 	driver?: ComputeDriver;
+	/** Defaults to `simulated` and `local` (under the settings' data directory). */
+	storageDrivers?: StorageDrivers;
 }
 
 export interface Provisioner {
 	readonly driver: ComputeDriver;
+	readonly storageDrivers: StorageDrivers;
 	/** Stops taking jobs, lets the running ones finish, then stops the reconcilers. */
 	close(): Promise<void>;
 }
@@ -40,19 +59,17 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 	const { db, logger, settings, prefix } = options;
 	const driver = options.driver ?? createDriver(db, settings);
 	const connection = redisConnectionFactory(options.redisUrl);
-	const sagas = computeSagas(driver);
+	const storageDrivers = options.storageDrivers ?? createStorageDrivers(db, settings);
+	const sagas: SagaRegistry = { ...computeSagas(driver), ...storageSagas(storageDrivers) };
 	// Every saga can find every other by operation kind: a delete settles the create it cancelled.
 	const run = { retry: settings.retry, sagas };
+	const handlers = Object.fromEntries(
+		Object.keys(provisionerJobs).map((name) => [name, sagaHandler(db, sagas[name] as AnySaga, run)]),
+	) as JobHandlers<typeof provisionerJobs>;
 
 	const runner = await startWorkers({
-		catalog: computeJobs,
-		handlers: {
-			"instance.create": sagaHandler(db, sagas["instance.create"], run),
-			"instance.delete": sagaHandler(db, sagas["instance.delete"], run),
-			"instance.start": sagaHandler(db, sagas["instance.start"], run),
-			"instance.stop": sagaHandler(db, sagas["instance.stop"], run),
-			"instance.reboot": sagaHandler(db, sagas["instance.reboot"], run),
-		},
+		catalog: provisionerJobs,
+		handlers,
 		connection,
 		prefix,
 		logger,
@@ -66,7 +83,7 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 
 	const reconciler = new Reconciler({
 		db,
-		catalog: computeJobs,
+		catalog: provisionerJobs,
 		connection,
 		prefix,
 		logger,
@@ -89,6 +106,7 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 	let closing: Promise<void> | undefined;
 	return {
 		driver,
+		storageDrivers,
 		close() {
 			// Each waits for its work in progress: the jobs running, a re-drive or a recount half-way.
 			closing ??= Promise.all([runner.close(), reconciler.stop(), consistency.stop()]).then(() => undefined);

@@ -13,7 +13,7 @@ export {
 } from "./app/claims";
 export { findPoolById } from "./db/pools";
 export { findSnapshotById, transitionSnapshot } from "./db/snapshots";
-export { findVolumeById, transitionVolume } from "./db/volumes";
+export { findVolumeById, settleInstanceVolumes, transitionVolume, volumesOfInstance } from "./db/volumes";
 export type { StorageDeps } from "./deps";
 export { type StorageJobName, storageJobs } from "./jobs";
 

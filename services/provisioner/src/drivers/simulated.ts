@@ -1,24 +1,15 @@
-import { type Db, simFaults, simFences, simLedger, simMachines } from "@igoudar/db";
-import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
+import { type Db, simLedger, simMachines } from "@igoudar/db";
+import { eq } from "drizzle-orm";
+import { admitFence, type SimulationOptions, simulateCall } from "./data-plane";
 import {
 	type ComputeDriver,
 	type DriverAction,
 	type DriverCall,
 	type InstanceSpec,
 	MachineNotFoundError,
-	PermanentDriverError,
-	StaleFenceError,
-	TransientDriverError,
 } from "./driver";
 
-export interface SimulatedDriverOptions {
-	/** Delay of every call, in milliseconds (a fixed part plus a random part up to `jitterMs`). */
-	latencyMs?: number;
-	jitterMs?: number;
-	/** Probability (0..1) that a call fails with a transient error, per action. */
-	failureRate?: Partial<Record<DriverAction, number>>;
-	random?: () => number;
-}
+export type SimulatedDriverOptions = SimulationOptions<DriverAction>;
 
 /**
  * A data plane made of Postgres rows. Machines live in `sim_machines`; every effect actually
@@ -40,52 +31,12 @@ export class SimulatedDriver implements ComputeDriver {
 		private readonly options: SimulatedDriverOptions = {},
 	) {}
 
-	private async enter(action: DriverAction, instanceId: string): Promise<void> {
-		const latency =
-			(this.options.latencyMs ?? 0) + (this.options.jitterMs ?? 0) * (this.options.random ?? Math.random)();
-		if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
-		const [fault] = await this.db
-			.update(simFaults)
-			.set({ remaining: sql`${simFaults.remaining} - 1` })
-			.where(
-				sql`${simFaults.id} = (
-					select ${simFaults.id} from ${simFaults}
-					where ${and(
-						eq(simFaults.action, action),
-						gt(simFaults.remaining, 0),
-						or(isNull(simFaults.instanceId), eq(simFaults.instanceId, instanceId)),
-					)}
-					order by ${simFaults.createdAt} limit 1 for update skip locked
-				)`,
-			)
-			.returning({ kind: simFaults.kind });
-		if (fault?.kind === "permanent")
-			throw new PermanentDriverError(`injected permanent fault in ${action}`, "internal");
-		if (fault?.kind === "transient") throw new TransientDriverError(`injected transient fault in ${action}`);
-		const rate = this.options.failureRate?.[action] ?? 0;
-		if (rate > 0 && (this.options.random ?? Math.random)() < rate) {
-			throw new TransientDriverError(`simulated random fault in ${action}`);
-		}
+	private enter(action: DriverAction, instanceId: string): Promise<void> {
+		return simulateCall(this.db, this.options, action, instanceId);
 	}
 
-	/**
-	 * Admits the call's fence for the machine, or refuses it. The upsert locks the machine's fence
-	 * row until the transaction ends, so calls for one machine are admitted one at a time and an
-	 * effect can never be made under a fence that a later call has already replaced.
-	 */
-	private async admit(tx: Db, instanceId: string, call: DriverCall): Promise<void> {
-		const admitted = await tx
-			.insert(simFences)
-			.values({ instanceId, fence: call.fence })
-			.onConflictDoUpdate({
-				target: simFences.instanceId,
-				set: { fence: call.fence, updatedAt: sql`now()` },
-				setWhere: sql`${simFences.fence} <= ${call.fence}`,
-			})
-			.returning({ fence: simFences.fence });
-		if (admitted.length === 1) return;
-		const [seen] = await tx.select().from(simFences).where(eq(simFences.instanceId, instanceId));
-		throw new StaleFenceError(instanceId, call.fence, seen?.fence ?? 0);
+	private admit(tx: Db, instanceId: string, call: DriverCall): Promise<void> {
+		return admitFence(tx, instanceId, call);
 	}
 
 	/** True when the effect was already carried out for this (operation, step, do|undo). */

@@ -3,6 +3,7 @@ import { findInstanceById } from "@igoudar/compute";
 import type { InstanceStatus } from "@igoudar/db";
 import type { JobPayload, Saga, SagaContext } from "@igoudar/jobs";
 import { PermanentJobError, TransientJobError } from "@igoudar/jobs";
+import type { Logger } from "pino";
 import { MachineNotFoundError, PermanentDriverError, StaleFenceError, TransientDriverError } from "../drivers/driver";
 
 /** Every compute job carries `{ instance_id }` and nothing else: the saga reads the rest. */
@@ -51,41 +52,55 @@ const PUBLIC_CODES = new Set(["no_capacity", "conflict", "not_found", "invalid_s
  * The one sentence an operation may show for a refusal by the data plane. The driver's own
  * message names hosts, paths and internals: it goes to the log, never to the API.
  */
-const REFUSALS: Record<string, string> = {
+export const REFUSALS: Record<string, string> = {
 	createInstance: "The host could not define the instance.",
 	deleteInstance: "The host could not remove the instance.",
 	startInstance: "The host could not start the instance.",
 	stopInstance: "The host could not stop the instance.",
 	rebootInstance: "The host could not reboot the instance.",
+	createVolume: "The storage pool could not create the volume.",
+	restoreVolume: "The storage pool could not restore the snapshot.",
+	deleteVolume: "The storage pool could not remove the volume.",
+	growVolume: "The storage pool could not grow the volume.",
+	attachVolume: "The volume could not be attached to the instance.",
+	detachVolume: "The volume could not be detached from the instance.",
+	createSnapshot: "The storage pool could not copy the volume.",
+	deleteSnapshot: "The storage pool could not remove the snapshot.",
 };
 
 /**
- * Calls the driver and translates its faults for the saga runner. A transient fault becomes a
- * `TransientJobError` the operation may show while the step waits to be tried again; anything
- * unexpected (a dropped database connection) is rethrown as is and retried too, shown as
- * `internal`. A permanent one becomes a `PermanentJobError`, which compensates at once. A missing
- * machine is remembered in the saga's persisted data before failing, so the status the instance
- * ends with can say so even if compensation resumes in another process. A refused fence means a
- * later run reached the machine first: retried, which stops this run if it is the superseded one.
+ * Translates a driver fault for the saga runner. A transient fault becomes a `TransientJobError`
+ * the operation may show while the step waits to be tried again; anything unexpected (a dropped
+ * database connection) is rethrown as is and retried too, shown as `internal`. A permanent one
+ * becomes a `PermanentJobError` with the one sentence the API may show (`refusal`), which
+ * compensates at once; the driver's own message goes to the log. A refused fence means a later
+ * run reached the resource first: retried, which stops this run if it is the superseded one.
+ */
+export function driverFault(error: unknown, refusal: string, logger: Logger, action: string): Error {
+	if (error instanceof StaleFenceError) {
+		return new TransientJobError("conflict", "A later operation on this resource reached it first.", { cause: error });
+	}
+	if (error instanceof TransientDriverError) {
+		return new TransientJobError("unavailable", "The data plane did not answer; the step will be tried again.", {
+			cause: error,
+		});
+	}
+	if (!(error instanceof PermanentDriverError)) return error instanceof Error ? error : new Error(String(error));
+	logger.error({ err: error, action }, "the driver refused permanently");
+	const code = PUBLIC_CODES.has(error.code) ? error.code : "internal";
+	return new PermanentJobError(code, refusal);
+}
+
+/**
+ * Calls the compute driver and translates its faults (see `driverFault`). A missing machine is
+ * remembered in the saga's persisted data before failing, so the status the instance ends with
+ * can say so even if compensation resumes in another process.
  */
 export async function drive(ctx: InstanceSagaContext, action: string, call: () => Promise<void>): Promise<void> {
 	try {
 		await call();
 	} catch (error) {
-		if (error instanceof StaleFenceError) {
-			throw new TransientJobError("conflict", "A later operation on this instance reached it first.", {
-				cause: error,
-			});
-		}
-		if (error instanceof TransientDriverError) {
-			throw new TransientJobError("unavailable", "The data plane did not answer; the step will be tried again.", {
-				cause: error,
-			});
-		}
-		if (!(error instanceof PermanentDriverError)) throw error;
-		ctx.logger.error({ err: error, action }, "the driver refused permanently");
 		if (error instanceof MachineNotFoundError) await ctx.remember({ machineMissing: true });
-		const code = PUBLIC_CODES.has(error.code) ? error.code : "internal";
-		throw new PermanentJobError(code, REFUSALS[action] ?? "The data plane refused the change.");
+		throw driverFault(error, REFUSALS[action] ?? "The data plane refused the change.", ctx.logger, action);
 	}
 }

@@ -85,7 +85,12 @@ export async function revertVolumeResize(db: Db, volumeId: string, fromGib: numb
 		}
 		await tx
 			.update(volumes)
-			.set({ sizeGib: fromGib, status: row.status === "resizing" ? "available" : row.status, updatedAt: new Date() })
+			.set({
+				sizeGib: fromGib,
+				// Back to what it was before the resize: attached or not.
+				status: row.status !== "resizing" ? row.status : row.instanceId ? "in_use" : "available",
+				updatedAt: new Date(),
+			})
 			.where(eq(volumes.id, volumeId));
 	});
 }
