@@ -1,5 +1,6 @@
 export * from "./client";
 export * from "./errors";
 export * from "./migrate";
+export * from "./queries/attachments";
 export * from "./queries/quotas";
 export * from "./schema/index";

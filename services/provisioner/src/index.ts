@@ -60,7 +60,7 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 	const driver = options.driver ?? createDriver(db, settings);
 	const connection = redisConnectionFactory(options.redisUrl);
 	const storageDrivers = options.storageDrivers ?? createStorageDrivers(db, settings);
-	const sagas: SagaRegistry = { ...computeSagas(driver), ...storageSagas(storageDrivers) };
+	const sagas: SagaRegistry = { ...computeSagas(driver, storageDrivers), ...storageSagas(storageDrivers) };
 	// Every saga can find every other by operation kind: a delete settles the create it cancelled.
 	const run = { retry: settings.retry, sagas };
 	const handlers = Object.fromEntries(

@@ -68,7 +68,7 @@ describe("a superseded run of an operation", () => {
 		const created = await createInstance(h.t, member, inventory);
 		const id = created.instance.id;
 		const opId = created.operation.id;
-		const saga = instanceCreateSaga(held);
+		const saga = instanceCreateSaga(held, h.provisioner.storageDrivers);
 
 		// Run A reaches the data plane and its create is held in flight.
 		const hold = held.holdNext("createInstance");

@@ -100,14 +100,14 @@ describe("a permanent fault at each create step", () => {
 			inject: (id: string) => injectFault(h.db, id, "startInstance", "permanent"),
 			code: "internal",
 			effects: ["create", "delete"],
-			undos: ["power_on", "define_machine"],
+			undos: ["power_on", "attach_volumes", "define_machine"],
 		},
 		{
 			step: "the move to running",
 			inject: refuseRunning,
 			code: "conflict",
 			effects: ["create", "power_on", "power_off", "delete"],
-			undos: ["power_on", "define_machine"],
+			undos: ["power_on", "attach_volumes", "define_machine"],
 		},
 	];
 	for (const { step, inject, code, effects, undos } of cases) {
@@ -183,7 +183,7 @@ describe("a fault during compensation", () => {
 		});
 		expect(operation).toMatchObject({ status: "failed", error: { code: "internal" } });
 		expect((await getOperation(h.db, operationId))?.attempts).toBe(2);
-		expect(await undone(operationId)).toEqual(["power_on", "define_machine"]);
+		expect(await undone(operationId)).toEqual(["power_on", "attach_volumes", "define_machine"]);
 		expect(await ledger(h.db, id)).toEqual(["create", "delete"]);
 		expect(await statusOf(id)).toBe("failed");
 		expect(await counters(h.db, member.tenantId, inventory.hostId)).toEqual(BASELINE);
@@ -269,7 +269,7 @@ describe("idempotence", () => {
 			heartbeat: async () => {},
 			remember: async (patch) => void Object.assign(ctx.data, patch),
 		};
-		const saga = instanceCreateSaga(driver);
+		const saga = instanceCreateSaga(driver, h.provisioner.storageDrivers);
 		const step = (saga: InstanceSaga, name: string) => {
 			const found = saga.steps.find((candidate) => candidate.name === name);
 			if (!found) throw new Error(`no step ${name}`);

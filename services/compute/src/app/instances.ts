@@ -19,6 +19,7 @@ import { findZoneByRef } from "../db/zones";
 import type { ComputeDeps } from "../deps";
 import { type ComputeJobName, computeJobs } from "../jobs";
 import { claimHostCapacity, claimInstanceQuota } from "./claims";
+import { attachVolumesToNewInstance, lockVolumesForInstance } from "./instance-volumes";
 
 export interface InstanceView {
 	id: string;
@@ -78,11 +79,6 @@ export async function instanceCreate(
 	tenantId: string,
 	input: InstanceCreate,
 ): Promise<{ instance: InstanceView; operation: OperationView }> {
-	if (input.volume_ids && input.volume_ids.length > 0) {
-		throw problems.validation("Volumes cannot be attached yet: storage is not available in this region.", [
-			{ field: "body/volume_ids", message: "must be empty" },
-		]);
-	}
 	let created: { instance: InstanceView; operation: OperationView };
 	try {
 		created = await ctx.db.transaction(async (tx) => {
@@ -114,6 +110,8 @@ export async function instanceCreate(
 				if (!found || !group) throw unknownReference("placement_group", input.placement_group);
 				groupId = found;
 			}
+			const attach = await lockVolumesForInstance(db, tenantId, input.volume_ids ?? [], zoneId);
+			zoneId = attach.zoneId;
 
 			const size = { vcpus: flavor.vcpus, memoryMib: flavor.memoryMib, diskGib: flavor.diskGib };
 			await claimInstanceQuota(db, tenantId, size);
@@ -159,6 +157,7 @@ export async function instanceCreate(
 				...size,
 				labels: input.labels ?? {},
 			});
+			await attachVolumesToNewInstance(db, attach.volumeIds, instance.id);
 			const operation = await enqueueOperation(tx, {
 				tenantId,
 				kind: "instance.create",
@@ -243,8 +242,9 @@ export async function instanceAction(
 			// is superseded at its next write, and whichever run takes it next compensates it.
 			cancelled = await cancelOpenOperations(db, id, `The instance was deleted while it was ${current.status}.`);
 		}
-		// After the delete's cancellations: deleting a stuck create frees the slot it takes.
-		await claimOperationSlot(db, tenantId, deps.maxOpenOperationsPerTenant);
+		// A delete is never refused for the cap: it is the way back under it, and an instance can
+		// have only one (it moves to `deleting`), so deletes cannot flood.
+		if (action !== "delete") await claimOperationSlot(db, tenantId, deps.maxOpenOperationsPerTenant);
 		const op = await enqueueOperation(tx, {
 			tenantId,
 			kind: job.name,

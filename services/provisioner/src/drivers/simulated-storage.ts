@@ -36,7 +36,8 @@ export class SimulatedStorageDriver implements StorageDriver {
 					.values({
 						resourceId,
 						effect: what,
-						idempotencyKey: `${call.idempotencyKey}#${what}`,
+						// One step may act on several volumes (an instance's attachments): key per resource.
+						idempotencyKey: `${call.idempotencyKey}#${resourceId}#${what}`,
 						fence: call.fence,
 					})
 					.onConflictDoNothing()

@@ -12,11 +12,11 @@ import { volumeAttachSaga, volumeCreateSaga, volumeDeleteSaga, volumeDetachSaga,
 export type { InstancePayload, InstanceSaga, InstanceSagaContext, InstanceSagaData, InstanceSagas } from "./common";
 export { instanceCreateSaga, instanceDeleteSaga, instanceRebootSaga, instanceStartSaga, instanceStopSaga };
 
-/** One saga per compute job, keyed by job name, all driving the same data plane. */
-export function computeSagas(driver: ComputeDriver): InstanceSagas {
+/** One saga per compute job, keyed by job name; instance creates and deletes also (de)attach volumes. */
+export function computeSagas(driver: ComputeDriver, storage: StorageDrivers): InstanceSagas {
 	return {
-		"instance.create": instanceCreateSaga(driver),
-		"instance.delete": instanceDeleteSaga(driver),
+		"instance.create": instanceCreateSaga(driver, storage),
+		"instance.delete": instanceDeleteSaga(driver, storage),
 		"instance.start": instanceStartSaga(driver),
 		"instance.stop": instanceStopSaga(driver),
 		"instance.reboot": instanceRebootSaga(driver),

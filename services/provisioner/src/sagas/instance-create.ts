@@ -1,8 +1,10 @@
 import { releaseInstanceClaims, transitionInstance } from "@igoudar/compute";
 import { defineSaga, PermanentJobError } from "@igoudar/jobs";
 import type { ComputeDriver } from "../drivers/driver";
+import type { StorageDrivers } from "../drivers/storage-driver";
 import type { InstanceSaga } from "./common";
 import { drive, instanceIn } from "./common";
+import { attachInstanceVolumes, detachInstanceVolumes, settleInstanceVolumes } from "./instance-volumes";
 
 /**
  * instance.create: the request already claimed quota and host capacity and wrote the instance as
@@ -11,7 +13,7 @@ import { drive, instanceIn } from "./common";
  * permanent failure the undos tear the machine down and `onFailed` gives the claims back in the
  * transaction that fails the operation, so the instance ends `failed` holding nothing.
  */
-export function instanceCreateSaga(driver: ComputeDriver): InstanceSaga {
+export function instanceCreateSaga(driver: ComputeDriver, storage: StorageDrivers): InstanceSaga {
 	return defineSaga({
 		name: "instance.create",
 		steps: [
@@ -37,6 +39,17 @@ export function instanceCreateSaga(driver: ComputeDriver): InstanceSaga {
 				},
 			},
 			{
+				// The volumes the request attached (`attaching`), before the machine first boots.
+				name: "attach_volumes",
+				async do(ctx) {
+					if (!ctx.data.skipped) await attachInstanceVolumes(ctx, storage);
+					return undefined;
+				},
+				async undo(ctx) {
+					if (!ctx.data.skipped) await detachInstanceVolumes(ctx, storage);
+				},
+			},
+			{
 				name: "power_on",
 				async do(ctx) {
 					if (ctx.data.skipped) return undefined;
@@ -53,13 +66,18 @@ export function instanceCreateSaga(driver: ComputeDriver): InstanceSaga {
 			if (ctx.data.skipped) return;
 			// In the transaction that marks the operation succeeded: the instance reads `running`
 			// exactly when its create has succeeded, never before.
-			if (await transitionInstance(tx, ctx.payload.instance_id, ["provisioning"], "running")) return;
+			if (await transitionInstance(tx, ctx.payload.instance_id, ["provisioning"], "running")) {
+				await settleInstanceVolumes(tx, ctx.payload.instance_id, "attached");
+				return;
+			}
 			ctx.logger.error({ instanceId: ctx.payload.instance_id }, "instance left provisioning under the saga");
 			throw new PermanentJobError("conflict", "The instance changed state while it was being created.");
 		},
 		async onFailed(ctx, _problem, tx) {
 			if (ctx.data.skipped) return;
 			await releaseInstanceClaims(tx, ctx.payload.instance_id, "fail");
+			// Detached by the undos: the volumes are the tenant's again, attached to nothing.
+			await settleInstanceVolumes(tx, ctx.payload.instance_id, "released");
 		},
 		async onAbandoned(ctx, _problem, tx) {
 			if (ctx.data.skipped) return;

@@ -1,8 +1,10 @@
 import { releaseInstanceClaims, transitionInstance } from "@igoudar/compute";
 import { defineSaga } from "@igoudar/jobs";
 import type { ComputeDriver } from "../drivers/driver";
+import type { StorageDrivers } from "../drivers/storage-driver";
 import type { InstanceSaga } from "./common";
 import { drive, instanceIn } from "./common";
+import { detachInstanceVolumes, settleInstanceVolumes } from "./instance-volumes";
 
 /**
  * instance.delete: the request moved the instance to `deleting` and cancelled any operation still
@@ -18,7 +20,7 @@ import { drive, instanceIn } from "./common";
  * `failed`, still holding its claims (its machine may still exist), from where a new delete may
  * be asked for.
  */
-export function instanceDeleteSaga(driver: ComputeDriver): InstanceSaga {
+export function instanceDeleteSaga(driver: ComputeDriver, storage: StorageDrivers): InstanceSaga {
 	return defineSaga({
 		name: "instance.delete",
 		settlesEarlierOperations: true,
@@ -35,6 +37,15 @@ export function instanceDeleteSaga(driver: ComputeDriver): InstanceSaga {
 				async undo() {},
 			},
 			{
+				// The volumes outlive the instance: detached here, `available` again when it is gone.
+				name: "detach_volumes",
+				async do(ctx) {
+					if (!ctx.data.skipped) await detachInstanceVolumes(ctx, storage);
+					return undefined;
+				},
+				async undo() {},
+			},
+			{
 				name: "delete_machine",
 				async do(ctx) {
 					if (ctx.data.skipped) return undefined;
@@ -48,6 +59,7 @@ export function instanceDeleteSaga(driver: ComputeDriver): InstanceSaga {
 		async onSucceeded(ctx, tx) {
 			if (ctx.data.skipped) return;
 			await releaseInstanceClaims(tx, ctx.payload.instance_id, "delete");
+			await settleInstanceVolumes(tx, ctx.payload.instance_id, "released");
 		},
 		async onFailed(ctx, _problem, tx) {
 			if (ctx.data.skipped) return;
