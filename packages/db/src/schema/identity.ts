@@ -112,8 +112,18 @@ export const auditEvents = pgTable(
 		targetType: text("target_type").notNull(),
 		targetId: text("target_id"),
 		requestId: text("request_id"),
+		/**
+		 * The client address the request came from, as resolved through the trusted proxies; null for
+		 * events the platform records itself. Text, not inet: it is shown as received, never parsed.
+		 */
+		sourceAddress: text("source_address"),
 		detail: jsonb("detail").$type<Record<string, unknown>>(),
 		createdAt: createdAt(),
 	},
-	(t) => [index("audit_events_tenant_idx").on(t.tenantId, t.createdAt)],
+	(t) => [
+		// The lists read newest first by id (time-ordered), per tenant or across the platform.
+		index("audit_events_tenant_id_idx").on(t.tenantId, t.id),
+		// "What happened to this resource" is the question an audit trail is asked most.
+		index("audit_events_target_idx").on(t.targetId, t.id),
+	],
 );
