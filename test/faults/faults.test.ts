@@ -42,6 +42,11 @@ async function conclude(
 	accepted: WorkloadResult,
 	figure: { scenario: string; faults: string; lastFault: number; started: number },
 ): Promise<void> {
+	// A scenario that got no operation accepted proves nothing: say what the API answered instead.
+	expect(
+		accepted.operationIds.length,
+		`refused: ${JSON.stringify(accepted.refused)}, errors: ${accepted.errors}`,
+	).toBeGreaterThan(0);
 	await fleet.settle(accepted.operationIds, RECOVERY_BOUND_MS);
 	const recoverMs = Date.now() - figure.lastFault;
 	const report = await checkInvariants(fleet.t, tenancy, accepted.operationIds);
