@@ -14,7 +14,9 @@ import type { Logger } from "pino";
 import { createDriver, createStorageDrivers, type ProvisionerSettings } from "./config";
 import { consistencyAutoRepairFromEnv, consistencyLoop } from "./consistency-loop";
 import type { ComputeDriver } from "./drivers/driver";
+import { LocalStorageDriver } from "./drivers/local-storage";
 import type { StorageDrivers } from "./drivers/storage-driver";
+import { orphanFileLoop } from "./orphan-files";
 import { computeSagas, storageSagas } from "./sagas/index";
 
 /** Every job the workers run: the catalog the relay and the reconciler use too. */
@@ -27,6 +29,7 @@ export { LocalStorageDriver } from "./drivers/local-storage";
 export { SimulatedDriver, type SimulatedDriverOptions } from "./drivers/simulated";
 export { SimulatedStorageDriver } from "./drivers/simulated-storage";
 export * from "./drivers/storage-driver";
+export { findOrphanFiles, latestOrphanFiles, type OrphanFiles } from "./orphan-files";
 export * from "./sagas/index";
 
 export interface ProvisionerOptions {
@@ -51,7 +54,8 @@ export interface Provisioner {
 
 /**
  * Starts the BullMQ workers that run every provisioning saga, the operation reconciler (which
- * re-drives operations whose worker died) and, on the same interval, the usage reconciler.
+ * re-drives operations whose worker died) and, on the same interval, the consistency audit (by one
+ * elected worker) and the check of this worker's local volume files against the database.
  * Any number of processes may run this at once: jobs, re-drives and recounts are each claimed
  * by one of them.
  */
@@ -99,8 +103,12 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 		intervalMs: settings.reconcileIntervalMs,
 		autoRepair: consistencyAutoRepairFromEnv(process.env),
 	});
+	const local = storageDrivers.local;
+	const orphans =
+		local instanceof LocalStorageDriver ? orphanFileLoop(db, local, logger, settings.reconcileIntervalMs) : undefined;
 	reconciler.start();
 	consistency.start();
+	orphans?.start();
 	logger.info({ driver: driver.name, concurrency: settings.concurrency }, "provisioner started");
 
 	let closing: Promise<void> | undefined;
@@ -109,7 +117,9 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 		storageDrivers,
 		close() {
 			// Each waits for its work in progress: the jobs running, a re-drive or a recount half-way.
-			closing ??= Promise.all([runner.close(), reconciler.stop(), consistency.stop()]).then(() => undefined);
+			closing ??= Promise.all([runner.close(), reconciler.stop(), consistency.stop(), orphans?.stop()]).then(
+				() => undefined,
+			);
 			return closing;
 		},
 	};

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createDatabase, type DatabaseHandle } from "@igoudar/db";
 import { createTestDatabase, type TestDatabase } from "@igoudar/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GIB, LocalStorageDriver, StaleFenceError } from "../src/index";
+import { findOrphanFiles, GIB, LocalStorageDriver, StaleFenceError } from "../src/index";
 
 /**
  * The local driver on a real filesystem: volumes are sparse files of the right apparent size,
@@ -118,5 +118,13 @@ describe("the local storage driver", () => {
 			StaleFenceError,
 		);
 		await expect(stat(driver.volumePath(id))).rejects.toThrow();
+	});
+
+	it("reports a file the database does not account for, and leaves it in place", async () => {
+		const stray = randomUUID();
+		await driver.createVolume({ volumeId: stray, poolId: randomUUID(), sizeGib: 1 }, call("c5"));
+		const found = await findOrphanFiles(handle.db, driver);
+		expect(found.volumes).toContain(stray);
+		expect((await sizes(driver.volumePath(stray))).apparent).toBe(GIB);
 	});
 });
