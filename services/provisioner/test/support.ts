@@ -5,7 +5,13 @@ import type { OperationView } from "@igoudar/jobs";
 import { silentLogger, waitFor } from "@igoudar/jobs/testing";
 import { TestPlatform } from "@igoudar/server/testing";
 import { and, asc, eq, inArray } from "drizzle-orm";
-import { type ComputeDriver, type Provisioner, provisionerSettingsFromEnv, startProvisioner } from "../src/index";
+import {
+	type ComputeDriver,
+	type Provisioner,
+	provisionerSettingsFromEnv,
+	type StorageDrivers,
+	startProvisioner,
+} from "../src/index";
 
 /**
  * A platform in this process on its own database and Redis prefix, with a provisioner (the real
@@ -19,7 +25,11 @@ export class Harness {
 	) {}
 
 	/** `driver` replaces the simulated driver the settings name (e.g. one wrapped to hold calls). */
-	static async start(env: NodeJS.ProcessEnv = {}, driver?: (db: Db) => ComputeDriver): Promise<Harness> {
+	static async start(
+		env: NodeJS.ProcessEnv = {},
+		driver?: (db: Db) => ComputeDriver,
+		storageDrivers?: (db: Db) => StorageDrivers,
+	): Promise<Harness> {
 		const t = await TestPlatform.start();
 		try {
 			const provisioner = await startProvisioner({
@@ -28,6 +38,7 @@ export class Harness {
 				prefix: t.config.redisPrefix,
 				logger: silentLogger(),
 				driver: driver?.(t.db),
+				storageDrivers: storageDrivers?.(t.db),
 				settings: provisionerSettingsFromEnv({
 					IGOUDAR_SIM_LATENCY_MS: "0",
 					IGOUDAR_SIM_JITTER_MS: "0",
