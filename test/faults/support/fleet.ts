@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Db, flavors, hosts, operations, quotas, zones } from "@igoudar/db";
+import { type Db, flavors, hosts, operations, quotas, storagePools, zones } from "@igoudar/db";
 import { TestPlatform } from "@igoudar/server/testing";
 import { eq, inArray, sql } from "drizzle-orm";
 import { type ServerProcess, startServerProcess } from "../../support/server-process";
@@ -93,7 +93,7 @@ export class Fleet {
 		await this.t.close();
 	}
 
-	/** A tenant with room for the whole workload, and a zone of hosts with room for it too. */
+	/** A tenant with room for the whole workload, and a zone of hosts and a storage pool with room for it too. */
 	async prepare(instances: number): Promise<Tenancy> {
 		const db = this.db;
 		const [zone] = await db
@@ -118,6 +118,13 @@ export class Fleet {
 			.values({ name: `f-${suffix()}`, vcpus: 1, memoryMib: 1024, diskGib: 10 })
 			.returning();
 		if (!flavor) throw new Error("no flavor");
+		await db.insert(storagePools).values({
+			name: `p-${suffix()}`,
+			zoneId: zone.id,
+			storageClass: "ssd",
+			driver: "simulated",
+			capacityGib: 100_000,
+		});
 		const tenant = await this.t.createTenant();
 		await db
 			.update(quotas)

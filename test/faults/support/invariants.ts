@@ -21,6 +21,8 @@ export interface InvariantReport {
 	drift: number;
 	succeeded: number;
 	failed: number;
+	/** Failed operations by problem code (e.g. `cancelled` by a delete of what was being made). */
+	failedBy: Record<string, number>;
 }
 
 type Row = Record<string, unknown>;
@@ -42,9 +44,9 @@ export async function checkInvariants(
 		sql`, `,
 	);
 
-	const ops = await rows<{ id: string; kind: string; status: string; target_id: string }>(
+	const ops = await rows<{ id: string; kind: string; status: string; target_id: string; code: string | null }>(
 		db,
-		sql`select id, kind, status, target_id from operations where id in (${ids})`,
+		sql`select id, kind, status, target_id, error->>'code' as code from operations where id in (${ids})`,
 	);
 	const open = ops.filter((op) => op.status === "pending" || op.status === "running");
 	if (open.length > 0) problems.push(`${open.length} operations still open`);
@@ -92,6 +94,8 @@ export async function checkInvariants(
 		if (!settled && i.open_ops === 0) problems.push(`${where}: left in a transition with no operation open`);
 	}
 
+	problems.push(...(await storageProblems(db, tenancy, ops)));
+
 	const counters = await rows<{ what: string; stored: number; actual: number }>(
 		db,
 		sql`with live as (select * from instances where deleted_at is null and host_id is not null)
@@ -106,7 +110,20 @@ export async function checkInvariants(
 			from hosts h
 			union all
 			select 'host instances ' || h.id, h.instance_count, (select count(*)::int from live where host_id = h.id)
-			from hosts h`,
+			from hosts h
+			union all
+			select 'quota ' || q.resource, q.used::int,
+				(case q.resource
+					when 'volumes' then (select count(*) from volumes v where v.tenant_id = q.tenant_id and v.deleted_at is null and v.pool_id is not null)
+					when 'volume_gib' then (select coalesce(sum(size_gib), 0) from volumes v where v.tenant_id = q.tenant_id and v.deleted_at is null and v.pool_id is not null)
+					when 'snapshots' then (select count(*) from snapshots s where s.tenant_id = q.tenant_id and s.deleted_at is null and s.pool_id is not null)
+				end)::int
+			from quotas q where q.tenant_id = ${tenancy.tenantId} and q.resource in ('volumes', 'volume_gib', 'snapshots')
+			union all
+			select 'pool ' || p.id, p.allocated_gib,
+				((select coalesce(sum(size_gib), 0) from volumes v where v.pool_id = p.id and v.deleted_at is null)
+				+ (select coalesce(sum(size_gib), 0) from snapshots s where s.pool_id = p.id and s.deleted_at is null))::int
+			from storage_pools p`,
 	);
 	let drift = 0;
 	for (const c of counters) {
@@ -132,5 +149,77 @@ export async function checkInvariants(
 		drift,
 		succeeded: ops.filter((op) => op.status === "succeeded").length,
 		failed: ops.filter((op) => op.status === "failed").length,
+		failedBy: ops
+			.filter((op) => op.status === "failed")
+			.reduce<Record<string, number>>((by, op) => {
+				const code = op.code ?? "unknown";
+				by[code] = (by[code] ?? 0) + 1;
+				return by;
+			}, {}),
 	};
+}
+
+/**
+ * Storage, checked against the simulated storage data plane: a volume or snapshot exists there
+ * exactly while its row holds a pool, never smaller than the row says; an attached volume is
+ * attached there to its instance and to nothing otherwise; each succeeded create made it once.
+ */
+async function storageProblems(
+	db: Db,
+	tenancy: Tenancy,
+	ops: { id: string; kind: string; status: string; target_id: string }[],
+): Promise<string[]> {
+	const problems: string[] = [];
+	const resources = await rows<{
+		kind: string;
+		id: string;
+		status: string;
+		holds: boolean;
+		size_gib: number;
+		instance_id: string | null;
+		plane_size: number | null;
+		attached_to: string | null;
+		instance_live: boolean | null;
+	}>(
+		db,
+		sql`select 'volume' as kind, v.id, v.status, v.pool_id is not null and v.deleted_at is null as holds, v.size_gib,
+				v.instance_id, s.size_gib as plane_size, s.attached_to,
+				(select i.deleted_at is null from instances i where i.id = v.instance_id) as instance_live
+			from volumes v left join sim_volumes s on s.resource_id = v.id where v.tenant_id = ${tenancy.tenantId}
+			union all
+			select 'snapshot', n.id, n.status, n.pool_id is not null and n.deleted_at is null, n.size_gib, null,
+				s.size_gib, null, null
+			from snapshots n left join sim_volumes s on s.resource_id = n.id where n.tenant_id = ${tenancy.tenantId}`,
+	);
+	for (const r of resources) {
+		const where = `${r.kind} ${r.id} (${r.status})`;
+		if (r.holds !== (r.plane_size !== null)) {
+			problems.push(`${where}: ${r.holds ? "holds a pool but has no data" : "has data but holds no pool"}`);
+		}
+		if (r.holds && r.plane_size !== null && r.plane_size < r.size_gib) {
+			problems.push(`${where}: ${r.size_gib} GiB recorded, ${r.plane_size} GiB on the data plane`);
+		}
+		if (r.kind !== "volume" || !r.holds) continue;
+		if (r.status === "in_use" && r.attached_to !== r.instance_id) {
+			problems.push(`${where}: attached to ${r.instance_id} but on the data plane to ${r.attached_to}`);
+		}
+		if (r.status === "available" && (r.instance_id !== null || r.attached_to !== null)) {
+			problems.push(`${where}: available but attached (${r.instance_id} / ${r.attached_to})`);
+		}
+		if (r.instance_id !== null && r.instance_live === false) {
+			problems.push(`${where}: attached to instance ${r.instance_id}, which is gone`);
+		}
+		if (!["available", "in_use", "failed"].includes(r.status)) {
+			problems.push(`${where}: left in a transition after every operation ended`);
+		}
+	}
+	for (const op of ops.filter((o) => o.kind === "volume.create" && o.status === "succeeded")) {
+		const [made] = await rows<{ n: number }>(
+			db,
+			sql`select count(*)::int as n from sim_storage_ledger
+				where idempotency_key like ${`${op.id}/provision_volume/do#%`} and effect in ('create', 'restore')`,
+		);
+		if (made?.n !== 1) problems.push(`volume create ${op.id} succeeded with ${made?.n} creations`);
+	}
+	return problems;
 }

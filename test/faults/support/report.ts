@@ -12,6 +12,7 @@ export interface FaultFigures {
 	totalMs: number;
 	succeeded: number;
 	failed: number;
+	failedBy: Record<string, number>;
 	drift: number;
 	problems: string[];
 	/** Answers other than 202 the traffic got, by status (503s while a dependency was down). */
@@ -37,8 +38,11 @@ function table(figures: FaultFigures[]): string {
 			Object.entries(f.refused)
 				.map(([status, n]) => `${n} x ${status}`)
 				.join(", ") || "none";
+		const failed = Object.entries(f.failedBy)
+			.map(([code, n]) => `${n} ${code}`)
+			.join(", ");
 		lines.push(
-			`| ${f.scenario} | ${f.operations} | ${f.faults} | ${f.succeeded} | ${f.failed} | ${refused} | ${(f.recoverMs / 1000).toFixed(1)} s | ${f.drift} | ${f.problems.length} |`,
+			`| ${f.scenario} | ${f.operations} | ${f.faults} | ${f.succeeded} | ${f.failed}${failed ? ` (${failed})` : ""} | ${refused} | ${(f.recoverMs / 1000).toFixed(1)} s | ${f.drift} | ${f.problems.length} |`,
 		);
 	}
 	return lines.join("\n");
