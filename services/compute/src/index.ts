@@ -11,21 +11,31 @@ import { zoneRoutes } from "./routes/zones";
 
 export { INSTANCE_QUOTA_RESOURCES, instanceQuota, releaseInstanceClaims } from "./app/claims";
 export {
+	type AuditWriter,
 	CONSISTENCY_CHECKERS,
 	type ConsistencyChange,
 	type ConsistencyChecker,
 	type ConsistencyDrift,
+	type ConsistencyExtension,
 	type ConsistencyRepair,
 	type ConsistencyReport,
+	consistencyCheckers,
 	DRIFT_KINDS,
 	type DriftCounts,
+	type DriftEntry,
 	type DriftKind,
+	driftKinds,
 	findConsistencyDrift,
+	type QuotaChange,
+	type QuotaDrift,
 	repairConsistencyDrift,
 	systemAudit,
 } from "./app/consistency";
 export { estimatedPower } from "./app/hosts";
+export { lockTenantForPlacement } from "./db/capacity";
+export { readQuotaUsage, setQuotaUsed } from "./db/consistency";
 export { findInstanceById, transitionInstance } from "./db/instances";
+export { findZoneByRef } from "./db/zones";
 export type { ComputeDeps } from "./deps";
 export { type ComputeJobName, computeJobs } from "./jobs";
 

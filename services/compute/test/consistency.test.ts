@@ -82,7 +82,7 @@ describe("GET /v1/system/consistency", () => {
 		const res = await report();
 		expect(res.status).toBe(200);
 		expect(res.body.drifts).toEqual([]);
-		expect(res.body.counts).toEqual({ quota: 0, host: 0, stuck: 0 });
+		expect(res.body.counts).toEqual({ quota: 0, host: 0, stuck: 0, pool: 0 });
 		expect(Date.parse(res.body.checked_at)).not.toBeNaN();
 	});
 });
@@ -106,7 +106,7 @@ describe("drift reported, repaired, audited", () => {
 
 		const found = await report();
 		expect(found.status).toBe(200);
-		expect(found.body.counts).toEqual({ quota: 1, host: 1, stuck: 1 });
+		expect(found.body.counts).toEqual({ quota: 1, host: 1, stuck: 1, pool: 0 });
 		expect(found.body.drifts).toEqual([
 			{
 				kind: "quota",
@@ -150,7 +150,7 @@ describe("drift reported, repaired, audited", () => {
 
 		const repaired = await t.request<Repair>("POST", "/v1/system/consistency/repair", { token: op });
 		expect(repaired.status, JSON.stringify(repaired.body)).toBe(200);
-		expect(repaired.body.counts).toEqual({ quota: 1, host: 1, stuck: 1 });
+		expect(repaired.body.counts).toEqual({ quota: 1, host: 1, stuck: 1, pool: 0 });
 		expect(repaired.body.changes).toEqual([
 			expect.objectContaining({ kind: "quota", tenant_id: tenantId, resource: "instances", from: 5, to: 3 }),
 			expect.objectContaining({ kind: "host", host_id: hostId, resource: "vcpus", from: 1, to: 6 }),
@@ -184,7 +184,7 @@ describe("drift reported, repaired, audited", () => {
 		expect(after.body.drifts).toEqual([]);
 		const again = await t.request<Repair>("POST", "/v1/system/consistency/repair", { token: op, body: {} });
 		expect(again.status).toBe(200);
-		expect(again.body).toMatchObject({ changes: [], counts: { quota: 0, host: 0, stuck: 0 } });
+		expect(again.body).toMatchObject({ changes: [], counts: { quota: 0, host: 0, stuck: 0, pool: 0 } });
 		expect(await auditOf(t, again)).toEqual([]);
 	});
 

@@ -1,9 +1,9 @@
 import { envInt, envString, type KitConfig, kitConfigFromEnv } from "@igoudar/kit";
 
-export const TARGETS = ["all", "tenants", "compute", "worker"] as const;
+export const TARGETS = ["all", "tenants", "compute", "storage", "worker"] as const;
 export type Target = (typeof TARGETS)[number];
 /** Named by the architecture but not built yet: refused with a clear message. */
-export const PLANNED_TARGETS = ["storage", "billing"] as const;
+export const PLANNED_TARGETS = ["billing"] as const;
 
 export interface ServerConfig {
 	target: Target;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { computeJobs, computeService } from "@igoudar/compute";
+import { computeJobs, computeService, consistencyCheckers } from "@igoudar/compute";
 import type { DatabaseHandle } from "@igoudar/db";
 import { OutboxRelay, pruneRelayedOutbox, redisConnectionFactory } from "@igoudar/jobs";
 import {
@@ -12,6 +12,7 @@ import {
 	type RouteRecord,
 } from "@igoudar/kit";
 import { type Provisioner, provisionerSettingsFromEnv, startProvisioner } from "@igoudar/provisioner";
+import { storageConsistency, storageJobs, storageService } from "@igoudar/storage";
 import { createKeySealer, maintainSigningKeys, TokenSigner, tenantsService } from "@igoudar/tenants";
 import type { FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
@@ -59,12 +60,18 @@ function committedOpenApi(): unknown {
 
 const mountsTenants = (target: Target) => target === "all" || target === "tenants";
 const mountsCompute = (target: Target) => target === "all" || target === "compute";
+const mountsStorage = (target: Target) => target === "all" || target === "storage";
 /** Wherever outbox rows are written or jobs run, a relay moves them; several relays are safe together. */
 const runsRelay = (target: Target) => target !== "tenants";
 const runsWorkers = (target: Target) => target === "all" || target === "worker";
 
 /** Every job the platform can run: the worker refuses to start if one has no handler. */
-export const platformJobs = { ...computeJobs };
+export const platformJobs = { ...computeJobs, ...storageJobs };
+
+/** The consistency audit's checkers beyond compute's own: storage's quotas and pools. */
+const consistencyExtensions = [storageConsistency];
+/** Every checker of the platform's consistency audit (the API's and the periodic check's). */
+export const platformConsistencyCheckers = consistencyCheckers(consistencyExtensions);
 
 /**
  * Mounts the services of a target into one Fastify app and starts the background work it owns.
@@ -94,6 +101,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 	const tags = [
 		...(mountsTenants(config.target) ? tenantsService.tags : []),
 		...(mountsCompute(config.target) ? computeService.tags : []),
+		...(mountsStorage(config.target) ? storageService.tags : []),
 	];
 	const { app, routes, metrics } = await createApp({
 		db,
@@ -135,7 +143,14 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 	});
 	if (mountsTenants(config.target)) await tenantsService.register(app, { db, signer });
 	if (mountsCompute(config.target)) {
-		await computeService.register(app, { db, afterCommit: () => relay?.nudge() });
+		await computeService.register(app, { db, afterCommit: () => relay?.nudge(), consistencyExtensions });
+	}
+	if (mountsStorage(config.target)) {
+		await storageService.register(app, {
+			db,
+			afterCommit: () => relay?.nudge(),
+			maxOpenOperationsPerTenant: config.kit.maxOpenOperationsPerTenant,
+		});
 	}
 
 	const maintain = async () => {

@@ -1,5 +1,11 @@
+import type { ConsistencyExtension } from "@igoudar/compute";
 import type { ServiceModule } from "@igoudar/kit";
+import { STORAGE_CONSISTENCY_CHECKERS } from "./app/consistency";
 import type { StorageDeps } from "./deps";
+import { PoolChangeSchema, PoolDriftSchema } from "./routes/consistency-schemas";
+import { poolRoutes } from "./routes/pools";
+import { snapshotRoutes } from "./routes/snapshots";
+import { volumeRoutes } from "./routes/volumes";
 
 export {
 	claimStorageQuota,
@@ -11,11 +17,22 @@ export {
 	VOLUME_QUOTA_RESOURCES,
 	volumeQuota,
 } from "./app/claims";
-export { findPoolById } from "./db/pools";
+export type { PoolChange, PoolDrift } from "./app/consistency";
+export { findPoolById, readPoolUsage } from "./db/pools";
 export { findSnapshotById, transitionSnapshot } from "./db/snapshots";
 export { findVolumeById, settleInstanceVolumes, transitionVolume, volumesOfInstance } from "./db/volumes";
 export type { StorageDeps } from "./deps";
 export { type StorageJobName, storageJobs } from "./jobs";
+
+/**
+ * Storage's part of the consistency audit (its quotas and pool allocation), which the platform
+ * adds to compute's: compute cannot import storage, which builds on it.
+ */
+export const storageConsistency: ConsistencyExtension = {
+	checkers: STORAGE_CONSISTENCY_CHECKERS,
+	driftSchemas: [PoolDriftSchema],
+	changeSchemas: [PoolChangeSchema],
+};
 
 export const storageService: ServiceModule<StorageDeps> = {
 	name: "storage",
@@ -25,7 +42,7 @@ export const storageService: ServiceModule<StorageDeps> = {
 		{ name: "snapshots", description: "Point-in-time copies of volumes." },
 	],
 	async register(app, deps) {
-		for (const routes of [] as ((scope: typeof app, deps: StorageDeps) => Promise<void>)[]) {
+		for (const routes of [poolRoutes, volumeRoutes, snapshotRoutes]) {
 			await app.register(async (scope) => routes(scope as typeof app, deps));
 		}
 	},

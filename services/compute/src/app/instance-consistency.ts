@@ -148,6 +148,8 @@ const unique = (ids: string[]) => [...new Set(ids)].sort();
 
 export const quotaUsageChecker: ConsistencyChecker<QuotaDrift, QuotaChange> = {
 	kind: "quota",
+	// Storage reports drift of its own quota resources under the same kind.
+	owns: (drift) => drift.kind === "quota" && (INSTANCE_QUOTA_RESOURCES as readonly unknown[]).includes(drift.resource),
 	async find(snapshot) {
 		return quotaDrifts(
 			await readQuotaUsage(snapshot, INSTANCE_QUOTA_RESOURCES),

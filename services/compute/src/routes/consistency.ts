@@ -1,8 +1,7 @@
-import { INSTANCE_STATUSES } from "@igoudar/db";
+import { INSTANCE_STATUSES, QUOTA_RESOURCES, type QuotaResource } from "@igoudar/db";
 import { type App, contextOf, Nullable, Timestamp, Uuid } from "@igoudar/kit";
-import { Type } from "typebox";
-import { INSTANCE_QUOTA_RESOURCES, type InstanceQuotaResource } from "../app/claims";
-import { consistencyGet, consistencyRepair, DRIFT_KINDS, type DriftKind } from "../app/consistency";
+import { type TSchema, Type } from "typebox";
+import { consistencyCheckers, consistencyGet, consistencyRepair, type DriftKind, driftKinds } from "../app/consistency";
 import { HOST_ALLOCATION_RESOURCES, type HostAllocation } from "../db/consistency";
 import type { ComputeDeps } from "../deps";
 
@@ -11,7 +10,7 @@ const tags = ["system"];
 const Enum = <T extends string>(values: readonly T[], description?: string) =>
 	Type.Unsafe<T>({ type: "string", enum: [...values], description });
 
-const QuotaResource = Enum<InstanceQuotaResource>(INSTANCE_QUOTA_RESOURCES, "Quota resource, as quotas name it.");
+const QuotaResourceSchema = Enum<QuotaResource>(QUOTA_RESOURCES, "Quota resource, as quotas name it.");
 const HostResource = Enum<keyof HostAllocation>(
 	HOST_ALLOCATION_RESOURCES,
 	"Allocation counter, as the host view's `allocated` names it.",
@@ -24,12 +23,16 @@ const QuotaDriftSchema = Type.Object(
 	{
 		kind: Type.Literal("quota"),
 		tenant_id: Uuid(),
-		resource: QuotaResource,
+		resource: QuotaResourceSchema,
 		stored: Type.Integer({ description: "The tenant's usage counter." }),
-		actual: Count("What the tenant's live instances holding capacity are charged."),
+		actual: Count("What the tenant's live resources holding capacity (instances, volumes, snapshots) are charged."),
 		cause: Cause,
 	},
-	{ $id: "QuotaDrift", additionalProperties: false, description: "A tenant's quota usage differs from its instances." },
+	{
+		$id: "QuotaDrift",
+		additionalProperties: false,
+		description: "A tenant's quota usage differs from its live resources.",
+	},
 );
 
 const HostDriftSchema = Type.Object(
@@ -75,28 +78,11 @@ const StuckInstanceDriftSchema = Type.Object(
 	},
 );
 
-const CountsSchema = Type.Object(
-	Object.fromEntries(DRIFT_KINDS.map((kind) => [kind, Count(`Entries of kind ${kind}.`)])) as Record<
-		DriftKind,
-		ReturnType<typeof Count>
-	>,
-	{ $id: "ConsistencyCounts", additionalProperties: false, description: "Entries by kind; every kind is listed." },
-);
-
-const ConsistencyReportSchema = Type.Object(
-	{
-		checked_at: Timestamp(),
-		drifts: Type.Array(Type.Union([QuotaDriftSchema, HostDriftSchema, StuckInstanceDriftSchema])),
-		counts: CountsSchema,
-	},
-	{ $id: "ConsistencyReport", additionalProperties: false },
-);
-
 const QuotaChangeSchema = Type.Object(
 	{
 		kind: Type.Literal("quota"),
 		tenant_id: Uuid(),
-		resource: QuotaResource,
+		resource: QuotaResourceSchema,
 		from: Type.Integer(),
 		to: Count("The recount."),
 		cause: Cause,
@@ -134,19 +120,53 @@ const StuckInstanceChangeSchema = Type.Object(
 	},
 );
 
-const ConsistencyRepairSchema = Type.Object(
-	{
-		repaired_at: Timestamp(),
-		changes: Type.Array(Type.Union([QuotaChangeSchema, HostChangeSchema, StuckInstanceChangeSchema])),
-		counts: CountsSchema,
-	},
-	{ $id: "ConsistencyRepair", additionalProperties: false },
-);
+/**
+ * The report and repair answers list every kind the mounted checkers report: compute's own and
+ * those of the extensions (storage's pools), whose shapes come with them.
+ */
+function responseSchemas(
+	kinds: readonly DriftKind[],
+	extra: { drifts: TSchema[]; changes: TSchema[] },
+): { report: TSchema; repair: TSchema } {
+	const counts = Type.Object(
+		Object.fromEntries(kinds.map((kind) => [kind, Count(`Entries of kind ${kind}.`)])) as Record<
+			DriftKind,
+			ReturnType<typeof Count>
+		>,
+		{ $id: "ConsistencyCounts", additionalProperties: false, description: "Entries by kind; every kind is listed." },
+	);
+	const report = Type.Object(
+		{
+			checked_at: Timestamp(),
+			drifts: Type.Array(Type.Union([QuotaDriftSchema, HostDriftSchema, StuckInstanceDriftSchema, ...extra.drifts])),
+			counts,
+		},
+		{ $id: "ConsistencyReport", additionalProperties: false },
+	);
+	const repair = Type.Object(
+		{
+			repaired_at: Timestamp(),
+			changes: Type.Array(
+				Type.Union([QuotaChangeSchema, HostChangeSchema, StuckInstanceChangeSchema, ...extra.changes]),
+			),
+			counts,
+		},
+		{ $id: "ConsistencyRepair", additionalProperties: false },
+	);
+	return { report, repair };
+}
 
 /** Operators only: the audit spans every tenant and host. */
 const access = { role: "operator" } as const;
 
 export async function consistencyRoutes(app: App, deps: ComputeDeps): Promise<void> {
+	const extensions = deps.consistencyExtensions ?? [];
+	const checkers = consistencyCheckers(extensions);
+	const schemas = responseSchemas(driftKinds(checkers), {
+		drifts: extensions.flatMap((extension) => extension.driftSchemas),
+		changes: extensions.flatMap((extension) => extension.changeSchemas),
+	});
+
 	app.get(
 		"/v1/system/consistency",
 		{
@@ -154,14 +174,15 @@ export async function consistencyRoutes(app: App, deps: ComputeDeps): Promise<vo
 			schema: {
 				summary: "Find drift between the counters and the live resources",
 				description:
-					"Reads one consistent snapshot and changes nothing: quota usage and host allocation against what " +
-					"the live instances holding capacity add up to, and instances stuck in a transitional status.",
+					"Reads one consistent snapshot and changes nothing: quota usage, host allocation and storage pool " +
+					"allocation against what the live instances, volumes and snapshots holding capacity add up to, and " +
+					"instances stuck in a transitional status.",
 				operationId: "consistencyGet",
 				tags,
-				response: { 200: ConsistencyReportSchema },
+				response: { 200: schemas.report },
 			},
 		},
-		async (request) => consistencyGet(contextOf(request, deps.db)),
+		async (request) => consistencyGet(contextOf(request, deps.db), checkers),
 	);
 
 	app.post(
@@ -172,13 +193,13 @@ export async function consistencyRoutes(app: App, deps: ComputeDeps): Promise<vo
 				summary: "Repair the drift the audit finds",
 				description:
 					"Sets each drifted counter to its recount and marks stuck instances failed (they keep their claims " +
-					"until deleted), one tenant, host or instance at a time under the locks their claims take. Each " +
+					"until deleted), one tenant, host, pool or instance at a time under the locks their claims take. Each " +
 					"repaired unit records a `system.consistency.repair` audit event. Takes no body (or `{}`).",
 				operationId: "consistencyRepair",
 				tags,
-				response: { 200: ConsistencyRepairSchema },
+				response: { 200: schemas.repair },
 			},
 		},
-		async (request) => consistencyRepair(contextOf(request, deps.db)),
+		async (request) => consistencyRepair(contextOf(request, deps.db), checkers),
 	);
 }

@@ -10,7 +10,10 @@ export interface VolumeRecord extends VolumeRow {
 }
 
 function selectRecords(db: Db) {
-	return db.select({ volume: volumes, zoneName: zones.name }).from(volumes).leftJoin(zones, eq(zones.id, volumes.zoneId));
+	return db
+		.select({ volume: volumes, zoneName: zones.name })
+		.from(volumes)
+		.leftJoin(zones, eq(zones.id, volumes.zoneId));
 }
 
 const toRecord = (row: { volume: VolumeRow; zoneName: string | null }): VolumeRecord => ({
@@ -159,7 +162,11 @@ export async function volumesOfInstance(db: Db, instanceId: string): Promise<Vol
  * succeeded (attaching -> in_use), `released` when the create failed or the instance is gone
  * (every volume back to available, attached to nothing).
  */
-export async function settleInstanceVolumes(tx: Db, instanceId: string, outcome: "attached" | "released"): Promise<void> {
+export async function settleInstanceVolumes(
+	tx: Db,
+	instanceId: string,
+	outcome: "attached" | "released",
+): Promise<void> {
 	if (outcome === "attached") {
 		await tx
 			.update(volumes)
