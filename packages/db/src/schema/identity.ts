@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { pricePlans } from "./billing";
 import { createdAt, idColumn, tsColumn, updatedAt } from "./columns";
 
 export const tenants = pgTable(
@@ -13,7 +14,8 @@ export const tenants = pgTable(
 			.default("active"),
 		/** ISO 3166 alpha-2 jurisdictions the tenant's data may live in; null means anywhere. */
 		dataResidency: text("data_residency").array(),
-		pricePlanId: uuid("price_plan_id"),
+		/** The plan the tenant is invoiced under; null means the deployment's default plan. */
+		pricePlanId: uuid("price_plan_id").references(() => pricePlans.id),
 		createdAt: createdAt(),
 		updatedAt: updatedAt(),
 	},

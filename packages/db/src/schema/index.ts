@@ -1,3 +1,4 @@
+export * from "./billing";
 export * from "./compute";
 export * from "./identity";
 export * from "./platform";
