@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
 	createVolume,
+	makeComputeCapacity,
 	makeInstance,
 	makePool,
 	makeZone,
@@ -11,6 +12,7 @@ import {
 	quotaUsed,
 	recountStorage,
 	setQuota,
+	settleTenantOperations,
 	settleVolumes,
 	tally,
 	type VolumeBody,
@@ -176,5 +178,37 @@ describe("storage claims under real parallel requests", () => {
 			const [row] = await db.select().from(volumes).where(eq(volumes.id, volume.id));
 			expect(row).toMatchObject({ status: "attaching", instanceId: winner?.id });
 		}
+	});
+
+	it("storage requests racing instance creates and actions on the same volume and instance never deadlock", async () => {
+		const zone = await makeZone(db);
+		await makePool(db, zone.id, { capacityGib: 100_000 });
+		const { flavor, flavorId } = await makeComputeCapacity(db, zone.id);
+		const tenant = await t.createTenant();
+		await setQuota(db, tenant.id, { instances: 1000, vcpus: 1000, memory_mib: 1_000_000, volumes: 1000 });
+		const { token } = await t.principal(tenant.id, "member");
+		const statuses: number[] = [];
+		for (let round = 0; round < 12; round++) {
+			const volume = await createVolume(t, tenant.id, token, { size_gib: 1, zone: zone.name });
+			await settleVolumes(db, [volume.id]);
+			const vm = await makeInstance(db, tenant.id, zone.id, round % 2 ? "running" : "stopped", flavorId);
+			const at = `/v1/tenants/${tenant.id}`;
+			const results = await Promise.all([
+				// The instance create locks the volume it attaches after taking the tenant's slot.
+				t.request("POST", `${at}/instances`, { token, body: { name: `vm-${round}`, flavor, volume_ids: [volume.id] } }),
+				t.request("POST", `${at}/volumes/${volume.id}/attach`, { token, body: { instance_id: vm.id } }),
+				// Instance actions lock the instance row and take the slot after it.
+				t.request("POST", `${at}/instances/${vm.id}/${round % 2 ? "stop" : "start"}`, { token }),
+				t.request("POST", `${at}/volumes/${volume.id}/resize`, { token, body: { size_gib: 2 } }),
+				t.request("POST", `${at}/volumes/${volume.id}/snapshots`, { token, body: { name: `s-${round}` } }),
+				t.request("DELETE", `${at}/volumes/${volume.id}`, { token }),
+				t.request("DELETE", `${at}/instances/${vm.id}`, { token }),
+			]);
+			statuses.push(...results.map((r) => r.status));
+			await settleTenantOperations(db, tenant.id);
+		}
+		// Each request is accepted or refused for the state it found; a deadlock would be a 500.
+		expect(statuses.filter((status) => status >= 500)).toEqual([]);
+		expect(statuses.filter((status) => status === 202).length).toBeGreaterThan(12);
 	});
 });

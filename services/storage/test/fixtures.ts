@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import {
 	type Db,
+	flavors,
+	hosts,
 	type InstanceStatus,
 	instances,
 	operations,
@@ -45,16 +47,20 @@ export async function makePool(
 	return row;
 }
 
-/** An instance row as the compute sagas leave it, holding no host (storage only needs its zone). */
+/**
+ * An instance row as the compute sagas leave it, holding no host (storage only needs its zone);
+ * with a flavor, the instance routes see it too.
+ */
 export async function makeInstance(
 	db: Db,
 	tenantId: string,
 	zoneId: string,
 	status: InstanceStatus = "running",
+	flavorId: string | null = null,
 ): Promise<{ id: string }> {
 	const [row] = await db
 		.insert(instances)
-		.values({ tenantId, name: `vm-${suffix()}`, zoneId, status, vcpus: 1, memoryMib: 1024, diskGib: 10 })
+		.values({ tenantId, name: `vm-${suffix()}`, zoneId, flavorId, status, vcpus: 1, memoryMib: 1024, diskGib: 10 })
 		.returning();
 	if (!row) throw new Error("no instance");
 	return row;
@@ -112,6 +118,33 @@ export async function settleVolumes(db: Db, ids: string[], status: "available" |
 		.set({ status: "succeeded", progress: 100, completedAt: new Date() })
 		.where(and(inArray(operations.targetId, ids), inArray(operations.status, ["pending", "running"])));
 	await db.update(volumes).set({ status }).where(inArray(volumes.id, ids));
+}
+
+/** Ends every open operation of the tenant, as if the workers had caught up (frees its operation slots). */
+export async function settleTenantOperations(db: Db, tenantId: string) {
+	await db
+		.update(operations)
+		.set({ status: "succeeded", progress: 100, completedAt: new Date() })
+		.where(and(eq(operations.tenantId, tenantId), inArray(operations.status, ["pending", "running"])));
+}
+
+/** A flavor and a host with room for many small instances, for creates that attach volumes. */
+export async function makeComputeCapacity(db: Db, zoneId: string): Promise<{ flavor: string; flavorId: string }> {
+	await db.insert(hosts).values({
+		name: `h-${suffix()}`,
+		zoneId,
+		vcpus: 512,
+		memoryMib: 1_048_576,
+		diskGib: 100_000,
+		cpuAllocationRatio: 1,
+		memoryAllocationRatio: 1,
+	});
+	const [flavor] = await db
+		.insert(flavors)
+		.values({ name: `f-${suffix()}`, vcpus: 1, memoryMib: 128, diskGib: 1 })
+		.returning();
+	if (!flavor) throw new Error("no flavor");
+	return { flavor: flavor.name, flavorId: flavor.id };
 }
 
 export async function settleSnapshots(db: Db, ids: string[]) {

@@ -1,4 +1,4 @@
-import type { Tx } from "@igoudar/db";
+import type { Db, Tx } from "@igoudar/db";
 import { enqueueOperation, type JobPayload, type OperationRow } from "@igoudar/jobs";
 import { type Ctx, claimOperationSlot, recordAudit, withDb } from "@igoudar/kit";
 import type { StorageDeps } from "../deps";
@@ -14,18 +14,24 @@ export interface StorageOperation<Name extends StorageJobName> {
 }
 
 /**
- * The tail every storage request shares, in its transaction: the tenant's operation slot, the
- * operation with its outbox row, and the audit event. The slot is taken here, after every row
- * lock the request takes (the volume, snapshot, quota and pool rows): a transaction holding the
- * tenant's slot lock then never waits for a row lock that a transaction queued behind it holds.
+ * The tenant's operation slot (429 past its cap of open operations), taken before any row lock
+ * of the request, except the instance an attach locks first. A transaction that holds the slot
+ * lock then waits only for rows of volumes, snapshots, quotas and pools, and nothing that waits
+ * for the slot holds one of those: an instance create takes the slot first too (and then the
+ * volumes it attaches), and the instance actions that take it last hold only their instance row,
+ * which no slot holder asks for. Taken last instead, behind a volume row, it deadlocks with an
+ * instance create waiting for that volume while holding the slot.
  */
+export async function claimStorageSlot(db: Db, deps: StorageDeps, tenantId: string): Promise<void> {
+	await claimOperationSlot(db, tenantId, deps.maxOpenOperationsPerTenant);
+}
+
+/** The tail every storage request shares, in its transaction: the operation, its outbox row, the audit event. */
 export async function openStorageOperation<Name extends StorageJobName>(
 	ctx: Ctx,
-	deps: StorageDeps,
 	tx: Tx,
 	input: StorageOperation<Name>,
 ): Promise<OperationRow> {
-	await claimOperationSlot(tx, input.tenantId, deps.maxOpenOperationsPerTenant);
 	const job = storageJobs[input.job];
 	const targetType = input.job.startsWith("snapshot.") ? "snapshot" : "volume";
 	const operation = await enqueueOperation(tx, {

@@ -15,7 +15,7 @@ import {
 import { lockTenantVolume } from "../db/volumes";
 import type { StorageDeps } from "../deps";
 import { claimStorageQuota, snapshotQuota } from "./claims";
-import { openStorageOperation } from "./operations";
+import { claimStorageSlot, openStorageOperation } from "./operations";
 
 export interface SnapshotView {
 	id: string;
@@ -47,8 +47,8 @@ export function presentSnapshot(row: SnapshotRecord): SnapshotView {
 const SNAPSHOTTABLE: readonly VolumeStatus[] = ["available", "in_use"];
 
 /**
- * Takes a snapshot of a volume onto the volume's own pool. Locks: the tenant (FOR KEY SHARE), the
- * volume (FOR SHARE: parallel snapshots of one volume proceed, a delete or resize of it waits),
+ * Takes a snapshot of a volume onto the volume's own pool. Locks: the operation slot, the tenant
+ * (FOR KEY SHARE), the volume (FOR SHARE: parallel snapshots of one volume proceed, a delete or resize of it waits),
  * the `snapshots` quota row, the pool row. A pool without room (or disabled, taking no new data)
  * answers 503 no_capacity: a snapshot never goes to another pool than its volume's.
  */
@@ -63,6 +63,7 @@ export async function snapshotCreate(
 	try {
 		created = await ctx.db.transaction(async (tx) => {
 			const db = tx as unknown as Db;
+			await claimStorageSlot(db, deps, tenantId);
 			const tenant = await lockTenantForPlacement(db, tenantId);
 			if (!tenant) throw problems.notFound("tenant");
 			const volume = await lockTenantVolume(db, tenantId, volumeId, "share");
@@ -94,7 +95,7 @@ export async function snapshotCreate(
 				poolId: volume.poolId,
 				status: "creating",
 			});
-			const operation = await openStorageOperation(ctx, deps, tx, {
+			const operation = await openStorageOperation(ctx, tx, {
 				tenantId,
 				job: "snapshot.create",
 				targetId: snapshot.id,
@@ -153,8 +154,9 @@ export async function snapshotDelete(
 			throw problems.invalidState("A volume is being restored from this snapshot; delete it once the volume is made.");
 		}
 		await transitionSnapshot(db, id, DELETABLE, "deleting");
+		// No operation slot: a delete is the way back under the cap, and a snapshot has one at a time.
 		const cancelled = await cancelOpenOperations(db, id, `The snapshot was deleted while it was ${snapshot.status}.`);
-		const operation = await openStorageOperation(ctx, deps, tx, {
+		const operation = await openStorageOperation(ctx, tx, {
 			tenantId,
 			job: "snapshot.delete",
 			targetId: id,

@@ -6,7 +6,7 @@ import { growPoolSpace } from "../db/pools";
 import { findVolume, lockTenantVolume, snapshotInProgress, transitionVolume } from "../db/volumes";
 import type { StorageDeps } from "../deps";
 import { claimStorageQuota } from "./claims";
-import { openStorageOperation } from "./operations";
+import { claimStorageSlot, openStorageOperation } from "./operations";
 
 /** A resize keeps the volume's attachment: the saga restores `in_use` or `available` after it. */
 const RESIZABLE: readonly VolumeStatus[] = ["available", "in_use"];
@@ -28,6 +28,7 @@ export async function volumeResize(
 ): Promise<{ operation: OperationView }> {
 	const accepted = await ctx.db.transaction(async (tx) => {
 		const db = tx as unknown as Db;
+		await claimStorageSlot(db, deps, tenantId);
 		const volume = await lockTenantVolume(db, tenantId, id, "update");
 		if (!volume) throw problems.notFound("volume");
 		if (input.size_gib <= volume.sizeGib) {
@@ -50,7 +51,7 @@ export async function volumeResize(
 			throw problems.noCapacity(`The volume's storage pool has no room for ${growth} more GiB.`);
 		}
 		await transitionVolume(db, id, RESIZABLE, "resizing", { sizeGib: input.size_gib });
-		const operation = await openStorageOperation(ctx, deps, tx, {
+		const operation = await openStorageOperation(ctx, tx, {
 			tenantId,
 			job: "volume.resize",
 			targetId: id,
@@ -66,7 +67,7 @@ export async function volumeResize(
 /**
  * Attaches an available volume to an instance of the same tenant in the same zone. The instance
  * row is locked FOR SHARE first (an instance delete or action waits, then finds the volume), then
- * the volume moves `available -> attaching` with its `instance_id` in one conditional UPDATE: of
+ * the operation slot is taken, then the volume moves `available -> attaching` with its `instance_id` in one conditional UPDATE: of
  * two parallel attaches exactly one matches, the other answers 409.
  */
 export async function volumeAttach(
@@ -82,6 +83,8 @@ export async function volumeAttach(
 		if (!volume) throw problems.notFound("volume");
 		const instance = await lockInstanceForAttach(db, tenantId, input.instance_id);
 		if (!instance) throw problems.notFound("instance");
+		// After the instance, before the volume: see claimStorageSlot.
+		await claimStorageSlot(db, deps, tenantId);
 		// A pairing that can never work is a mistake in the request, not a state to wait out.
 		if (!volume.zoneId || instance.zoneId !== volume.zoneId) {
 			throw problems.validation("A volume attaches only to an instance in its own zone.", [
@@ -100,7 +103,7 @@ export async function volumeAttach(
 				`Cannot attach a volume that is ${now?.status ?? "gone"}${now?.instanceId ? ` (on instance ${now.instanceId})` : ""}; allowed from: available.`,
 			);
 		}
-		const operation = await openStorageOperation(ctx, deps, tx, {
+		const operation = await openStorageOperation(ctx, tx, {
 			tenantId,
 			job: "volume.attach",
 			targetId: id,
@@ -122,6 +125,7 @@ export async function volumeDetach(
 ): Promise<{ operation: OperationView }> {
 	const accepted = await ctx.db.transaction(async (tx) => {
 		const db = tx as unknown as Db;
+		await claimStorageSlot(db, deps, tenantId);
 		const volume = await findVolume(db, tenantId, id);
 		if (!volume) throw problems.notFound("volume");
 		const moved = await transitionVolume(db, id, ["in_use"], "detaching");
@@ -129,7 +133,7 @@ export async function volumeDetach(
 			const now = await findVolume(db, tenantId, id);
 			throw problems.invalidState(`Cannot detach a volume that is ${now?.status ?? "gone"}; allowed from: in_use.`);
 		}
-		const operation = await openStorageOperation(ctx, deps, tx, {
+		const operation = await openStorageOperation(ctx, tx, {
 			tenantId,
 			job: "volume.detach",
 			targetId: id,

@@ -14,7 +14,7 @@ import {
 } from "../db/volumes";
 import type { StorageDeps } from "../deps";
 import { claimStorageQuota, volumeQuota } from "./claims";
-import { openStorageOperation } from "./operations";
+import { claimStorageSlot, openStorageOperation } from "./operations";
 import { allowedZone, claimPoolFor, knownStorageClass, noPoolRoom, type PoolTarget } from "./placement";
 
 export interface VolumeView {
@@ -108,10 +108,10 @@ async function restorePlacement(
 }
 
 /**
- * One transaction, locks in the order every storage write takes them: the tenant (FOR KEY SHARE,
- * so a tenant delete waits for the volume and then sees it), the snapshot of a restore, the quota
- * rows, then one pool row; the operation slot last. Any refusal rolls all of it back, so a 422 or
- * 503 leaves nothing claimed.
+ * One transaction, locks in the order every storage write takes them: the tenant's operation slot,
+ * the tenant (FOR KEY SHARE, so a tenant delete waits for the volume and then sees it), the
+ * snapshot of a restore, the quota rows, then one pool row. Any refusal rolls all of it back, so a
+ * 422 or 503 leaves nothing claimed.
  */
 export async function volumeCreate(
 	ctx: Ctx,
@@ -123,6 +123,8 @@ export async function volumeCreate(
 	try {
 		created = await ctx.db.transaction(async (tx) => {
 			const db = tx as unknown as Db;
+			// First, before any lock (see claimStorageSlot): a tenant at its cap is refused for nothing.
+			await claimStorageSlot(db, deps, tenantId);
 			const tenant = await lockTenantForPlacement(db, tenantId);
 			if (!tenant) throw problems.notFound("tenant");
 			const snapshotId = input.snapshot_id;
@@ -142,7 +144,7 @@ export async function volumeCreate(
 				status: "creating",
 				sourceSnapshotId: snapshotId ?? null,
 			});
-			const operation = await openStorageOperation(ctx, deps, tx, {
+			const operation = await openStorageOperation(ctx, tx, {
 				tenantId,
 				job: "volume.create",
 				targetId: volume.id,
@@ -232,10 +234,11 @@ export async function volumeDelete(
 			throw problems.invalidState("A snapshot of the volume is being taken; delete the volume once it is available.");
 		}
 		await transitionVolume(db, id, DELETABLE, "deleting");
+		// No operation slot: a delete is the way back under the cap, and a volume has one at a time.
 		// After the volume row lock: a run of the open create or resize is superseded at its next
 		// write, and whichever run takes it next compensates it.
 		const cancelled = await cancelOpenOperations(db, id, `The volume was deleted while it was ${volume.status}.`);
-		const operation = await openStorageOperation(ctx, deps, tx, {
+		const operation = await openStorageOperation(ctx, tx, {
 			tenantId,
 			job: "volume.delete",
 			targetId: id,
