@@ -20,6 +20,8 @@ describe("igoudar-server on a Postgres server, driven through the SDK", () => {
 			IGOUDAR_REDIS_PREFIX: `ige2e-${process.pid}`,
 			IGOUDAR_BOOTSTRAP_CLIENT_ID: operator.clientId,
 			IGOUDAR_BOOTSTRAP_CLIENT_SECRET: operator.clientSecret,
+			// The database-backed gauges are read on this timer, not at scrape time.
+			IGOUDAR_METRICS_REFRESH_MS: "200",
 		});
 	}, 90_000);
 	afterAll(async () => {
@@ -100,8 +102,14 @@ describe("igoudar-server on a Postgres server, driven through the SDK", () => {
 		// 90 W idle + 260 W of dynamic range x 2 of 16 cores allocated.
 		const loaded = await ops.GET("/v1/hosts/{host_id}", { params: { path: { host_id: host.data?.id ?? "" } } });
 		expect(loaded.data?.estimated_power_w).toBe(123);
-		const metrics = await (await fetch(`${server.url}/metrics`)).text();
-		expect(metrics).toContain('igoudar_zone_estimated_power_watts{zone="dajla-1",jurisdiction="MA"} 123');
+		const power = 'igoudar_zone_estimated_power_watts{zone="dajla-1",jurisdiction="MA"} 123';
+		let metrics = "";
+		// The next refresh of the gauges shows the instance's draw.
+		for (let tries = 0; tries < 50 && !metrics.includes(power); tries++) {
+			if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+			metrics = await (await fetch(`${server.url}/metrics`)).text();
+		}
+		expect(metrics).toContain(power);
 		expect(metrics).toMatch(/igoudar_operations_open\{status="pending"\} \d+/);
 		expect(metrics).toMatch(/igoudar_outbox_backlog \d+/);
 

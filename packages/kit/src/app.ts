@@ -86,8 +86,8 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		loggerInstance: options.logger === false ? undefined : options.logger,
 		logger: options.logger === false ? false : undefined,
 		bodyLimit: options.config.bodyLimit,
-		trustProxy:
-			typeof options.config.trustProxy === "number" ? trustHops(options.config.trustProxy) : options.config.trustProxy,
+		// Only the listed proxies' X-Forwarded-For is believed: anyone else's would choose its own address.
+		trustProxy: options.config.trustedProxies.length > 0 ? options.config.trustedProxies : false,
 		logController: new LogController({ requestIdLogLabel: "request_id" }),
 		// Accept a caller's request id when it is sane, otherwise mint one.
 		genReqId: (req) => {
@@ -159,10 +159,15 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 				}
 			: {}),
 	});
-	if (options.rateLimit) await registerRateLimit(app as unknown as FastifyInstance, options.rateLimit);
+	const addressLimits = options.rateLimit
+		? await registerRateLimit(app as unknown as FastifyInstance, options.rateLimit)
+		: undefined;
 
 	const metrics = createMetrics();
-	registerServiceEndpoints(app as unknown as FastifyInstance, options.probes, metrics.registry);
+	registerServiceEndpoints(app as unknown as FastifyInstance, options.probes, metrics.registry, {
+		metricsToken: options.config.metricsToken,
+		addressLimits,
+	});
 	app.get(
 		"/openapi.json",
 		{
@@ -176,7 +181,15 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		reply.header("x-request-id", request.id);
 		const access = request.routeOptions.config?.access;
 		if (!access || "public" in access) return;
-		request.principal = await options.authenticator.authenticate(request.headers.authorization);
+		try {
+			request.principal = await options.authenticator.authenticate(request.headers.authorization);
+		} catch (error) {
+			// Counted per address, so guessing tokens (or a broken client) from one place is slowed.
+			if (error instanceof ProblemError && error.code === "unauthenticated" && addressLimits) {
+				throw (await addressLimits.failedAuthentication(request)) ?? error;
+			}
+			throw error;
+		}
 		request.log = request.log.child({ tenant_id: request.principal.tenantId, principal_id: request.principal.id });
 		// Fastify logs the completion line through the reply's logger: give it the same fields.
 		reply.log = request.log;
@@ -204,9 +217,21 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 
 	// After authorization, so a caller learns nothing about a route it may not use.
 	app.addHook("preValidation", async (request) => {
-		// A route that takes no body refuses one, as unknown fields are refused everywhere else.
-		if (!request.routeOptions.schema?.body && !isEmptyBody(request.body)) {
+		// A route that takes no body refuses one, as unknown fields are refused everywhere else. An
+		// unknown route is not such a route: it answers 404 whatever it was sent.
+		if (!request.is404 && !request.routeOptions.schema?.body && !isEmptyBody(request.body)) {
 			throw problems.validation("This endpoint takes no request body.", [{ field: "body", message: "must be empty" }]);
+		}
+	});
+
+	// The deployment's page size: the default when a list names none, and a cap below the contract's.
+	app.addHook("preHandler", async (request) => {
+		if (!takesLimit(request.routeOptions.schema?.querystring)) return;
+		const query = request.query as { limit?: unknown };
+		if (query.limit === undefined) query.limit = options.config.pageSizeDefault;
+		else if (typeof query.limit === "number" && query.limit > options.config.pageSizeMax) {
+			// A shorter page with a next_page_token is a valid answer to any `limit`: no 400 for it.
+			query.limit = options.config.pageSizeMax;
 		}
 	});
 
@@ -252,9 +277,10 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 	return { app, routes, metrics: metrics.registry };
 }
 
-/** Believe the nearest `hops` proxies and no further. */
-function trustHops(hops: number) {
-	return (_address: string, hop: number) => hop < hops;
+/** Whether a route's query schema has the list `limit` parameter. */
+function takesLimit(querystring: unknown): boolean {
+	const properties = (querystring as { properties?: Record<string, unknown> } | undefined)?.properties;
+	return properties !== undefined && "limit" in properties;
 }
 
 function isEmptyBody(body: unknown): boolean {

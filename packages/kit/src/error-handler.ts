@@ -103,9 +103,16 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
 	sendProblem(request, reply, problem);
 }
 
+function notFoundRoute(request: FastifyRequest): ProblemError {
+	return new ProblemError("not_found", `No route for ${request.method} ${request.url}.`);
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
 	app.setErrorHandler((error: FastifyError, request, reply) => {
-		const problem = toProblem(error);
+		let problem = toProblem(error);
+		// An unknown route is 404 whatever came with it: its body is parsed (and can fail) before
+		// the not-found handler runs, but a body can never make a missing route exist.
+		if (request.is404 && problem.status < 500) problem = notFoundRoute(request);
 		// An answer like no_capacity (503) is expected behaviour; only `internal` is a fault.
 		if (problem.code === "internal") {
 			request.log.error({ err: error }, "request failed");
@@ -116,7 +123,5 @@ export function installErrorHandling(app: FastifyInstance): void {
 		}
 		return sendProblem(request, reply, problem);
 	});
-	app.setNotFoundHandler((request, reply) =>
-		sendProblem(request, reply, new ProblemError("not_found", `No route for ${request.method} ${request.url}.`)),
-	);
+	app.setNotFoundHandler((request, reply) => sendProblem(request, reply, notFoundRoute(request)));
 }

@@ -124,7 +124,10 @@ export async function claimIdempotencyKey(
 	throw new ProblemError("idempotency_key_in_use", "The Idempotency-Key is contended; retry later.");
 }
 
-/** Stores the final answer; a server error releases the key so the client can retry. */
+/**
+ * Stores the final answer. A server error or a 429 (a limit that says "retry later") releases the
+ * key instead, so the retry the answer asks for runs rather than replays the refusal.
+ */
 export async function completeIdempotencyKey(
 	db: Db,
 	claim: IdempotencyClaim,
@@ -139,7 +142,7 @@ export async function completeIdempotencyKey(
 		eq(idempotencyRecords.key, claim.key),
 		eq(idempotencyRecords.state, "in_flight"),
 	);
-	if (status >= 500) {
+	if (status >= 500 || status === 429) {
 		await db.delete(idempotencyRecords).where(where);
 		return;
 	}

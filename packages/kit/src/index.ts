@@ -6,6 +6,7 @@ export * from "./error-handler";
 export * from "./errors";
 export * from "./idempotency";
 export * from "./observability";
+export * from "./operation-cap";
 export * from "./pagination";
 export * from "./principal";
 export * from "./rate-limit";

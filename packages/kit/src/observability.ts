@@ -1,6 +1,10 @@
-import type { FastifyInstance } from "fastify";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { Type } from "typebox";
+import { problems } from "./errors";
+import type { AddressLimits } from "./rate-limit";
+import { errorResponses } from "./schemas";
 
 export interface Probe {
 	name: string;
@@ -46,7 +50,33 @@ export function createMetrics(): { registry: Registry; requests: Counter; durati
 
 const ServiceTag = ["service"];
 
-export function registerServiceEndpoints(app: FastifyInstance, probes: Probe[], registry: Registry): void {
+export interface MetricsAccess {
+	/** When set, a scrape must send it as a bearer token. */
+	metricsToken?: string;
+	/** Counts a wrong token against the caller's address like any failed authentication. */
+	addressLimits?: AddressLimits;
+}
+
+/** Compares digests, so neither the length nor the content of the token leaks through timing. */
+function sameSecret(given: string, expected: string): boolean {
+	const digest = (value: string) => createHash("sha256").update(value).digest();
+	return timingSafeEqual(digest(given), digest(expected));
+}
+
+async function checkMetricsToken(request: FastifyRequest, access: MetricsAccess): Promise<void> {
+	if (!access.metricsToken) return;
+	const match = /^Bearer (\S+)$/i.exec(request.headers.authorization?.trim() ?? "");
+	if (match?.[1] && sameSecret(match[1], access.metricsToken)) return;
+	const refusal = problems.unauthenticated("This deployment wants its metrics token as a bearer token.");
+	throw (await access.addressLimits?.failedAuthentication(request)) ?? refusal;
+}
+
+export function registerServiceEndpoints(
+	app: FastifyInstance,
+	probes: Probe[],
+	registry: Registry,
+	access: MetricsAccess = {},
+): void {
 	app.get(
 		"/healthz",
 		{
@@ -90,6 +120,8 @@ export function registerServiceEndpoints(app: FastifyInstance, probes: Probe[], 
 			config: { access: { public: true } },
 			schema: {
 				summary: "Prometheus metrics",
+				description:
+					"Served from memory: scrapes cost no database query (the platform gauges are refreshed on a timer). When the deployment sets IGOUDAR_METRICS_TOKEN, send it as `Authorization: Bearer <token>`.",
 				operationId: "metricsGet",
 				tags: ServiceTag,
 				produces: ["text/plain"],
@@ -98,10 +130,12 @@ export function registerServiceEndpoints(app: FastifyInstance, probes: Probe[], 
 						description: "Prometheus text exposition format.",
 						content: { "text/plain": { schema: Type.String() } },
 					},
+					...errorResponses("unauthenticated", "rate_limited"),
 				},
 			},
 		},
-		async (_request, reply) => {
+		async (request, reply) => {
+			await checkMetricsToken(request, access);
 			reply.header("content-type", registry.contentType);
 			return registry.metrics();
 		},

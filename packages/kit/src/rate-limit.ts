@@ -13,8 +13,12 @@ export interface RateLimitSettings {
 	prefix: string;
 	/** Requests per minute per authenticated principal. */
 	perMinute: number;
-	/** Token requests per minute per client id and address: each one costs a scrypt hash. */
+	/** Token requests per minute per client id, from any address: each one costs a scrypt hash. */
 	tokenPerMinute: number;
+	/** Token requests per minute per client address, whatever client ids it sends. */
+	tokenPerAddressPerMinute: number;
+	/** Failed bearer authentications per minute per client address; past it they answer 429. */
+	authFailuresPerMinute: number;
 	/** After a failed Redis call, count locally this long before asking Redis again (default 1 s). */
 	retryRedisAfterMs?: number;
 	/** Most keys the in-process fallback remembers (default 10 000); the oldest go first. */
@@ -141,44 +145,91 @@ function logModeChange(log: FastifyBaseLogger) {
 	};
 }
 
+/** Budgets keyed on the client address rather than on a principal, checked by the kit's own hooks. */
+export interface AddressLimits {
+	/**
+	 * After a bearer authentication failed: counts it against the address and answers what to
+	 * throw instead of the 401 once the address is over its budget.
+	 */
+	failedAuthentication(request: FastifyRequest): Promise<ProblemError | undefined>;
+}
+
+const WINDOW_MS = 60_000;
+
+function rateLimited(what: string, max: number, ttlMs: number): ProblemError {
+	const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
+	return new ProblemError("rate_limited", `${what}: at most ${max} per minute; retry in ${seconds} s.`, {
+		headers: { "retry-after": String(seconds) },
+	});
+}
+
 /**
- * Fixed-window limits counted in Redis (in-process while Redis is unreachable). Checked in
- * preValidation: after authentication (the principal is the key) and before an Idempotency-Key
- * is claimed, so a refused request never occupies a key.
+ * Fixed-window limits counted in Redis (in-process while Redis is unreachable). The principal's
+ * budget is checked in preValidation: after authentication (the principal is the key) and before
+ * an Idempotency-Key is claimed, so a refused request never occupies a key. The token route has
+ * two budgets of its own, see `limitTokenRequests`.
  */
-export async function registerRateLimit(app: FastifyInstance, settings: RateLimitSettings): Promise<void> {
+export async function registerRateLimit(app: FastifyInstance, settings: RateLimitSettings): Promise<AddressLimits> {
 	const { redis, prefix } = settings;
 	const local = new LocalWindows(settings.localKeys ?? 10_000);
 	const retryRedisAfterMs = settings.retryRedisAfterMs ?? 1_000;
-	const onModeChange = logModeChange(app.log);
+	// One store for the plugin and the kit's own budgets: one fallback state, one log line per change.
+	const store = new FallbackStore(redis, `${prefix}:ratelimit:`, local, retryRedisAfterMs, logModeChange(app.log));
 	await app.register(rateLimit, {
 		global: true,
 		hook: "preValidation",
-		timeWindow: 60_000,
+		timeWindow: WINDOW_MS,
 		// The plugin constructs its store from a class it is given, with its own arguments only.
-		store: class extends FallbackStore {
-			constructor() {
-				super(redis, `${prefix}:ratelimit:`, local, retryRedisAfterMs, onModeChange);
+		store: class implements FastifyRateLimitStore {
+			incr(key: string, callback: (error: Error | null, result?: Count) => void, timeWindow: number): void {
+				store.incr(key, callback, timeWindow);
+			}
+			child(): FastifyRateLimitStore {
+				return this;
 			}
 		},
 		// The store never fails (it falls back); should it ever, serve rather than refuse.
 		skipOnError: true,
-		max: (request) => (isTokenRoute(request) ? settings.tokenPerMinute : settings.perMinute),
+		max: settings.perMinute,
+		// Public routes are free, and the token route is counted by its own hook below.
 		allowList: (request) => {
 			const access = request.routeOptions.config?.access;
-			return access !== undefined && "public" in access && !isTokenRoute(request);
+			return access !== undefined && "public" in access;
 		},
-		keyGenerator: (request) => {
-			if (isTokenRoute(request)) {
-				const clientId = (request.body as { client_id?: unknown } | undefined)?.client_id;
-				return `token:${request.ip}:${typeof clientId === "string" ? clientId.slice(0, 255) : ""}`;
-			}
-			return request.principal ? `principal:${request.principal.id}` : `ip:${request.ip}`;
-		},
+		keyGenerator: (request) => (request.principal ? `principal:${request.principal.id}` : `ip:${request.ip}`),
 		errorResponseBuilder: (_request, context) =>
 			new ProblemError(
 				"rate_limited",
 				`Rate limit of ${context.max} requests per minute reached; retry after ${context.after}.`,
 			),
 	});
+	app.addHook("preValidation", async (request) => {
+		if (isTokenRoute(request)) await limitTokenRequests(store, settings, request);
+	});
+	return {
+		async failedAuthentication(request) {
+			const count = await store.count(`auth-failures:${request.ip}`, WINDOW_MS);
+			if (count.current <= settings.authFailuresPerMinute) return undefined;
+			return rateLimited("Failed authentications from this address", settings.authFailuresPerMinute, count.ttl);
+		},
+	};
+}
+
+/**
+ * Every token request costs a scrypt hash, an unknown client id included (so timing does not
+ * tell ids apart). The address budget comes first and is independent of the client id, so
+ * rotating ids buys no fresh budget; the client id's budget stops one credential being guessed
+ * at from many addresses. A request refused for its address is not counted against the client.
+ */
+async function limitTokenRequests(store: FallbackStore, settings: RateLimitSettings, request: FastifyRequest) {
+	const byAddress = await store.count(`token-address:${request.ip}`, WINDOW_MS);
+	if (byAddress.current > settings.tokenPerAddressPerMinute) {
+		throw rateLimited("Token requests from this address", settings.tokenPerAddressPerMinute, byAddress.ttl);
+	}
+	const clientId = (request.body as { client_id?: unknown } | undefined)?.client_id;
+	if (typeof clientId !== "string" || clientId === "") return;
+	const byClient = await store.count(`token-client:${clientId.slice(0, 255)}`, WINDOW_MS);
+	if (byClient.current > settings.tokenPerMinute) {
+		throw rateLimited("Token requests for this client id", settings.tokenPerMinute, byClient.ttl);
+	}
 }

@@ -18,11 +18,21 @@ export interface ServerConfig {
 	/** How long an API Redis command (rate limit, readiness) may take before it counts as failed. */
 	redisCommandTimeoutMs: number;
 	logLevel: string;
+	/** `NODE_ENV=production`: refuses to run with signing keys that are, or would be, stored unsealed. */
+	production: boolean;
+	/** Where the server keeps its local state (the private redis-server's pidfile). */
+	dataDir: string;
 	bootstrapClientId?: string;
 	bootstrapClientSecret?: string;
+	/** Where to write the first operator credential (mode 0600) instead of printing it in the log. */
+	bootstrapCredentialFile?: string;
 	keyRotationHours: number;
 	/** Seals private signing keys at rest (AES-256-GCM); unset stores them plain. */
 	keyEncryptionSecret?: string;
+	/** Deletes signing keys stored unsealed and makes fresh sealed ones at start (their tokens stop working). */
+	replaceUnsealedKeys: boolean;
+	/** How often the database-backed metrics gauges are refreshed. */
+	metricsRefreshMs: number;
 	kit: KitConfig;
 }
 
@@ -49,10 +59,28 @@ export function serverConfigFromEnv(target: Target, env: NodeJS.ProcessEnv = pro
 		redisPrefix: envString("IGOUDAR_REDIS_PREFIX", "igoudar", env),
 		redisCommandTimeoutMs: envInt("IGOUDAR_REDIS_COMMAND_TIMEOUT_MS", 500, env),
 		logLevel: envString("LOG_LEVEL", "info", env),
+		production: env.NODE_ENV === "production",
+		dataDir: envString("IGOUDAR_DATA_DIR", ".data", env),
 		bootstrapClientId: env.IGOUDAR_BOOTSTRAP_CLIENT_ID || undefined,
 		bootstrapClientSecret: env.IGOUDAR_BOOTSTRAP_CLIENT_SECRET || undefined,
+		bootstrapCredentialFile: env.IGOUDAR_BOOTSTRAP_CREDENTIAL_FILE || undefined,
 		keyRotationHours: envInt("IGOUDAR_KEY_ROTATION_HOURS", 24 * 7, env),
 		keyEncryptionSecret: env.IGOUDAR_KEY_ENCRYPTION_SECRET || undefined,
+		replaceUnsealedKeys: envString("IGOUDAR_REPLACE_UNSEALED_KEYS", "false", env) === "true",
+		metricsRefreshMs: envInt("IGOUDAR_METRICS_REFRESH_MS", 15_000, env),
 		kit: kitConfigFromEnv(env),
 	};
+}
+
+/**
+ * Settings production refuses outright, checked before anything connects: without the secret
+ * every signing key would be written in the clear, and a database dump could mint tokens.
+ */
+export function checkProductionSettings(config: ServerConfig): void {
+	if (!config.production) return;
+	if (!config.keyEncryptionSecret) {
+		throw new Error(
+			"NODE_ENV=production needs IGOUDAR_KEY_ENCRYPTION_SECRET (32+ characters, the same on every replica): without it token signing keys would be stored unsealed in the database",
+		);
+	}
 }

@@ -1,7 +1,7 @@
 import { createDatabase, migrate } from "@igoudar/db";
 import { bootstrapOperator } from "@igoudar/tenants";
 import closeWithGrace from "close-with-grace";
-import { parseTarget, serverConfigFromEnv } from "./config";
+import { checkProductionSettings, parseTarget, serverConfigFromEnv } from "./config";
 import { createLogger } from "./logger";
 import { createPlatform } from "./platform";
 import { createApiRedis, ensureRedis } from "./redis";
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
 	const target = parseTarget(process.argv.slice(2));
 	const config = serverConfigFromEnv(target);
 	const logger = createLogger(config.logLevel);
+	checkProductionSettings(config);
 
 	if (!config.databaseUrl && target !== "all") {
 		throw new Error("DATABASE_URL is required for any target but `all` (which can use embedded PGlite).");
@@ -30,11 +31,19 @@ async function main(): Promise<void> {
 	await migrate(database);
 	await bootstrapOperator(
 		database.db,
-		{ clientId: config.bootstrapClientId, clientSecret: config.bootstrapClientSecret },
+		{
+			clientId: config.bootstrapClientId,
+			clientSecret: config.bootstrapClientSecret,
+			credentialFile: config.bootstrapCredentialFile,
+		},
 		logger,
 	);
 
-	const redisEndpoint = await ensureRedis(config.redisUrl, config.redisAutostart, logger);
+	const redisEndpoint = await ensureRedis(
+		config.redisUrl,
+		{ mayStart: config.redisAutostart, dataDir: config.dataDir },
+		logger,
+	);
 	const redis = createApiRedis(redisEndpoint.url, { commandTimeoutMs: config.redisCommandTimeoutMs });
 	// One line when the connection is lost and one when it is back, not one per reconnect attempt.
 	let redisDown = false;

@@ -13,11 +13,11 @@ import {
 } from "@igoudar/kit";
 import { type Provisioner, provisionerSettingsFromEnv, startProvisioner } from "@igoudar/provisioner";
 import { storageConsistency, storageJobs, storageService } from "@igoudar/storage";
-import { createKeySealer, maintainSigningKeys, TokenSigner, tenantsService } from "@igoudar/tenants";
+import { createKeySealer, enforceKeySealing, maintainSigningKeys, TokenSigner, tenantsService } from "@igoudar/tenants";
 import type { FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
 import type { Logger as PinoLogger } from "pino";
-import type { ServerConfig, Target } from "./config";
+import { checkProductionSettings, type ServerConfig, type Target } from "./config";
 import { registerPlatformMetrics } from "./metrics";
 import { readyWithin } from "./redis";
 
@@ -47,6 +47,8 @@ export interface Platform {
 	start(): Promise<void>;
 	/** Runs the periodic maintenance once, now (what the background loops do on their timers). */
 	maintain(): Promise<void>;
+	/** Reads the database-backed metrics gauges now (what their timer does). */
+	refreshMetrics(): Promise<void>;
 	close(): Promise<void>;
 }
 
@@ -79,6 +81,7 @@ export const platformConsistencyCheckers = consistencyCheckers(consistencyExtens
  */
 export async function createPlatform(options: PlatformOptions): Promise<Platform> {
 	const { config, database, redis, logger } = options;
+	checkProductionSettings(config);
 	const db = database.db;
 	const sealer = createKeySealer(config.keyEncryptionSecret);
 	const keyPolicy = {
@@ -119,10 +122,17 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 						prefix: config.redisPrefix,
 						perMinute: config.kit.rateLimitPerMinute,
 						tokenPerMinute: config.kit.tokenRateLimitPerMinute,
+						tokenPerAddressPerMinute: config.kit.tokenRateLimitPerAddressPerMinute,
+						authFailuresPerMinute: config.kit.authFailuresPerMinute,
 					},
 	});
 
-	registerPlatformMetrics(metrics, db);
+	const gauges = registerPlatformMetrics(metrics, db);
+	const refreshMetrics = async () => {
+		await gauges
+			.refresh()
+			.catch((error: unknown) => logger.warn({ err: error }, "could not refresh the metrics gauges"));
+	};
 
 	const relay = runsRelay(config.target)
 		? new OutboxRelay({
@@ -143,7 +153,12 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 	});
 	if (mountsTenants(config.target)) await tenantsService.register(app, { db, signer });
 	if (mountsCompute(config.target)) {
-		await computeService.register(app, { db, afterCommit: () => relay?.nudge(), consistencyExtensions });
+		await computeService.register(app, {
+			db,
+			afterCommit: () => relay?.nudge(),
+			maxOpenOperationsPerTenant: config.kit.maxOpenOperationsPerTenant,
+			consistencyExtensions,
+		});
 	}
 	if (mountsStorage(config.target)) {
 		await storageService.register(app, {
@@ -167,7 +182,17 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		// Counting starts in Redis rather than in the process when Redis answers; when it does not,
 		// the API serves anyway (limits counted locally) and switches over once it does.
 		if (options.rateLimit !== false) await readyWithin(redis, 5_000);
+		await enforceKeySealing(
+			db,
+			{
+				production: config.production,
+				sealing: Boolean(config.keyEncryptionSecret),
+				replaceUnsealed: config.replaceUnsealedKeys,
+			},
+			logger,
+		);
 		await maintainSigningKeys(db, keyPolicy);
+		await refreshMetrics();
 		if (options.backgroundTasks === false) return;
 		relay?.start();
 		if (runsWorkers(config.target)) {
@@ -183,6 +208,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 			setInterval(() => {
 				maintain().catch((error: unknown) => logger.error({ err: error }, "maintenance failed"));
 			}, 60_000).unref(),
+			setInterval(refreshMetrics, config.metricsRefreshMs).unref(),
 		);
 	};
 
@@ -192,6 +218,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		routes,
 		start,
 		maintain,
+		refreshMetrics,
 		async close() {
 			for (const timer of timers) clearInterval(timer);
 			await app.close();

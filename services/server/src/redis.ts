@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import type { FastifyBaseLogger } from "fastify";
 import { Redis } from "ioredis";
+import { launchPrivateRedis, stopLeftoverRedis } from "./private-redis";
 
 async function answers(url: string): Promise<boolean> {
 	const client = new Redis(url, {
@@ -35,41 +36,40 @@ function isLoopback(url: string): boolean {
 	return host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host === "::1";
 }
 
+export interface EnsureRedisOptions {
+	/** Start a private redis-server when none answers at a loopback URL. */
+	mayStart: boolean;
+	/** Where the private redis-server is recorded, so a later start can stop one left behind. */
+	dataDir: string;
+}
+
 /**
  * Finds Redis. When none answers at a loopback address and a redis-server binary is installed,
- * starts one there for the life of this process (memory only, `noeviction` as BullMQ requires),
- * so a first `pnpm start` needs nothing running. A remote Redis that is down is an error.
+ * starts one there for the life of this process (see private-redis.ts), so a first `pnpm start`
+ * needs nothing running. One left behind on that port by a server that died is stopped first. A
+ * remote Redis that is down is an error.
  */
-export async function ensureRedis(url: string, mayStart: boolean, log: FastifyBaseLogger): Promise<RedisEndpoint> {
+export async function ensureRedis(
+	url: string,
+	options: EnsureRedisOptions,
+	log: FastifyBaseLogger,
+): Promise<RedisEndpoint> {
+	const port = new URL(url).port || "6379";
+	if (isLoopback(url)) await stopLeftoverRedis(options.dataDir, port, log);
 	if (await answers(url)) return { url, stop: async () => {} };
-	if (!mayStart || !isLoopback(url) || !hasRedisServer()) {
+	if (!options.mayStart || !isLoopback(url) || !hasRedisServer()) {
 		throw new Error(
 			`Redis does not answer at ${url}. Start Redis 7 (e.g. \`apt-get install redis-server\`, or \`redis-server --maxmemory-policy noeviction\`) or set REDIS_URL to a running server.`,
 		);
 	}
-	const port = new URL(url).port || "6379";
 	log.warn({ port }, "no Redis answers; starting a private redis-server for the life of this process");
-	const child: ChildProcess = spawn(
-		"redis-server",
-		["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"],
-		{ stdio: "ignore" },
-	);
+	const redis = launchPrivateRedis(port, options.dataDir);
 	const deadline = Date.now() + 10_000;
 	while (Date.now() < deadline) {
-		if (await answers(url)) {
-			return {
-				url,
-				stop: async () => {
-					if (child.exitCode !== null) return;
-					const exited = new Promise((resolve) => child.once("exit", resolve));
-					child.kill("SIGTERM");
-					await exited;
-				},
-			};
-		}
+		if (await answers(url)) return { url, stop: () => redis.stop() };
 		await new Promise((r) => setTimeout(r, 100));
 	}
-	child.kill("SIGKILL");
+	await redis.stop();
 	throw new Error(`started redis-server on port ${port} but it did not answer within 10 s`);
 }
 

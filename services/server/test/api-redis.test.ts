@@ -24,7 +24,14 @@ beforeAll(async () => {
 	client.on("error", () => {});
 	app = Fastify();
 	app.decorateRequest("principal", null);
-	await registerRateLimit(app, { redis: client, prefix, perMinute: BUDGET, tokenPerMinute: 1 });
+	await registerRateLimit(app, {
+		redis: client,
+		prefix,
+		perMinute: BUDGET,
+		tokenPerMinute: 1,
+		tokenPerAddressPerMinute: 1,
+		authFailuresPerMinute: 1,
+	});
 	app.get("/r", { config: { access: { role: "viewer" } } }, async () => ({ ok: true }));
 	await app.ready();
 	await until(() => client.status === "ready");

@@ -8,6 +8,7 @@ import { tenantRoutes } from "./routes/tenants";
 export type { BootstrapSettings } from "./app/bootstrap";
 export { bootstrapOperator } from "./app/bootstrap";
 export { createKeySealer, type KeySealer } from "./app/key-sealing";
+export { enforceKeySealing, type KeySealingPolicy } from "./app/key-sealing-policy";
 export { type KeyPolicy, maintainSigningKeys, TokenSigner } from "./app/signing-keys";
 export type { TenantsDeps } from "./deps";
 

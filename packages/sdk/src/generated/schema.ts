@@ -45,7 +45,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /**
+         * Prometheus metrics
+         * @description Served from memory: scrapes cost no database query (the platform gauges are refreshed on a timer). When the deployment sets IGOUDAR_METRICS_TOKEN, send it as `Authorization: Bearer <token>`.
+         */
         get: operations["metricsGet"];
         put?: never;
         post?: never;
@@ -207,6 +210,46 @@ export interface paths {
         patch: operations["quotaDefaultsUpdate"];
         trace?: never;
     };
+    "/v1/storage-pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List storage pools with their capacity and allocation */
+        get: operations["storagePoolList"];
+        put?: never;
+        /** Add a storage pool */
+        post: operations["storagePoolCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/storage-pools/{pool_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a storage pool */
+        get: operations["storagePoolGet"];
+        put?: never;
+        post?: never;
+        /** Remove a storage pool that holds no volumes or snapshots */
+        delete: operations["storagePoolDelete"];
+        options?: never;
+        head?: never;
+        /**
+         * Enable or disable a storage pool, or change its capacity or overcommit
+         * @description Capacity and overcommit may not leave less room than is allocated (409 conflict); disabling stops new volumes and snapshots on the pool, not the growth of those already there.
+         */
+        patch: operations["storagePoolUpdate"];
+        trace?: never;
+    };
     "/v1/system/consistency": {
         parameters: {
             query?: never;
@@ -216,7 +259,7 @@ export interface paths {
         };
         /**
          * Find drift between the counters and the live resources
-         * @description Reads one consistent snapshot and changes nothing: quota usage and host allocation against what the live instances holding capacity add up to, and instances stuck in a transitional status.
+         * @description Reads one consistent snapshot and changes nothing: quota usage, host allocation and storage pool allocation against what the live instances, volumes and snapshots holding capacity add up to, and instances stuck in a transitional status.
          */
         get: operations["consistencyGet"];
         put?: never;
@@ -238,7 +281,7 @@ export interface paths {
         put?: never;
         /**
          * Repair the drift the audit finds
-         * @description Sets each drifted counter to its recount and marks stuck instances failed (they keep their claims until deleted), one tenant, host or instance at a time under the locks their claims take. Each repaired unit records a `system.consistency.repair` audit event. Takes no body (or `{}`).
+         * @description Sets each drifted counter to its recount and marks stuck instances failed (they keep their claims until deleted), one tenant, host, pool or instance at a time under the locks their claims take. Each repaired unit records a `system.consistency.repair` audit event. Takes no body (or `{}`).
          */
         post: operations["consistencyRepair"];
         delete?: never;
@@ -500,6 +543,166 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant_id}/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List snapshots */
+        get: operations["snapshotList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/snapshots/{snapshot_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a snapshot */
+        get: operations["snapshotGet"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a snapshot
+         * @description Allowed whatever became of its volume. A snapshot still being taken is accepted (that operation is cancelled first); 409 invalid_state while a volume is still being restored from it.
+         */
+        delete: operations["snapshotDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/volumes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List volumes */
+        get: operations["volumeList"];
+        put?: never;
+        /**
+         * Create a volume, empty or restored from a snapshot
+         * @description Quota (`volumes`, `volume_gib`) and pool space are claimed before the 202, on the enabled pool with the most free space in the zone and class asked for, else in any zone the tenant's data residency allows and any class. With `snapshot_id` the volume is made in the snapshot's zone and class, at least as large as the snapshot. The operation then makes the volume or fails and gives everything back.
+         */
+        post: operations["volumeCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/volumes/{volume_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a volume */
+        get: operations["volumeGet"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a volume that is not attached
+         * @description 409 invalid_state while the volume is attached (or attaching or detaching) or a snapshot of it is still being taken. A volume still being created or resized is accepted: that operation is cancelled and rolled back first. The volume's snapshots are full copies and are kept: they hold their own quota and space until deleted themselves, and can still be restored.
+         */
+        delete: operations["volumeDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/volumes/{volume_id}/attach": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attach an available volume to an instance
+         * @description The instance must be the tenant's (else 404), in the volume's zone (else 400 validation_failed: the pairing can never work) and running or stopped (else 409 invalid_state). Of parallel attaches of one volume exactly one is accepted; the others answer 409 invalid_state.
+         */
+        post: operations["volumeAttach"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/volumes/{volume_id}/detach": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Detach a volume from its instance
+         * @description Allowed from in_use; the volume is available again when the operation ends.
+         */
+        post: operations["volumeDetach"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/volumes/{volume_id}/resize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Grow a volume
+         * @description Only growing is allowed (a size not larger than the current one is 400). The difference is claimed before the 202 on the `volume_gib` quota (422) and on the volume's pool (503). Allowed from available or in_use; the volume is resizing until the operation ends.
+         */
+        post: operations["volumeResize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/volumes/{volume_id}/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a snapshot of a volume
+         * @description Allowed while the volume is available or in_use. The `snapshots` quota (422) and the volume's size on the volume's own pool (503 when it has no room or is disabled) are claimed before the 202. A snapshot is a full copy: it outlives the volume, which may be deleted while its snapshots are kept.
+         */
+        post: operations["snapshotCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/zones": {
         parameters: {
             query?: never;
@@ -544,6 +747,8 @@ export interface components {
         ConsistencyCounts: {
             /** @description Entries of kind host. */
             host: number;
+            /** @description Entries of kind pool. */
+            pool: number;
             /** @description Entries of kind quota. */
             quota: number;
             /** @description Entries of kind stuck. */
@@ -588,6 +793,35 @@ export interface components {
             /** @description The host's allocation counter. */
             stored: number;
         };
+        /** @description A storage pool's allocated_gib set to its recount. */
+        PoolChange: {
+            /** @description Why the stored value and the recount differ, from the data. */
+            cause: string;
+            from: number;
+            /** @enum {string} */
+            kind: "pool";
+            /** @description Storage pool name. */
+            pool: string;
+            /** Format: uuid */
+            pool_id: string;
+            /** @description The recount. */
+            to: number;
+        };
+        /** @description A storage pool's allocation differs from its volumes and snapshots. */
+        PoolDrift: {
+            /** @description What the live volumes and snapshots placed on the pool hold, in GiB. */
+            actual: number;
+            /** @description Why the stored value and the recount differ, from the data. */
+            cause: string;
+            /** @enum {string} */
+            kind: "pool";
+            /** @description Storage pool name. */
+            pool: string;
+            /** Format: uuid */
+            pool_id: string;
+            /** @description The pool's allocated_gib counter. */
+            stored: number;
+        };
         /** @description RFC 9457 problem details. */
         Problem: {
             /** @description Stable machine-readable error code. */
@@ -613,15 +847,15 @@ export interface components {
              * @description Quota resource, as quotas name it.
              * @enum {string}
              */
-            resource: "instances" | "memory_mib" | "vcpus";
+            resource: "instances" | "vcpus" | "memory_mib" | "volumes" | "volume_gib" | "snapshots";
             /** Format: uuid */
             tenant_id: string;
             /** @description The recount. */
             to: number;
         };
-        /** @description A tenant's quota usage differs from its instances. */
+        /** @description A tenant's quota usage differs from its live resources. */
         QuotaDrift: {
-            /** @description What the tenant's live instances holding capacity are charged. */
+            /** @description What the tenant's live resources holding capacity (instances, volumes, snapshots) are charged. */
             actual: number;
             /** @description Why the stored value and the recount differ, from the data. */
             cause: string;
@@ -631,11 +865,56 @@ export interface components {
              * @description Quota resource, as quotas name it.
              * @enum {string}
              */
-            resource: "instances" | "memory_mib" | "vcpus";
+            resource: "instances" | "vcpus" | "memory_mib" | "volumes" | "volume_gib" | "snapshots";
             /** @description The tenant's usage counter. */
             stored: number;
             /** Format: uuid */
             tenant_id: string;
+        };
+        /** @description A full point-in-time copy of a volume, on the volume's pool. It outlives its volume and can be restored. */
+        Snapshot: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            size_gib: number;
+            /** @enum {string} */
+            status: "creating" | "available" | "deleting" | "failed";
+            storage_class: string;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The volume it was taken from; that volume may since have been deleted.
+             */
+            volume_id: string;
+            zone: string | null;
+        };
+        StoragePool: {
+            /** @description What live volumes and snapshots on the pool hold. */
+            allocated_gib: number;
+            capacity_gib: number;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * @description Data-plane driver: `simulated` (no real data, for tests and demos) or `local` (sparse files).
+             * @enum {string}
+             */
+            driver: "simulated" | "local";
+            /** @description What may still be allocated: capacity_gib times overcommit_ratio, rounded down, less allocated_gib. */
+            free_gib: number;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            overcommit_ratio: number;
+            /** @description A disabled pool keeps its volumes and snapshots (they may still grow) but takes no new ones. */
+            status: "enabled" | "disabled";
+            storage_class: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Zone name. */
+            zone: string;
         };
         /** @description A stuck instance marked failed; it keeps its claims until it is deleted. */
         StuckInstanceChange: {
@@ -680,6 +959,23 @@ export interface components {
             status: "provisioning" | "running" | "stopping" | "stopped" | "starting" | "rebooting" | "deleting" | "failed";
             /** Format: uuid */
             tenant_id: string;
+        };
+        /** @description A block storage volume. */
+        Volume: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            instance_id: string | null;
+            name: string;
+            size_gib: number;
+            source_snapshot_id: string | null;
+            /** @enum {string} */
+            status: "creating" | "available" | "attaching" | "in_use" | "detaching" | "resizing" | "deleting" | "failed";
+            storage_class: string;
+            /** Format: date-time */
+            updated_at: string;
+            zone: string | null;
         };
     };
     responses: never;
@@ -817,6 +1113,24 @@ export interface operations {
             };
             /** @description validation_failed */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2343,6 +2657,565 @@ export interface operations {
             };
         };
     };
+    storagePoolList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Opaque token from a previous page. */
+                page_token?: string;
+                /** @description Zone name or id. */
+                zone?: string;
+                /** @description Storage class, as the operators name their pools' classes (e.g. `ssd`, `hdd`). */
+                storage_class?: string;
+                /** @description A disabled pool keeps its volumes and snapshots (they may still grow) but takes no new ones. */
+                status?: "enabled" | "disabled";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["StoragePool"][];
+                        next_page_token: string | null;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    storagePoolCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Raw capacity in GiB. */
+                    capacity_gib: number;
+                    /**
+                     * @description Data-plane driver: `simulated` (no real data, for tests and demos) or `local` (sparse files); default simulated.
+                     * @enum {string}
+                     */
+                    driver?: "simulated" | "local";
+                    /** @description Unique pool name. */
+                    name: string;
+                    /** @description Thin-provisioning factor: up to capacity_gib times this may be allocated. 1 means none. */
+                    overcommit_ratio?: number;
+                    /** @description Storage class, as the operators name their pools' classes (e.g. `ssd`, `hdd`). */
+                    storage_class: string;
+                    /** @description Zone name or id. */
+                    zone: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What live volumes and snapshots on the pool hold. */
+                        allocated_gib: number;
+                        capacity_gib: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * @description Data-plane driver: `simulated` (no real data, for tests and demos) or `local` (sparse files).
+                         * @enum {string}
+                         */
+                        driver: "simulated" | "local";
+                        /** @description What may still be allocated: capacity_gib times overcommit_ratio, rounded down, less allocated_gib. */
+                        free_gib: number;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        overcommit_ratio: number;
+                        /** @description A disabled pool keeps its volumes and snapshots (they may still grow) but takes no new ones. */
+                        status: "enabled" | "disabled";
+                        storage_class: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** @description Zone name. */
+                        zone: string;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict, idempotency_key_in_use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    storagePoolGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Storage pool id. */
+                pool_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What live volumes and snapshots on the pool hold. */
+                        allocated_gib: number;
+                        capacity_gib: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * @description Data-plane driver: `simulated` (no real data, for tests and demos) or `local` (sparse files).
+                         * @enum {string}
+                         */
+                        driver: "simulated" | "local";
+                        /** @description What may still be allocated: capacity_gib times overcommit_ratio, rounded down, less allocated_gib. */
+                        free_gib: number;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        overcommit_ratio: number;
+                        /** @description A disabled pool keeps its volumes and snapshots (they may still grow) but takes no new ones. */
+                        status: "enabled" | "disabled";
+                        storage_class: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** @description Zone name. */
+                        zone: string;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    storagePoolDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Storage pool id. */
+                pool_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    storagePoolUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Storage pool id. */
+                pool_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Raw capacity in GiB. */
+                    capacity_gib?: number;
+                    /** @description Thin-provisioning factor: up to capacity_gib times this may be allocated. 1 means none. */
+                    overcommit_ratio?: number;
+                    /** @description A disabled pool keeps its volumes and snapshots (they may still grow) but takes no new ones. */
+                    status?: "enabled" | "disabled";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What live volumes and snapshots on the pool hold. */
+                        allocated_gib: number;
+                        capacity_gib: number;
+                        /** Format: date-time */
+                        created_at: string;
+                        /**
+                         * @description Data-plane driver: `simulated` (no real data, for tests and demos) or `local` (sparse files).
+                         * @enum {string}
+                         */
+                        driver: "simulated" | "local";
+                        /** @description What may still be allocated: capacity_gib times overcommit_ratio, rounded down, less allocated_gib. */
+                        free_gib: number;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        overcommit_ratio: number;
+                        /** @description A disabled pool keeps its volumes and snapshots (they may still grow) but takes no new ones. */
+                        status: "enabled" | "disabled";
+                        storage_class: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** @description Zone name. */
+                        zone: string;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     consistencyGet: {
         parameters: {
             query?: never;
@@ -2362,7 +3235,7 @@ export interface operations {
                         /** Format: date-time */
                         checked_at: string;
                         counts: components["schemas"]["ConsistencyCounts"];
-                        drifts: (components["schemas"]["QuotaDrift"] | components["schemas"]["HostDrift"] | components["schemas"]["StuckInstanceDrift"])[];
+                        drifts: (components["schemas"]["QuotaDrift"] | components["schemas"]["HostDrift"] | components["schemas"]["StuckInstanceDrift"] | components["schemas"]["PoolDrift"])[];
                     };
                 };
             };
@@ -2441,7 +3314,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        changes: (components["schemas"]["QuotaChange"] | components["schemas"]["HostChange"] | components["schemas"]["StuckInstanceChange"])[];
+                        changes: (components["schemas"]["QuotaChange"] | components["schemas"]["HostChange"] | components["schemas"]["StuckInstanceChange"] | components["schemas"]["PoolChange"])[];
                         counts: components["schemas"]["ConsistencyCounts"];
                         /** Format: date-time */
                         repaired_at: string;
@@ -5250,6 +6123,1511 @@ export interface operations {
                 };
             };
             /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    snapshotList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Opaque token from a previous page. */
+                page_token?: string;
+                /** @description Only snapshots taken from this volume. */
+                volume_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Snapshot"][];
+                        next_page_token: string | null;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    snapshotGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Snapshot id. */
+                snapshot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A full point-in-time copy of a volume, on the volume's pool. It outlives its volume and can be restored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        size_gib: number;
+                        /** @enum {string} */
+                        status: "creating" | "available" | "deleting" | "failed";
+                        storage_class: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        /**
+                         * Format: uuid
+                         * @description The volume it was taken from; that volume may since have been deleted.
+                         */
+                        volume_id: string;
+                        zone: string | null;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    snapshotDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Snapshot id. */
+                snapshot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    volumeList: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Opaque token from a previous page. */
+                page_token?: string;
+                status?: "creating" | "available" | "attaching" | "in_use" | "detaching" | "resizing" | "deleting" | "failed";
+                /** @description Zone name or id. */
+                zone?: string;
+                /** @description Only volumes attached (or being attached) to this instance. */
+                instance_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Volume"][];
+                        next_page_token: string | null;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    volumeCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unique among the tenant's volumes. */
+                    name: string;
+                    /** @description Size in GiB; with snapshot_id, at least the snapshot's size. */
+                    size_gib: number;
+                    /**
+                     * Format: uuid
+                     * @description Restore: the volume starts as a copy of this snapshot, in the snapshot's zone and class.
+                     */
+                    snapshot_id?: string;
+                    /** @description Storage class; if absent, any class: the pool with the most free space wins. */
+                    storage_class?: string;
+                    /** @description Zone name or id; if absent, any zone the tenant's data residency allows. */
+                    zone?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                        volume: components["schemas"]["Volume"];
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict, invalid_state, idempotency_key_in_use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description quota_exceeded, idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no_capacity, unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    volumeGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Volume id. */
+                volume_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A block storage volume. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        instance_id: string | null;
+                        name: string;
+                        size_gib: number;
+                        source_snapshot_id: string | null;
+                        /** @enum {string} */
+                        status: "creating" | "available" | "attaching" | "in_use" | "detaching" | "resizing" | "deleting" | "failed";
+                        storage_class: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        zone: string | null;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    volumeDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Volume id. */
+                volume_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    volumeAttach: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Volume id. */
+                volume_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description A running or stopped instance of the tenant in the volume's zone.
+                     */
+                    instance_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_state, idempotency_key_in_use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    volumeDetach: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Volume id. */
+                volume_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_state, idempotency_key_in_use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    volumeResize: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Volume id. */
+                volume_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The new size, larger than the current one (volumes only grow). */
+                    size_gib: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_state, idempotency_key_in_use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description quota_exceeded, idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no_capacity, unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    snapshotCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Volume id. */
+                volume_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unique among the tenant's snapshots. */
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                        snapshot: components["schemas"]["Snapshot"];
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict, invalid_state, idempotency_key_in_use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description quota_exceeded, idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no_capacity, unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -1,4 +1,6 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { open, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import type { Db } from "@igoudar/db";
 import { auditEvents } from "@igoudar/db";
 import type { FastifyBaseLogger } from "fastify";
@@ -8,6 +10,11 @@ import { hashSecret, newClientId, newClientSecret, verifySecret } from "./secret
 export interface BootstrapSettings {
 	clientId?: string;
 	clientSecret?: string;
+	/**
+	 * Where a generated first credential is written (JSON, mode 0600) instead of the log, which
+	 * log shippers copy to places a secret must not go.
+	 */
+	credentialFile?: string;
 }
 
 function operatorName(clientId: string): string {
@@ -17,7 +24,8 @@ function operatorName(clientId: string): string {
 /**
  * Makes sure the platform can be administered. With a configured credential, an operator with
  * exactly that id and secret exists afterwards (idempotent across restarts and replicas); without
- * one, the first start creates an operator and prints its credential once.
+ * one, the first start creates an operator and prints its credential once, or writes it to
+ * `credentialFile`.
  */
 export async function bootstrapOperator(db: Db, settings: BootstrapSettings, log: FastifyBaseLogger): Promise<void> {
 	checkBootstrapSettings(settings);
@@ -64,6 +72,15 @@ export async function bootstrapOperator(db: Db, settings: BootstrapSettings, log
 			secretHash: await hashSecret(clientSecret),
 		});
 		await audit(txDb, row.id, "service_account.bootstrap");
+		if (settings.credentialFile) {
+			// Before the commit: if the file cannot be written, no operator exists whose secret is lost.
+			await writeCredentialFile(settings.credentialFile, { client_id: clientId, client_secret: clientSecret });
+			log.warn(
+				{ client_id: clientId, credential_file: settings.credentialFile },
+				"created the first operator credential; its secret is in the credential file (mode 0600), nowhere else",
+			);
+			return;
+		}
 		// Printed once: only the hash is stored, so this is the one chance to see the secret.
 		log.warn(
 			{ client_id: clientId, client_secret: clientSecret },
@@ -100,4 +117,27 @@ async function audit(db: Db, accountId: string, action: string): Promise<void> {
 		targetType: "service_account",
 		targetId: accountId,
 	});
+}
+
+/**
+ * Writes the file whole or not at all: a private temporary file (created 0600, so the secret is
+ * never readable by others, not even for a moment) renamed over the target. A file already there
+ * is replaced, with its looser mode if it had one.
+ */
+async function writeCredentialFile(path: string, credential: { client_id: string; client_secret: string }) {
+	const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+	try {
+		const file = await open(temporary, "wx", 0o600);
+		try {
+			await file.writeFile(`${JSON.stringify(credential)}\n`);
+			await file.sync();
+		} finally {
+			await file.close();
+		}
+		await rename(temporary, path);
+	} catch (error) {
+		await rm(temporary, { force: true });
+		const reason = error instanceof Error ? error.message : String(error);
+		throw new Error(`IGOUDAR_BOOTSTRAP_CREDENTIAL_FILE: cannot write ${path}: ${reason}`);
+	}
 }

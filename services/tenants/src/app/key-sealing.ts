@@ -3,7 +3,8 @@ import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:
 /**
  * Private signing keys at rest. With a secret configured they are stored sealed (AES-256-GCM,
  * the key derived from the secret with scrypt), so a database dump alone cannot mint tokens.
- * Without one they are stored as plain JWKs: fine for a laptop, refused nowhere, logged at start.
+ * Without one they are stored as plain JWKs: fine for a laptop, logged at start, refused in
+ * production (`enforceKeySealing`).
  */
 export interface SealedJwk {
 	sealed: "A256GCM";
@@ -17,7 +18,7 @@ export interface KeySealer {
 	open(stored: Record<string, unknown>): Record<string, unknown>;
 }
 
-function isSealed(stored: Record<string, unknown>): stored is Record<string, unknown> & SealedJwk {
+export function isSealed(stored: Record<string, unknown>): stored is Record<string, unknown> & SealedJwk {
 	return stored.sealed === "A256GCM";
 }
 

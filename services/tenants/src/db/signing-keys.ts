@@ -1,6 +1,6 @@
 import type { Db } from "@igoudar/db";
 import { signingKeys } from "@igoudar/db";
-import { and, eq, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
 
 export type SigningKeyRow = typeof signingKeys.$inferSelect;
 
@@ -45,4 +45,8 @@ export async function promoteSigningKey(
 
 export async function deleteExpiredSigningKeys(tx: Db, now: Date): Promise<void> {
 	await tx.delete(signingKeys).where(and(eq(signingKeys.state, "retired"), lt(signingKeys.expiresAt, now)));
+}
+
+export async function deleteSigningKeys(tx: Db, kids: string[]): Promise<void> {
+	if (kids.length > 0) await tx.delete(signingKeys).where(inArray(signingKeys.kid, kids));
 }
