@@ -49,7 +49,7 @@ describe("docker-compose.yml", () => {
 		expect(result.stderr).not.toMatch(/error/i);
 		expect(result.status).toBe(0);
 		const out = result.stdout;
-		for (const service of ["postgres", "redis", "migrate", "tenants", "compute", "worker", "gateway"]) {
+		for (const service of ["postgres", "redis", "migrate", "tenants", "compute", "storage", "worker", "gateway"]) {
 			expect(out).toContain(`  ${service}:`);
 		}
 		expect(out).toContain("noeviction");
@@ -88,5 +88,7 @@ describe("docker-compose.yml", () => {
 		const gateway = readFileSync(`${root}/deploy/gateway.conf`, "utf8");
 		expect(gateway).toMatch(/location \/v1\/ \{ proxy_pass http:\/\/tenants; \}/);
 		expect(gateway).toContain("instances|placement-groups|operations");
+		expect(gateway).toContain("volumes|snapshots");
+		expect(gateway).toContain("storage-pools");
 	});
 });

@@ -10,13 +10,16 @@ const committed = JSON.parse(
 describe("one service per process", () => {
 	let tenants: TestPlatform;
 	let compute: TestPlatform;
+	let storage: TestPlatform;
 	beforeAll(async () => {
 		tenants = await TestPlatform.start({ target: "tenants" });
 		compute = await TestPlatform.start({ target: "compute" });
+		storage = await TestPlatform.start({ target: "storage" });
 	});
 	afterAll(async () => {
 		await tenants?.close();
 		await compute?.close();
+		await storage?.close();
 	});
 
 	it("mounts only the target's routes", () => {
@@ -25,10 +28,14 @@ describe("one service per process", () => {
 		expect(urls(tenants).has("/v1/tenants/:tenant_id/instances")).toBe(false);
 		expect(urls(compute).has("/v1/tenants/:tenant_id/instances")).toBe(true);
 		expect(urls(compute).has("/v1/auth/token")).toBe(false);
+		expect(urls(compute).has("/v1/storage-pools")).toBe(false);
+		expect(urls(storage).has("/v1/storage-pools")).toBe(true);
+		expect(urls(storage).has("/v1/tenants/:tenant_id/volumes")).toBe(true);
+		expect(urls(storage).has("/v1/tenants/:tenant_id/instances")).toBe(false);
 	});
 
 	it("serves the merged spec of every service, so clients behind the router see one API", async () => {
-		for (const t of [tenants, compute]) {
+		for (const t of [tenants, compute, storage]) {
 			const spec = await t.request<{ paths: Record<string, unknown> }>("GET", "/openapi.json");
 			expect(Object.keys(spec.body.paths).sort()).toEqual(Object.keys(committed.paths).sort());
 			// The interactive reference reads the same merged document.
