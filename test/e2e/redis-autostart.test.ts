@@ -122,7 +122,7 @@ describe.skipIf(!existsSync("/proc/self/stat"))("a private redis-server never ou
 	it("is gone after a SIGKILL of its server, and the next start on that port runs cleanly", async () => {
 		const port = String(await freePort());
 		const url = `redis://127.0.0.1:${port}`;
-		const env = { DATABASE_URL: database.url, REDIS_URL: url, IGOUDAR_DATA_DIR: dataDir };
+		const env = { DATABASE_URL: database.url, REDIS_URL: url, IGOUDAR_STATE_DIR: dataDir };
 		const first = await startServerProcess("all", env);
 		const pid = await redisPid(url);
 		const record = JSON.parse(readFileSync(pidfilePath(dataDir, port), "utf8")) as PrivateRedisRecord;
@@ -156,7 +156,7 @@ describe.skipIf(!existsSync("/proc/self/stat"))("a private redis-server never ou
 		const server = await startServerProcess("all", {
 			DATABASE_URL: database.url,
 			REDIS_URL: leftover.url,
-			IGOUDAR_DATA_DIR: dataDir,
+			IGOUDAR_STATE_DIR: dataDir,
 		});
 		try {
 			expect(server.output()).toContain("stopping the private redis-server a previous run left behind");
@@ -200,7 +200,7 @@ describe.skipIf(!existsSync("/proc/self/stat"))("a private redis-server never ou
 				const server = await startServerProcess("all", {
 					DATABASE_URL: database.url,
 					REDIS_URL: url,
-					IGOUDAR_DATA_DIR: dataDir,
+					IGOUDAR_STATE_DIR: dataDir,
 				});
 				expect(await server.stop("SIGTERM")).toBe(0);
 			}

@@ -1,9 +1,10 @@
+import { type BillingSettings, billingSettingsFromEnv } from "@igoudar/billing";
 import { envInt, envString, type KitConfig, kitConfigFromEnv } from "@igoudar/kit";
 
-export const TARGETS = ["all", "tenants", "compute", "storage", "worker"] as const;
+export const TARGETS = ["all", "tenants", "compute", "storage", "billing", "worker"] as const;
 export type Target = (typeof TARGETS)[number];
 /** Named by the architecture but not built yet: refused with a clear message. */
-export const PLANNED_TARGETS = ["billing"] as const;
+export const PLANNED_TARGETS = ["energy"] as const;
 
 export interface ServerConfig {
 	target: Target;
@@ -33,6 +34,8 @@ export interface ServerConfig {
 	replaceUnsealedKeys: boolean;
 	/** How often the database-backed metrics gauges are refreshed. */
 	metricsRefreshMs: number;
+	/** Default price plan and the grace period before drafts are finalized. */
+	billing: BillingSettings;
 	kit: KitConfig;
 }
 
@@ -60,7 +63,7 @@ export function serverConfigFromEnv(target: Target, env: NodeJS.ProcessEnv = pro
 		redisCommandTimeoutMs: envInt("IGOUDAR_REDIS_COMMAND_TIMEOUT_MS", 500, env),
 		logLevel: envString("LOG_LEVEL", "info", env),
 		production: env.NODE_ENV === "production",
-		dataDir: envString("IGOUDAR_DATA_DIR", ".data", env),
+		dataDir: envString("IGOUDAR_STATE_DIR", ".data", env),
 		bootstrapClientId: env.IGOUDAR_BOOTSTRAP_CLIENT_ID || undefined,
 		bootstrapClientSecret: env.IGOUDAR_BOOTSTRAP_CLIENT_SECRET || undefined,
 		bootstrapCredentialFile: env.IGOUDAR_BOOTSTRAP_CREDENTIAL_FILE || undefined,
@@ -68,6 +71,7 @@ export function serverConfigFromEnv(target: Target, env: NodeJS.ProcessEnv = pro
 		keyEncryptionSecret: env.IGOUDAR_KEY_ENCRYPTION_SECRET || undefined,
 		replaceUnsealedKeys: envString("IGOUDAR_REPLACE_UNSEALED_KEYS", "false", env) === "true",
 		metricsRefreshMs: envInt("IGOUDAR_METRICS_REFRESH_MS", 15_000, env),
+		billing: billingSettingsFromEnv(env),
 		kit: kitConfigFromEnv(env),
 	};
 }

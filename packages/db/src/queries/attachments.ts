@@ -30,7 +30,12 @@ export async function markVolumesAttaching(tx: Db, ids: readonly string[], insta
 		.update(volumes)
 		.set({ status: "attaching", instanceId, updatedAt: new Date() })
 		.where(
-			and(inArray(volumes.id, [...ids]), eq(volumes.status, "available"), isNull(volumes.instanceId), isNull(volumes.deletedAt)),
+			and(
+				inArray(volumes.id, [...ids]),
+				eq(volumes.status, "available"),
+				isNull(volumes.instanceId),
+				isNull(volumes.deletedAt),
+			),
 		)
 		.returning({ id: volumes.id });
 	return rows.length;
