@@ -1,3 +1,10 @@
+import {
+	type BillingSettings,
+	billingJobs,
+	billingSchedule,
+	billingSettingsFromEnv,
+	invoiceRunSaga,
+} from "@igoudar/billing";
 import { computeJobs } from "@igoudar/compute";
 import type { Db } from "@igoudar/db";
 import {
@@ -20,7 +27,7 @@ import { orphanFileLoop } from "./orphan-files";
 import { computeSagas, storageSagas } from "./sagas/index";
 
 /** Every job the workers run: the catalog the relay and the reconciler use too. */
-export const provisionerJobs = { ...computeJobs, ...storageJobs };
+export const provisionerJobs = { ...computeJobs, ...storageJobs, ...billingJobs };
 
 export { createDriver, type ProvisionerSettings, provisionerSettingsFromEnv } from "./config";
 export * from "./consistency-loop";
@@ -43,6 +50,8 @@ export interface ProvisionerOptions {
 	driver?: ComputeDriver;
 	/** Defaults to `simulated` and `local` (under the settings' data directory). */
 	storageDrivers?: StorageDrivers;
+	/** The default price plan and the drafts' grace period; defaults to the environment's. */
+	billing?: BillingSettings;
 }
 
 export interface Provisioner {
@@ -64,7 +73,12 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 	const driver = options.driver ?? createDriver(db, settings);
 	const connection = redisConnectionFactory(options.redisUrl);
 	const storageDrivers = options.storageDrivers ?? createStorageDrivers(db, settings);
-	const sagas: SagaRegistry = { ...computeSagas(driver, storageDrivers), ...storageSagas(storageDrivers) };
+	const billing = options.billing ?? billingSettingsFromEnv(process.env);
+	const sagas: SagaRegistry = {
+		...computeSagas(driver, storageDrivers),
+		...storageSagas(storageDrivers),
+		"invoice.run": invoiceRunSaga(billing) as unknown as AnySaga,
+	};
 	// Every saga can find every other by operation kind: a delete settles the create it cancelled.
 	const run = { retry: settings.retry, sagas };
 	const handlers = Object.fromEntries(
@@ -106,8 +120,11 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 	const local = storageDrivers.local;
 	const orphans =
 		local instanceof LocalStorageDriver ? orphanFileLoop(db, local, logger, settings.reconcileIntervalMs) : undefined;
+	// Queues each ended month's invoice run and finalizes drafts past their grace period.
+	const invoicing = billingSchedule({ db, logger, settings: billing, intervalMs: settings.reconcileIntervalMs });
 	reconciler.start();
 	consistency.start();
+	invoicing.start();
 	orphans?.start();
 	logger.info({ driver: driver.name, concurrency: settings.concurrency }, "provisioner started");
 
@@ -117,9 +134,13 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 		storageDrivers,
 		close() {
 			// Each waits for its work in progress: the jobs running, a re-drive or a recount half-way.
-			closing ??= Promise.all([runner.close(), reconciler.stop(), consistency.stop(), orphans?.stop()]).then(
-				() => undefined,
-			);
+			closing ??= Promise.all([
+				runner.close(),
+				reconciler.stop(),
+				consistency.stop(),
+				invoicing.stop(),
+				orphans?.stop(),
+			]).then(() => undefined);
 			return closing;
 		},
 	};

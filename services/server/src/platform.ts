@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { billingJobs, billingService } from "@igoudar/billing";
 import { computeJobs, computeService, consistencyCheckers } from "@igoudar/compute";
 import type { DatabaseHandle } from "@igoudar/db";
 import { OutboxRelay, pruneRelayedOutbox, redisConnectionFactory } from "@igoudar/jobs";
@@ -63,12 +64,13 @@ function committedOpenApi(): unknown {
 const mountsTenants = (target: Target) => target === "all" || target === "tenants";
 const mountsCompute = (target: Target) => target === "all" || target === "compute";
 const mountsStorage = (target: Target) => target === "all" || target === "storage";
+const mountsBilling = (target: Target) => target === "all" || target === "billing";
 /** Wherever outbox rows are written or jobs run, a relay moves them; several relays are safe together. */
 const runsRelay = (target: Target) => target !== "tenants";
 const runsWorkers = (target: Target) => target === "all" || target === "worker";
 
 /** Every job the platform can run: the worker refuses to start if one has no handler. */
-export const platformJobs = { ...computeJobs, ...storageJobs };
+export const platformJobs = { ...computeJobs, ...storageJobs, ...billingJobs };
 
 /** The consistency audit's checkers beyond compute's own: storage's quotas and pools. */
 const consistencyExtensions = [storageConsistency];
@@ -105,6 +107,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		...(mountsTenants(config.target) ? tenantsService.tags : []),
 		...(mountsCompute(config.target) ? computeService.tags : []),
 		...(mountsStorage(config.target) ? storageService.tags : []),
+		...(mountsBilling(config.target) ? billingService.tags : []),
 	];
 	const { app, routes, metrics } = await createApp({
 		db,
@@ -160,6 +163,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 			consistencyExtensions,
 		});
 	}
+	if (mountsBilling(config.target)) {
+		await billingService.register(app, { db, afterCommit: () => relay?.nudge(), settings: config.billing });
+	}
 	if (mountsStorage(config.target)) {
 		await storageService.register(app, {
 			db,
@@ -202,6 +208,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 				prefix: config.redisPrefix,
 				logger: logger as unknown as PinoLogger,
 				settings: provisionerSettingsFromEnv(options.env ?? process.env),
+				billing: config.billing,
 			});
 		}
 		timers.push(

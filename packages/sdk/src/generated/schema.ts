@@ -171,6 +171,60 @@ export interface paths {
         patch: operations["hostUpdate"];
         trace?: never;
     };
+    "/v1/invoice-runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an invoice run and its operation */
+        get: operations["invoiceRunGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List invoices across tenants */
+        get: operations["invoiceListAll"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make the invoices of ended months
+         * @description Every tenant with something to bill gets one invoice per calendar month. Idempotent: a month already invoiced for a tenant is skipped, also under parallel runs.
+         */
+        post: operations["invoiceRunCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/placement-settings": {
         parameters: {
             query?: never;
@@ -190,6 +244,61 @@ export interface paths {
          * @description Applies to placements made from now on; running instances stay where they are.
          */
         patch: operations["placementSettingsUpdate"];
+        trace?: never;
+    };
+    "/v1/price-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List price plans */
+        get: operations["pricePlanList"];
+        put?: never;
+        /** Create a price plan */
+        post: operations["pricePlanCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/price-plans/{price_plan_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a price plan with its rate versions */
+        get: operations["pricePlanGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/price-plans/{price_plan_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add effective-dated rates to a price plan
+         * @description Usage before effective_at stays at the earlier rates. Rates and tax rate left out carry over from the version in effect then. 409 if effective_at falls in a period already invoiced under the plan.
+         */
+        post: operations["pricePlanVersionCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/quota-defaults": {
@@ -420,6 +529,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenant_id}/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a tenant's invoices */
+        get: operations["invoiceList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/invoices/{invoice_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an invoice, as JSON or (Accept: text/csv) its lines as CSV */
+        get: operations["invoiceGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/invoices/{invoice_id}/finalize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finalize a draft invoice
+         * @description Assigns the next number of the year (gapless). A finalized invoice never changes: finalizing it again answers 409.
+         */
+        post: operations["invoiceFinalize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenant_id}/operations": {
         parameters: {
             query?: never;
@@ -485,6 +648,23 @@ export interface paths {
         post?: never;
         /** Delete a placement group that has no members */
         delete: operations["placementGroupDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/price-plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the price plan a tenant is invoiced under */
+        get: operations["tenantPricePlanGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -576,6 +756,26 @@ export interface paths {
          * @description Allowed whatever became of its volume. A snapshot still being taken is accepted (that operation is cancelled first); 409 invalid_state while a volume is still being restored from it.
          */
         delete: operations["snapshotDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metered usage over a window
+         * @description Computed from the resources' lifetimes, to the microsecond: running time for instances, allocated GiB over time for volumes and snapshots. Resources still running count up to now.
+         */
+        get: operations["usageGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -793,6 +993,115 @@ export interface components {
             /** @description The host's allocation counter. */
             stored: number;
         };
+        /** @description Amounts are decimal strings, exact. */
+        Invoice: {
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            finalized_at: string | null;
+            /** Format: uuid */
+            id: string;
+            lines: components["schemas"]["InvoiceLine"][];
+            number: string | null;
+            /** Format: date-time */
+            period_end: string;
+            /** Format: date-time */
+            period_start: string;
+            /** Format: uuid */
+            price_plan_id: string;
+            status: "draft" | "finalized";
+            /** @description Sum of the line amounts. */
+            subtotal: string;
+            /** @description subtotal x tax_rate, rounded half to even to the minor unit. */
+            tax: string;
+            /** @description Fraction of the subtotal. */
+            tax_rate: string;
+            /** Format: uuid */
+            tenant_id: string;
+            /** @description subtotal + tax. */
+            total: string;
+        };
+        InvoiceLine: {
+            /** @description quantity x unit_price, rounded half to even to the currency's minor unit. */
+            amount: string;
+            /** @description `adjustment`: usage of an earlier month that arrived after that month was invoiced. */
+            kind: "usage" | "adjustment";
+            /** @enum {string} */
+            meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
+            /** @description Nine decimals; negative on an adjustment that takes usage back. */
+            quantity: string;
+            /**
+             * Format: uuid
+             * @description The price plan version whose rate applies.
+             */
+            rate_version_id: string;
+            unit: string;
+            /** @description Six decimals. */
+            unit_price: string;
+            /**
+             * Format: date-time
+             * @description The month the quantity belongs to.
+             */
+            usage_period_start: string;
+        };
+        InvoiceRun: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description Invoices this run made; others of its months may come from other runs. */
+            invoices_made: number;
+            operation: {
+                /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                attempts: number;
+                completed_at: string | null;
+                /** Format: date-time */
+                created_at: string;
+                error: {
+                    /** @description Stable machine-readable error code, e.g. no_capacity. */
+                    code: string;
+                    detail?: string;
+                    errors?: {
+                        [key: string]: unknown;
+                    }[];
+                    status: number;
+                    title: string;
+                    type: string;
+                } | null;
+                /** Format: uuid */
+                id: string;
+                /** @description What the operation does, e.g. instance.create. */
+                kind: string;
+                progress: number;
+                retry: {
+                    /** @description Failed tries of this step so far. */
+                    attempt: number;
+                    /** @description Why the last try failed. */
+                    last_error: {
+                        code: string;
+                        detail?: string;
+                    };
+                    /** @description Tries before the operation gives up and rolls back. */
+                    max_attempts: number;
+                    /** Format: date-time */
+                    next_attempt_at: string;
+                    /** @description The step that failed and will be tried again. */
+                    step: string;
+                } | null;
+                started_at: string | null;
+                status: "pending" | "running" | "succeeded" | "failed";
+                /** Format: uuid */
+                target_id: string;
+                /** @description The kind of resource the operation changes. */
+                target_type: string;
+            } | null;
+            /** Format: date-time */
+            period_end: string;
+            /** Format: date-time */
+            period_start: string;
+            /** @description Made by the workers' monthly schedule. */
+            scheduled: boolean;
+        };
         /** @description A storage pool's allocated_gib set to its recount. */
         PoolChange: {
             /** @description Why the stored value and the recount differ, from the data. */
@@ -821,6 +1130,53 @@ export interface components {
             pool_id: string;
             /** @description The pool's allocated_gib counter. */
             stored: number;
+        };
+        /** @description Rates in one currency, effective-dated. */
+        PricePlan: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description ISO 4217 code. */
+            currency: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            rates: {
+                /** @description Per GiB-hour of memory. */
+                memory_gib_hour: string;
+                /** @description Per GiB-month of snapshot. */
+                snapshot_gib_month: string;
+                /** @description Per vCPU-hour. */
+                vcpu_hour: string;
+                /** @description Per GiB-month of volume. */
+                volume_gib_month: string;
+            };
+            /** @description Tax rate in effect now, as a fraction. */
+            tax_rate: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Every rate version, earliest first; the earliest also covers all time before it. */
+            versions: components["schemas"]["PricePlanVersion"][];
+        };
+        PricePlanVersion: {
+            /**
+             * Format: date-time
+             * @description From when it applies, until the next version's effective_at.
+             */
+            effective_at: string;
+            /** Format: uuid */
+            id: string;
+            rates: {
+                /** @description Per GiB-hour of memory. */
+                memory_gib_hour: string;
+                /** @description Per GiB-month of snapshot. */
+                snapshot_gib_month: string;
+                /** @description Per vCPU-hour. */
+                vcpu_hour: string;
+                /** @description Per GiB-month of volume. */
+                volume_gib_month: string;
+            };
+            /** @description Fraction of the subtotal. */
+            tax_rate: string;
         };
         /** @description RFC 9457 problem details. */
         Problem: {
@@ -2323,6 +2679,438 @@ export interface operations {
             };
         };
     };
+    invoiceRunGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Invoice run id. */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: uuid */
+                        id: string;
+                        /** @description Invoices this run made; others of its months may come from other runs. */
+                        invoices_made: number;
+                        operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        } | null;
+                        /** Format: date-time */
+                        period_end: string;
+                        /** Format: date-time */
+                        period_start: string;
+                        /** @description Made by the workers' monthly schedule. */
+                        scheduled: boolean;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    invoiceListAll: {
+        parameters: {
+            query?: {
+                /** @description Page size, written as a decimal integer (`1.5`, `0x10` or `1e1` are refused). */
+                limit?: number;
+                /** @description Opaque token from a previous page. */
+                page_token?: string;
+                status?: "draft" | "finalized";
+                /** @description Only this tenant's invoices. */
+                tenant_id?: string;
+                /** @description Only invoices of the month starting then. */
+                period_start?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Invoice"][];
+                        next_page_token: string | null;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    invoiceRunCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description First instant of a later month (UTC), exclusive; the months must have ended.
+                     */
+                    period_end: string;
+                    /**
+                     * Format: date-time
+                     * @description First instant of a month (UTC).
+                     */
+                    period_start: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Long-running work and its progress. */
+                        operation: {
+                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+                            attempts: number;
+                            completed_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            error: {
+                                /** @description Stable machine-readable error code, e.g. no_capacity. */
+                                code: string;
+                                detail?: string;
+                                errors?: {
+                                    [key: string]: unknown;
+                                }[];
+                                status: number;
+                                title: string;
+                                type: string;
+                            } | null;
+                            /** Format: uuid */
+                            id: string;
+                            /** @description What the operation does, e.g. instance.create. */
+                            kind: string;
+                            progress: number;
+                            retry: {
+                                /** @description Failed tries of this step so far. */
+                                attempt: number;
+                                /** @description Why the last try failed. */
+                                last_error: {
+                                    code: string;
+                                    detail?: string;
+                                };
+                                /** @description Tries before the operation gives up and rolls back. */
+                                max_attempts: number;
+                                /** Format: date-time */
+                                next_attempt_at: string;
+                                /** @description The step that failed and will be tried again. */
+                                step: string;
+                            } | null;
+                            started_at: string | null;
+                            status: "pending" | "running" | "succeeded" | "failed";
+                            /** Format: uuid */
+                            target_id: string;
+                            /** @description The kind of resource the operation changes. */
+                            target_type: string;
+                        };
+                        run: components["schemas"]["InvoiceRun"];
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_in_use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     placementSettingsGet: {
         parameters: {
             query?: never;
@@ -2457,6 +3245,568 @@ export interface operations {
             };
             /** @description rate_limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pricePlanList: {
+        parameters: {
+            query?: {
+                /** @description Page size, written as a decimal integer (`1.5`, `0x10` or `1e1` are refused). */
+                limit?: number;
+                /** @description Opaque token from a previous page. */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["PricePlan"][];
+                        next_page_token: string | null;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pricePlanCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description ISO 4217 code; default MAD. */
+                    currency?: string;
+                    /**
+                     * Format: date-time
+                     * @description When the first rates apply; they also cover all time before.
+                     */
+                    effective_at?: string;
+                    /** @description Unique plan name. */
+                    name: string;
+                    rates: {
+                        /** @description Price of one unit of memory_gib_hours (a GiB of memory for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
+                        memory_gib_hour: string;
+                        /** @description Price of one unit of snapshot_gib_months (a GiB of snapshot for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
+                        snapshot_gib_month: string;
+                        /** @description Price of one unit of vcpu_hours (a vCPU for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
+                        vcpu_hour: string;
+                        /** @description Price of one unit of volume_gib_months (a GiB of volume for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
+                        volume_gib_month: string;
+                    };
+                    /** @description Tax as a fraction of the subtotal, e.g. `0.20` for 20 %; default 0. */
+                    tax_rate?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Rates in one currency, effective-dated. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        /** @description ISO 4217 code. */
+                        currency: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        rates: {
+                            /** @description Per GiB-hour of memory. */
+                            memory_gib_hour: string;
+                            /** @description Per GiB-month of snapshot. */
+                            snapshot_gib_month: string;
+                            /** @description Per vCPU-hour. */
+                            vcpu_hour: string;
+                            /** @description Per GiB-month of volume. */
+                            volume_gib_month: string;
+                        };
+                        /** @description Tax rate in effect now, as a fraction. */
+                        tax_rate: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** @description Every rate version, earliest first; the earliest also covers all time before it. */
+                        versions: components["schemas"]["PricePlanVersion"][];
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict, idempotency_key_in_use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pricePlanGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Price plan id or name. */
+                price_plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rates in one currency, effective-dated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        /** @description ISO 4217 code. */
+                        currency: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        rates: {
+                            /** @description Per GiB-hour of memory. */
+                            memory_gib_hour: string;
+                            /** @description Per GiB-month of snapshot. */
+                            snapshot_gib_month: string;
+                            /** @description Per vCPU-hour. */
+                            vcpu_hour: string;
+                            /** @description Per GiB-month of volume. */
+                            volume_gib_month: string;
+                        };
+                        /** @description Tax rate in effect now, as a fraction. */
+                        tax_rate: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** @description Every rate version, earliest first; the earliest also covers all time before it. */
+                        versions: components["schemas"]["PricePlanVersion"][];
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pricePlanVersionCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description Price plan id or name. */
+                price_plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description From when the new rates apply; not inside a period already invoiced under the plan.
+                     */
+                    effective_at: string;
+                    rates?: {
+                        /** @description Price of one unit of memory_gib_hours (a GiB of memory for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
+                        memory_gib_hour?: string;
+                        /** @description Price of one unit of snapshot_gib_months (a GiB of snapshot for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
+                        snapshot_gib_month?: string;
+                        /** @description Price of one unit of vcpu_hours (a vCPU for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
+                        vcpu_hour?: string;
+                        /** @description Price of one unit of volume_gib_months (a GiB of volume for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
+                        volume_gib_month?: string;
+                    };
+                    /** @description Tax as a fraction of the subtotal, e.g. `0.20` for 20 %; default 0. */
+                    tax_rate?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Rates in one currency, effective-dated. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        /** @description ISO 4217 code. */
+                        currency: string;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        rates: {
+                            /** @description Per GiB-hour of memory. */
+                            memory_gib_hour: string;
+                            /** @description Per GiB-month of snapshot. */
+                            snapshot_gib_month: string;
+                            /** @description Per vCPU-hour. */
+                            vcpu_hour: string;
+                            /** @description Per GiB-month of volume. */
+                            volume_gib_month: string;
+                        };
+                        /** @description Tax rate in effect now, as a fraction. */
+                        tax_rate: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** @description Every rate version, earliest first; the earliest also covers all time before it. */
+                        versions: components["schemas"]["PricePlanVersion"][];
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict, idempotency_key_in_use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4929,6 +6279,418 @@ export interface operations {
             };
         };
     };
+    invoiceList: {
+        parameters: {
+            query?: {
+                /** @description Page size, written as a decimal integer (`1.5`, `0x10` or `1e1` are refused). */
+                limit?: number;
+                /** @description Opaque token from a previous page. */
+                page_token?: string;
+                status?: "draft" | "finalized";
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Invoice"][];
+                        next_page_token: string | null;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    invoiceGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Invoice id. */
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invoice; with `Accept: text/csv`, its lines as CSV with a header row. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        currency: string;
+                        finalized_at: string | null;
+                        /** Format: uuid */
+                        id: string;
+                        lines: {
+                            /** @description quantity x unit_price, rounded half to even to the currency's minor unit. */
+                            amount: string;
+                            /** @description `adjustment`: usage of an earlier month that arrived after that month was invoiced. */
+                            kind: "usage" | "adjustment";
+                            /** @enum {string} */
+                            meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
+                            /** @description Nine decimals; negative on an adjustment that takes usage back. */
+                            quantity: string;
+                            /**
+                             * Format: uuid
+                             * @description The price plan version whose rate applies.
+                             */
+                            rate_version_id: string;
+                            unit: string;
+                            /** @description Six decimals. */
+                            unit_price: string;
+                            /**
+                             * Format: date-time
+                             * @description The month the quantity belongs to.
+                             */
+                            usage_period_start: string;
+                        }[];
+                        number: string | null;
+                        /** Format: date-time */
+                        period_end: string;
+                        /** Format: date-time */
+                        period_start: string;
+                        /** Format: uuid */
+                        price_plan_id: string;
+                        status: "draft" | "finalized";
+                        /** @description Sum of the line amounts. */
+                        subtotal: string;
+                        /** @description subtotal x tax_rate, rounded half to even to the minor unit. */
+                        tax: string;
+                        /** @description Fraction of the subtotal. */
+                        tax_rate: string;
+                        /** Format: uuid */
+                        tenant_id: string;
+                        /** @description subtotal + tax. */
+                        total: string;
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    invoiceFinalize: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+                /** @description Invoice id. */
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Amounts are decimal strings, exact. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        currency: string;
+                        finalized_at: string | null;
+                        /** Format: uuid */
+                        id: string;
+                        lines: components["schemas"]["InvoiceLine"][];
+                        number: string | null;
+                        /** Format: date-time */
+                        period_end: string;
+                        /** Format: date-time */
+                        period_start: string;
+                        /** Format: uuid */
+                        price_plan_id: string;
+                        status: "draft" | "finalized";
+                        /** @description Sum of the line amounts. */
+                        subtotal: string;
+                        /** @description subtotal x tax_rate, rounded half to even to the minor unit. */
+                        tax: string;
+                        /** @description Fraction of the subtotal. */
+                        tax_rate: string;
+                        /** Format: uuid */
+                        tenant_id: string;
+                        /** @description subtotal + tax. */
+                        total: string;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict, idempotency_key_in_use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     operationList: {
         parameters: {
             query?: {
@@ -5593,6 +7355,105 @@ export interface operations {
             };
             /** @description rate_limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tenantPricePlanGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        plan: components["schemas"]["PricePlan"] | null;
+                        /** @description The tenant's own plan, the deployment's default plan, or none (nothing is invoiced). */
+                        source: "assigned" | "default" | "none";
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6450,6 +8311,140 @@ export interface operations {
             };
             /** @description rate_limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    usageGet: {
+        parameters: {
+            query?: {
+                /** @description Start of the window (RFC 3339); default the start of this month (UTC). */
+                from?: string;
+                /** @description End of the window, exclusive; default now. */
+                to?: string;
+                /** @description Also list each resource's share. */
+                group_by?: "resource";
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        from: string;
+                        /** @description Every meter, zero included. */
+                        items: {
+                            /** @enum {string} */
+                            meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
+                            /** @description Nine decimals, rounded half to even. */
+                            quantity: string;
+                            /** @description vCPU-hour, GiB-hour or GiB-month (730 hours). */
+                            unit: string;
+                        }[];
+                        /** @description With group_by=resource: each resource's share, rounded on its own. */
+                        resources?: {
+                            /** @description The meters this resource used. */
+                            items: {
+                                /** @enum {string} */
+                                meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
+                                /** @description Nine decimals, rounded half to even. */
+                                quantity: string;
+                                /** @description vCPU-hour, GiB-hour or GiB-month (730 hours). */
+                                unit: string;
+                            }[];
+                            /** Format: uuid */
+                            resource_id: string;
+                            resource_type: "instance" | "volume" | "snapshot";
+                        }[];
+                        /**
+                         * Format: date-time
+                         * @description The end of the window, or now if that comes first.
+                         */
+                        to: string;
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
