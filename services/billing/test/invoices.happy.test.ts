@@ -58,6 +58,26 @@ describe("price plans, usage and invoices through the API", () => {
 			snapshot_gib_months: "0.000000000",
 		});
 
+		const shares = await h.t.request<{ resources: { resource_type: string; items: { meter: string }[] }[] }>(
+			"GET",
+			`/v1/tenants/${tenant}/usage?from=2026-05-01T00:00:00Z&to=2026-06-01T00:00:00Z&group_by=resource`,
+			{ token },
+		);
+		expect(shares.body.resources.map((r) => [r.resource_type, r.items.map((i) => i.meter)]).sort()).toEqual([
+			["instance", ["vcpu_hours", "memory_gib_hours"]],
+			["volume", ["volume_gib_months"]],
+		]);
+		// With no window: this month so far, the volume still counting up to now.
+		const now = await h.t.request<{ from: string; items: { meter: string; quantity: string }[] }>(
+			"GET",
+			`/v1/tenants/${tenant}/usage`,
+			{ token },
+		);
+		expect(now.body.from).toBe(
+			new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1)).toISOString(),
+		);
+		expect(now.body.items.find((i) => i.meter === "volume_gib_months")?.quantity).not.toBe("0.000000000");
+
 		await h.runInvoices("2026-05-01T00:00:00Z", "2026-06-01T00:00:00Z");
 		const list = await h.t.request<{ items: Invoice[] }>("GET", `/v1/tenants/${tenant}/invoices`, { token });
 		expect(list.body.items).toHaveLength(1);

@@ -144,10 +144,10 @@ export async function insertInstanceLifecycle(
 		.returning({ id: instances.id });
 	if (!row) throw new Error("no instance");
 	await db.delete(instanceEvents).where(eq(instanceEvents.instanceId, row.id));
-	for (const event of events) {
+	if (events.length > 0) {
 		await db
 			.insert(instanceEvents)
-			.values({ instanceId: row.id, tenantId, status: event.status, at: instant(event.at) });
+			.values(events.map((event) => ({ instanceId: row.id, tenantId, status: event.status, at: instant(event.at) })));
 	}
 	return row.id;
 }
@@ -160,15 +160,17 @@ export async function insertStorageLifecycle(
 	events: TimedStatus[],
 ): Promise<string> {
 	const id = crypto.randomUUID();
-	for (const event of events) {
-		await db.insert(storageEvents).values({
-			resourceType: type,
-			resourceId: id,
-			tenantId,
-			status: event.status,
-			sizeGib: event.sizeGib ?? 1,
-			at: instant(event.at),
-		});
+	if (events.length > 0) {
+		await db.insert(storageEvents).values(
+			events.map((event) => ({
+				resourceType: type,
+				resourceId: id,
+				tenantId,
+				status: event.status,
+				sizeGib: event.sizeGib ?? 1,
+				at: instant(event.at),
+			})),
+		);
 	}
 	return id;
 }

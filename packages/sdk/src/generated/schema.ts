@@ -3380,7 +3380,7 @@ export interface operations {
                     currency?: string;
                     /**
                      * Format: date-time
-                     * @description When the first rates apply; they also cover all time before.
+                     * @description When the first rates apply (default 1970-01-01); they also cover all time before.
                      */
                     effective_at?: string;
                     /** @description Unique plan name. */

@@ -151,7 +151,8 @@ export async function pricePlanCreate(ctx: Ctx, input: PricePlanCreate): Promise
 		return await ctx.db.transaction(async (tx) => {
 			const db = tx as unknown as Db;
 			const plan = await insertPricePlan(db, { name: input.name, currency });
-			const effectiveAt = input.effective_at ? new Date(input.effective_at) : plan.createdAt;
+			// The first rates cover all time before any later version, so by default they date from the epoch.
+			const effectiveAt = new Date(input.effective_at ?? 0);
 			await insertPriceVersion(db, versionValues(plan.id, effectiveAt, rates, tax));
 			await recordAudit(withDb(ctx, db), {
 				tenantId: null,

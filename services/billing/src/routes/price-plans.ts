@@ -19,7 +19,10 @@ const PricePlanCreateBody = Type.Object(
 		rates: RatesInput,
 		tax_rate: Type.Optional(TaxRateInput),
 		effective_at: Type.Optional(
-			Type.String({ format: "date-time", description: "When the first rates apply; they also cover all time before." }),
+			Type.String({
+				format: "date-time",
+				description: "When the first rates apply (default 1970-01-01); they also cover all time before.",
+			}),
 		),
 	},
 	{ additionalProperties: false },
