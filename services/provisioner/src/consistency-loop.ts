@@ -1,4 +1,5 @@
 import {
+	type ConsistencyChecker,
 	type ConsistencyRepair,
 	type ConsistencyReport,
 	type DriftCounts,
@@ -46,6 +47,8 @@ export interface ConsistencyCheckOptions {
 	logger?: Logger;
 	/** Correct what is found; default false (report only). */
 	repair?: boolean;
+	/** The platform's checkers (compute's and storage's); default compute's alone. */
+	checkers?: readonly ConsistencyChecker[];
 }
 
 export interface ConsistencyCheck {
@@ -56,7 +59,7 @@ export interface ConsistencyCheck {
 
 /** One check now: the report, logged at warn when it finds drift, and the repair when asked. */
 export async function checkConsistency(db: Db, options: ConsistencyCheckOptions = {}): Promise<ConsistencyCheck> {
-	const report = await findConsistencyDrift(db);
+	const report = await findConsistencyDrift(db, options.checkers);
 	latest = { checkedAt: report.checked_at, counts: report.counts };
 	if (report.drifts.length === 0) return { report, repair: null };
 	options.logger?.warn(
@@ -64,7 +67,7 @@ export async function checkConsistency(db: Db, options: ConsistencyCheckOptions 
 		"the counters have drifted from the live resources",
 	);
 	if (!options.repair) return { report, repair: null };
-	const repair = await repairConsistencyDrift(db, report, systemAudit);
+	const repair = await repairConsistencyDrift(db, report, systemAudit, options.checkers);
 	options.logger?.warn({ counts: repair.counts, changes: repair.changes }, "repaired the drifted counters");
 	return { report, repair };
 }
@@ -77,6 +80,7 @@ export interface ConsistencyLoopOptions {
 	logger: Logger;
 	intervalMs: number;
 	autoRepair: boolean;
+	checkers?: readonly ConsistencyChecker[];
 }
 
 export interface ConsistencyLoop {
@@ -97,7 +101,9 @@ export function consistencyLoop(options: ConsistencyLoopOptions): ConsistencyLoo
 		async () => {
 			const ttl = Math.max(1, Math.floor(intervalMs * 0.9));
 			const elected = await election.set(`${prefix}:consistency-check`, String(process.pid), "PX", ttl, "NX");
-			if (elected === "OK") await checkConsistency(db, { logger, repair: options.autoRepair });
+			if (elected === "OK") {
+				await checkConsistency(db, { logger, repair: options.autoRepair, checkers: options.checkers });
+			}
 			else latest = null;
 			return false;
 		},

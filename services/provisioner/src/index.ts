@@ -5,7 +5,7 @@ import {
 	billingSettingsFromEnv,
 	invoiceRunSaga,
 } from "@igoudar/billing";
-import { computeJobs } from "@igoudar/compute";
+import { type ConsistencyChecker, computeJobs } from "@igoudar/compute";
 import type { Db } from "@igoudar/db";
 import {
 	type AnySaga,
@@ -50,6 +50,8 @@ export interface ProvisionerOptions {
 	driver?: ComputeDriver;
 	/** Defaults to `simulated` and `local` (under the settings' data directory). */
 	storageDrivers?: StorageDrivers;
+	/** What the periodic consistency check recounts: the platform's checkers (default compute's). */
+	consistencyCheckers?: readonly ConsistencyChecker[];
 	/** The default price plan and the drafts' grace period; defaults to the environment's. */
 	billing?: BillingSettings;
 }
@@ -116,6 +118,7 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 		logger,
 		intervalMs: settings.reconcileIntervalMs,
 		autoRepair: consistencyAutoRepairFromEnv(process.env),
+		checkers: options.consistencyCheckers,
 	});
 	const local = storageDrivers.local;
 	const orphans =

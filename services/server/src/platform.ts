@@ -209,6 +209,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 				logger: logger as unknown as PinoLogger,
 				settings: provisionerSettingsFromEnv(options.env ?? process.env),
 				billing: config.billing,
+				consistencyCheckers: platformConsistencyCheckers,
 			});
 		}
 		timers.push(
