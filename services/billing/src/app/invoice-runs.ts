@@ -9,7 +9,7 @@ import {
 	insertInvoiceRun,
 	insertScheduledRunIfAbsent,
 } from "../db/invoice-runs";
-import { tenantsWithUsageBefore } from "../db/usage";
+import { tenantsToInvoice } from "../db/usage";
 import type { BillingDeps } from "../deps";
 import { addMonths, isMonthStart, microsOf, monthStartOf, monthsBetween } from "../domain/instants";
 import { billingJobs } from "../jobs";
@@ -147,7 +147,7 @@ export function invoiceRunSaga(settings: BillingSettings): Saga<{ invoice_run_id
 					for (const month of monthsBetween(run.periodStart, run.periodEnd)) {
 						let after: string | undefined;
 						for (;;) {
-							const tenants = await tenantsWithUsageBefore(ctx.db, microsOf(month.end), after, TENANT_BATCH);
+							const tenants = await tenantsToInvoice(ctx.db, month.start, microsOf(month.end), after, TENANT_BATCH);
 							for (const tenantId of tenants) {
 								if ((await makeTenantInvoice(ctx.db, settings, tenantId, month, run.id)) === "made") made++;
 							}

@@ -1,5 +1,5 @@
 import type { Db } from "@igoudar/db";
-import { instanceEvents, instances, storageEvents } from "@igoudar/db";
+import { instanceEvents, instances, invoices, storageEvents } from "@igoudar/db";
 import { sql } from "drizzle-orm";
 import type { ResourceLifetime, ResourceType } from "../domain/metering";
 
@@ -89,11 +89,14 @@ export async function loadLifetimes(
 }
 
 /**
- * Tenants that may owe something for a period: every tenant with a resource event before its
- * end (deleted tenants included: their history outlives them), in id order from `after`.
+ * Tenants that may owe something for the month starting at `periodStart` and have no invoice for
+ * it yet: every tenant with a resource event before its end (deleted tenants included: their
+ * history outlives them), in id order from `after`. A run cut off half-way resumes with exactly
+ * the tenants still missing; the unique key still decides under parallel runs.
  */
-export async function tenantsWithUsageBefore(
+export async function tenantsToInvoice(
 	db: Db,
+	periodStart: Date,
 	endMicros: bigint,
 	after: string | undefined,
 	limit: number,
@@ -107,6 +110,9 @@ export async function tenantsWithUsageBefore(
 			union
 			select tenant_id from ${storageEvents} where at < ${end} and tenant_id > ${start}::uuid
 		) tenants_with_events
+		where not exists (
+			select 1 from ${invoices} i where i.tenant_id = tenants_with_events.tenant_id and i.period_start = ${periodStart}
+		)
 		order by tenant_id
 		limit ${limit}`),
 	);
