@@ -90,6 +90,16 @@ describe("price plans, usage and invoices through the API", () => {
 		]);
 		expect([invoice.subtotal, invoice.tax, invoice.total]).toEqual(["54.33", "10.87", "65.20"]);
 
+		// Operators see it across tenants, filtered by month; the tenant's own viewer reads it too.
+		const all = await h.t.request<{ items: Invoice[] }>("GET", "/v1/invoices?period_start=2026-05-01T00:00:00Z", {
+			token,
+		});
+		expect(all.body.items.map((i) => i.id)).toContain(invoice.id);
+		const viewer = (await h.t.principal(tenant, "viewer")).token;
+		const own = await h.t.request<Invoice>("GET", `/v1/tenants/${tenant}/invoices/${invoice.id}`, { token: viewer });
+		expect(own.body.total).toBe("65.20");
+		expect((await h.t.request("GET", "/v1/invoices", { token: viewer })).status).toBe(403);
+
 		// Running the month again makes nothing new.
 		await h.runInvoices("2026-05-01T00:00:00Z", "2026-06-01T00:00:00Z");
 		const again = await h.t.request<{ items: Invoice[] }>("GET", `/v1/tenants/${tenant}/invoices`, { token });
