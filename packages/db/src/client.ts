@@ -27,6 +27,8 @@ export interface DatabaseOptions {
 	url?: string;
 	pgliteDir?: string;
 	poolSize?: number;
+	/** How long a query may wait for a free connection before it fails (503 to the caller). */
+	connectionTimeoutMs?: number;
 	applicationName?: string;
 }
 
@@ -36,7 +38,7 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
 			connectionString: options.url,
 			max: options.poolSize ?? 10,
 			application_name: options.applicationName ?? "igoudar",
-			connectionTimeoutMillis: 5_000,
+			connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
 		});
 		// An idle client that loses its server must not crash the process; the pool replaces it.
 		pool.on("error", () => {});

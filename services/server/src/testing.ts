@@ -68,7 +68,9 @@ export class TestPlatform {
 			DATABASE_URL: testDb.url,
 		});
 		// Ten connections per platform: test files run three at a time against max_connections 100.
-		const database = createDatabase({ url: testDb.url, poolSize: 10 });
+		// Tests fire a hundred parallel requests at ten connections on a shared, busy machine: a
+		// request waiting its turn for a connection is load, not the database being down.
+		const database = createDatabase({ url: testDb.url, poolSize: 10, connectionTimeoutMs: 60_000 });
 		const logger =
 			options.logger ?? (pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) as unknown as FastifyBaseLogger);
 		// The client the server itself uses: a request never waits on Redis.
