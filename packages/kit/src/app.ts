@@ -1,12 +1,13 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import { registerAjvFormats, type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
+import { registerAjvFormats, type TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { type Db, isUuid, tenants } from "@igoudar/db";
 import { eq } from "drizzle-orm";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from "fastify";
 import type { Registry } from "prom-client";
 import { v7 as uuidv7 } from "uuid";
 import type { Authenticator } from "./auth";
+import { clientErrorHandler } from "./client-errors";
 import type { KitConfig } from "./config";
 import { frameworkErrorHandler, installErrorHandling } from "./error-handler";
 import type { ProblemCode } from "./errors";
@@ -17,6 +18,7 @@ import { createMetrics, type Probe, registerServiceEndpoints } from "./observabi
 import { type Access, type Principal, ROLE_RANK } from "./principal";
 import { type RateLimitSettings, registerRateLimit, TOKEN_ROUTE } from "./rate-limit";
 import { errorResponses, IdempotencyHeaders, PROBLEM_SCHEMA_ID, ProblemSchema } from "./schemas";
+import { documentTextRule, strictValidatorCompiler } from "./strict-input";
 
 declare module "fastify" {
 	interface FastifyContextConfig {
@@ -75,6 +77,7 @@ export interface AppOptions {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const DOCS_PREFIX = "/docs";
 const readMethods = new Set(["GET", "HEAD", "OPTIONS"]);
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 function routeAccess(route: RouteOptions): Access | undefined {
 	return route.config?.access;
@@ -96,11 +99,13 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		},
 		return503OnClosing: true,
 		frameworkErrors: frameworkErrorHandler,
+		// Requests Node refuses before Fastify sees them (an over-long URL or headers) answer a problem too.
+		clientErrorHandler,
 		routerOptions: { ignoreTrailingSlash: true },
 		ajv: { customOptions: { removeAdditional: false } },
 	}).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
-	app.setValidatorCompiler(TypeBoxValidatorCompiler);
+	app.setValidatorCompiler(strictValidatorCompiler);
 	// A JSON API: Fastify's built-in text/plain parser would turn a mislabelled body into a
 	// string that fails validation as 400, where the honest answer is 415.
 	app.removeContentTypeParser("text/plain");
@@ -314,7 +319,12 @@ function withoutSecrets(body: string, secretFields: string[] | undefined): strin
 function decorateSchema(route: RouteOptions, access: Access, methods: string[]): void {
 	route.schema ??= {};
 	const schema = route.schema as Record<string, unknown>;
-	const codes: ProblemCode[] = ["validation_failed", "internal", "unavailable"];
+	// headers_too_large: Node refuses an over-long URL or header block before any route is known.
+	const codes: ProblemCode[] = ["validation_failed", "headers_too_large", "internal", "unavailable"];
+	// Fastify parses a body on these methods (never on GET): too large or not JSON is answered first.
+	if (methods.some((method) => BODY_METHODS.has(method))) codes.push("payload_too_large", "unsupported_media_type");
+	// The spec says what strictValidatorCompiler enforces: no NUL or lone surrogate in any string.
+	for (const part of ["body", "querystring", "params"]) documentTextRule(schema[part]);
 	if ("public" in access) {
 		schema.security = [];
 		if (route.url === TOKEN_ROUTE) codes.push("rate_limited");

@@ -13,6 +13,8 @@ export interface Ctx {
 	actor: Principal;
 	log: FastifyBaseLogger;
 	requestId: string;
+	/** The client address (through the trusted proxies only): where the call came from, for the audit trail. */
+	sourceAddress: string;
 	db: Db;
 	/** The Idempotency-Key claim of this request, if it carried one. */
 	idempotency: IdempotencyClaim | null;
@@ -24,6 +26,7 @@ export function contextOf(request: FastifyRequest, db: Db): Ctx {
 		actor: request.principal,
 		log: request.log,
 		requestId: request.id,
+		sourceAddress: request.ip,
 		db,
 		idempotency: request.idempotency,
 	};
@@ -60,7 +63,10 @@ export interface AuditEntry {
 	detail?: Record<string, unknown>;
 }
 
-/** Every write leaves an audit event, in the same transaction as the change it records. */
+/**
+ * Every write leaves an audit event, in the same transaction as the change it records: who (the
+ * principal and its role), what (action and target), from where (client address) and which request.
+ */
 export async function recordAudit(ctx: Ctx, entry: AuditEntry): Promise<void> {
 	await ctx.db.insert(auditEvents).values({
 		tenantId: entry.tenantId,
@@ -70,6 +76,7 @@ export async function recordAudit(ctx: Ctx, entry: AuditEntry): Promise<void> {
 		targetType: entry.targetType,
 		targetId: entry.targetId ?? null,
 		requestId: ctx.requestId,
+		sourceAddress: ctx.sourceAddress,
 		detail: entry.detail,
 	});
 }

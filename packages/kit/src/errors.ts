@@ -17,6 +17,8 @@ export type ProblemCode =
 	| "payload_too_large"
 	| "unsupported_media_type"
 	| "method_not_allowed"
+	| "request_timeout"
+	| "headers_too_large"
 	| "unavailable"
 	| "internal";
 
@@ -26,12 +28,14 @@ const titles: Record<ProblemCode, [number, string]> = {
 	forbidden: [403, "Forbidden"],
 	not_found: [404, "Not found"],
 	method_not_allowed: [405, "Method not allowed"],
+	request_timeout: [408, "Request timeout"],
 	conflict: [409, "Conflict"],
 	invalid_state: [409, "Invalid state for this action"],
 	idempotency_key_in_use: [409, "Idempotency key in use"],
 	payload_too_large: [413, "Payload too large"],
 	unsupported_media_type: [415, "Unsupported media type"],
 	idempotency_key_reused: [422, "Idempotency key reused with a different request"],
+	headers_too_large: [431, "Request line or headers too large"],
 	quota_exceeded: [422, "Quota exceeded"],
 	rate_limited: [429, "Too many requests"],
 	internal: [500, "Internal error"],
@@ -119,4 +123,10 @@ export function problemTitle(code: ProblemCode): string {
 
 export function statusOf(code: ProblemCode): number {
 	return titles[code][0];
+}
+
+/** Every code the API answers, by status: the list the spec publishes. */
+export function problemCodeList(): string {
+	const codes = Object.entries(titles).sort(([, a], [, b]) => a[0] - b[0]);
+	return codes.map(([code, [status]]) => `\`${code}\` (${status})`).join(", ");
 }

@@ -11,3 +11,4 @@ export * from "./pagination";
 export * from "./principal";
 export * from "./rate-limit";
 export * from "./schemas";
+export * from "./strict-input";

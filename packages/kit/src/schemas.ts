@@ -1,6 +1,6 @@
 import { type TSchema, Type } from "typebox";
 import type { ProblemCode } from "./errors";
-import { statusOf } from "./errors";
+import { problemCodeList, statusOf } from "./errors";
 
 /** Shared schema ids: registered once with app.addSchema and named so in the spec. */
 export const PROBLEM_SCHEMA_ID = "Problem";
@@ -11,7 +11,7 @@ export const ProblemSchema = Type.Object(
 		title: Type.String(),
 		status: Type.Integer(),
 		detail: Type.Optional(Type.String()),
-		code: Type.String({ description: "Stable machine-readable error code." }),
+		code: Type.String({ description: `Stable machine-readable error code: ${problemCodeList()}.` }),
 		request_id: Type.Optional(Type.String()),
 		errors: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
 	},
@@ -56,7 +56,14 @@ export const commonErrors: ProblemCode[] = [
 
 export const ListQuery = Type.Object(
 	{
-		limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+		limit: Type.Optional(
+			Type.Integer({
+				minimum: 1,
+				maximum: 200,
+				default: 50,
+				description: "Page size, written as a decimal integer (`1.5`, `0x10` or `1e1` are refused).",
+			}),
+		),
 		page_token: Type.Optional(
 			Type.String({ minLength: 1, maxLength: 512, description: "Opaque token from a previous page." }),
 		),

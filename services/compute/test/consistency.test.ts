@@ -170,12 +170,17 @@ describe("drift reported, repaired, audited", () => {
 		});
 		expect(seen.body.status).toBe("failed");
 
-		// One event per repaired unit, in the transaction that repaired it, by the operator.
-		const events = await auditOf(t, repaired);
+		// One event per repaired unit, in the transaction that repaired it, by the operator, and
+		// one for the request as a whole.
+		const recorded = await auditOf(t, repaired);
+		const events = recorded.filter((e) => e.action === "system.consistency.repair");
 		expect(events.map((e) => [e.action, e.targetType, e.targetId, e.tenantId, e.actorRole])).toEqual([
 			["system.consistency.repair", "quota", tenantId, tenantId, "operator"],
 			["system.consistency.repair", "host", hostId, null, "operator"],
 			["system.consistency.repair", "instance", stuckId, tenantId, "operator"],
+		]);
+		expect(recorded.filter((e) => e.action === "system.consistency.repair_request")).toMatchObject([
+			{ targetType: "system", tenantId: null, detail: { counts: { quota: 1, host: 1, stuck: 1, pool: 0 } } },
 		]);
 		expect(events[0]?.detail).toEqual({ changes: [repaired.body.changes[0]] });
 		expect(events[1]?.detail).toEqual({ changes: [repaired.body.changes[1]] });
@@ -185,7 +190,10 @@ describe("drift reported, repaired, audited", () => {
 		const again = await t.request<Repair>("POST", "/v1/system/consistency/repair", { token: op, body: {} });
 		expect(again.status).toBe(200);
 		expect(again.body).toMatchObject({ changes: [], counts: { quota: 0, host: 0, stuck: 0, pool: 0 } });
-		expect(await auditOf(t, again)).toEqual([]);
+		// A repair that found nothing changes nothing, and is on record as asked for.
+		expect(await auditOf(t, again)).toMatchObject([
+			{ action: "system.consistency.repair_request", detail: { counts: { quota: 0, host: 0, stuck: 0, pool: 0 } } },
+		]);
 	});
 
 	it("replays a repair sent again with the same Idempotency-Key, repairing nothing twice", async () => {

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { Db } from "@igoudar/db";
+import { type Db, instances } from "@igoudar/db";
 import { TestPlatform } from "@igoudar/server/testing";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeFlavor, makeHost, makeZone } from "./fixtures";
+import { makeFlavor, makeHost, makeZone, quotaUsed } from "./fixtures";
 
 let t: TestPlatform;
 let db: Db;
@@ -39,6 +40,65 @@ describe("inputs at the edges of the contract", () => {
 			body: { name: "nul-label", flavor: flavor.name, labels: { app: "a\u0000" } },
 		});
 		expect(labelled.status).toBe(400);
+	});
+
+	it("a lone surrogate or NUL in a label key or value is a 400 naming it, and nothing is claimed", async () => {
+		const token = await t.operatorToken();
+		const tenant = await t.createTenant();
+		const zone = await makeZone(db, "CV");
+		await makeHost(db, zone.id, { vcpus: 8, memoryMib: 16_384 });
+		const flavor = await makeFlavor(db, { vcpus: 1, memoryMib: 512 });
+		const before = await quotaUsed(db, tenant.id);
+		const cases: [Record<string, string>, string][] = [
+			[{ app: "web\ud800" }, "body/labels/app"],
+			[{ app: "\udc00" }, "body/labels/app"],
+			[{ tier: "a\ud83d" }, "body/labels/tier"],
+			[{ "app\ud800": "web" }, "body/labels"],
+			[{ "a\u0000": "web" }, "body/labels"],
+		];
+		for (const [labels, field] of cases) {
+			const res = await t.request("POST", `/v1/tenants/${tenant.id}/instances`, {
+				token,
+				body: { name: "labelled", flavor: flavor.name, labels },
+			});
+			expect(res.status, JSON.stringify(labels)).toBe(400);
+			expect(res.body).toMatchObject({ code: "validation_failed", errors: [{ field }] });
+		}
+		expect(await db.select().from(instances).where(eq(instances.tenantId, tenant.id))).toEqual([]);
+		expect(await quotaUsed(db, tenant.id)).toEqual(before);
+		// An emoji (a well-formed pair) is a fine label value.
+		const ok = await t.request("POST", `/v1/tenants/${tenant.id}/instances`, {
+			token,
+			body: { name: "labelled", flavor: flavor.name, labels: { app: "web \ud83d\ude80" } },
+		});
+		expect(ok.status).toBe(202);
+		expect(ok.body).toMatchObject({ instance: { labels: { app: "web 🚀" } } });
+	});
+
+	it("limit and other query integers are decimal only, on the compute lists too", async () => {
+		const token = await t.operatorToken();
+		const tenant = await t.createTenant();
+		const lists = [
+			"/v1/zones",
+			"/v1/hosts?status=enabled",
+			"/v1/flavors",
+			`/v1/tenants/${tenant.id}/instances?status=running`,
+			`/v1/tenants/${tenant.id}/operations?status=pending`,
+			`/v1/tenants/${tenant.id}/placement-groups`,
+		];
+		for (const list of lists) {
+			const join = list.includes("?") ? "&" : "?";
+			for (const limit of ["1.5", "0x10", "1e1", "0b11"]) {
+				const res = await t.request("GET", `${list}${join}limit=${limit}`, { token });
+				expect(res.status, `${list} limit=${limit}`).toBe(400);
+				expect(res.body).toMatchObject({ code: "validation_failed", errors: [{ field: "querystring/limit" }] });
+			}
+			expect((await t.request("GET", `${list}${join}limit=16`, { token })).status, list).toBe(200);
+		}
+		// A lone surrogate cannot be sent as UTF-8; its three-byte form is not valid UTF-8 either, and
+		// whatever the query parser makes of it, it is never a 500.
+		const encoded = await t.request("GET", "/v1/hosts?zone=%ED%A0%80", { token });
+		expect(encoded.status).toBeLessThan(500);
 	});
 
 	it("actions that take no body refuse one", async () => {

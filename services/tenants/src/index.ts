@@ -1,5 +1,6 @@
 import type { ServiceModule } from "@igoudar/kit";
 import type { TenantsDeps } from "./deps";
+import { auditEventRoutes } from "./routes/audit-events";
 import { authRoutes } from "./routes/auth";
 import { quotaRoutes } from "./routes/quotas";
 import { serviceAccountRoutes } from "./routes/service-accounts";
@@ -19,6 +20,7 @@ export const tenantsService: ServiceModule<TenantsDeps> = {
 		{ name: "tenants", description: "Tenants: the unit of ownership, residency and billing." },
 		{ name: "service-accounts", description: "Machine credentials of a tenant." },
 		{ name: "quotas", description: "Per-tenant limits and usage." },
+		{ name: "audit", description: "The audit trail: who did what, when, from where, with which request." },
 	],
 	async register(app, deps) {
 		// Each group is its own encapsulated plugin: the form-body parser stays on the token route.
@@ -26,5 +28,6 @@ export const tenantsService: ServiceModule<TenantsDeps> = {
 		await app.register(async (scope) => tenantRoutes(scope as typeof app, deps));
 		await app.register(async (scope) => serviceAccountRoutes(scope as typeof app, deps));
 		await app.register(async (scope) => quotaRoutes(scope as typeof app, deps));
+		await app.register(async (scope) => auditEventRoutes(scope as typeof app, deps));
 	},
 };

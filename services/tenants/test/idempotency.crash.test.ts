@@ -41,6 +41,7 @@ describe("an Idempotency-Key whose request died right after its commit", () => {
 			},
 			log: pino({ level: "silent" }) as unknown as FastifyBaseLogger,
 			requestId: "crashed-request",
+			sourceAddress: "127.0.0.1",
 			db: t.db,
 			idempotency: claim.claim,
 		};

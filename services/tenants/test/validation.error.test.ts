@@ -1,7 +1,10 @@
+import { request as httpRequest } from "node:http";
 import { auditEvents, quotas, serviceAccounts, tenants } from "@igoudar/db";
+import { TEXT_PATTERN } from "@igoudar/kit";
 import { TestPlatform } from "@igoudar/server/testing";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freeStrings, type Spec, specOperations, UNSTORABLE_STRINGS } from "./spec-support";
 import { expectProblem, fieldsOf, uniqueName } from "./support";
 
 let t: TestPlatform;
@@ -106,6 +109,13 @@ describe("unknown and server-owned fields", () => {
 		expect(fieldsOf(badResidency)).toContain("body/data_residency/0");
 		const emptyPatch = await t.request("PATCH", `/v1/tenants/${tenantId}`, { token: operator, body: {} });
 		expectProblem(emptyPatch, 400, "validation_failed");
+		// A reference to nothing is a bad request, not a foreign-key failure answered as a 500.
+		const noPlan = await t.request("PATCH", `/v1/tenants/${tenantId}`, {
+			token: operator,
+			body: { price_plan_id: "019a0000-0000-7000-8000-00000000beef" },
+		});
+		expectProblem(noPlan, 400, "validation_failed");
+		expect(fieldsOf(noPlan)).toEqual(["body/price_plan_id"]);
 	});
 });
 
@@ -214,3 +224,153 @@ describe("request ids", () => {
 		for (const a of answers) expectProblem(a, 401, "unauthenticated");
 	});
 });
+
+describe("strings the database cannot hold, and integers written loosely", () => {
+	it("refuses NUL and lone surrogates in a tenant display_name on create and update, storing nothing", async () => {
+		const before = await rowCounts();
+		const [tenant] = await t.db.select().from(tenants).where(eq(tenants.id, tenantId));
+		for (const value of UNSTORABLE_STRINGS) {
+			const created = await t.request("POST", "/v1/tenants", {
+				token: operator,
+				body: { name: uniqueName("s"), display_name: value },
+			});
+			expectProblem(created, 400, "validation_failed");
+			expect(fieldsOf(created), JSON.stringify(value)).toEqual(["body/display_name"]);
+			const patched = await t.request("PATCH", `/v1/tenants/${tenantId}`, {
+				token: operator,
+				body: { display_name: value },
+			});
+			expectProblem(patched, 400, "validation_failed");
+			expect(fieldsOf(patched)).toEqual(["body/display_name"]);
+		}
+		expect(await rowCounts()).toEqual(before);
+		expect(await t.db.select().from(tenants).where(eq(tenants.id, tenantId))).toEqual([tenant]);
+		// A well-formed pair (an emoji) is text like any other and is stored as sent.
+		const emoji = await t.request("POST", "/v1/tenants", {
+			token: operator,
+			body: { name: uniqueName("e"), display_name: "Acme \ud83d\ude00" },
+		});
+		expect(emoji.status).toBe(201);
+		expect((emoji.body as { display_name: string }).display_name).toBe("Acme 😀");
+	});
+
+	it("refuses them in any string of any body, property names included, before credentials are checked", async () => {
+		const token = await t.request("POST", "/v1/auth/token", {
+			body: { grant_type: "client_credentials", client_id: "igc_\ud800", client_secret: "secret" },
+		});
+		expectProblem(token, 400, "validation_failed");
+		expect(fieldsOf(token)).toEqual(["body/client_id"]);
+		const key = await t.request("POST", "/v1/tenants", {
+			token: operator,
+			body: { name: uniqueName("k"), "\ud800": 1 },
+		});
+		expectProblem(key, 400, "validation_failed");
+		expect(fieldsOf(key)).toEqual(["body"]);
+		const nested = await t.request("PATCH", `/v1/tenants/${tenantId}/quotas`, {
+			token: operator,
+			body: { limits: { "vcpus\u0000": 1 } },
+		});
+		expectProblem(nested, 400, "validation_failed");
+		expect(fieldsOf(nested)).toEqual(["body/limits"]);
+	});
+
+	it("refuses them in query and path parameters", async () => {
+		for (const [method, url] of [
+			["GET", "/v1/tenants?page_token=%00"],
+			["GET", `/v1/tenants/${tenantId}/audit-events?actor_id=a%00b`],
+			["GET", "/v1/tenants/%00/quotas"],
+			["DELETE", `/v1/tenants/${tenantId}/service-accounts/%00`],
+		] as const) {
+			const res = await t.request(method, url, { token: operator });
+			expectProblem(res, 400, "validation_failed");
+			expect(fieldsOf(res).join(), url).toMatch(/^(querystring|params)\//);
+		}
+	});
+
+	it("reads limit as a decimal integer 1-200 only, on every list", async () => {
+		const lists = (await specOperations(t)).filter((op) => op.method === "get" && op.query.includes("limit"));
+		expect(lists.length).toBeGreaterThanOrEqual(8);
+		for (const { path } of lists) {
+			const url = path.replace("{tenant_id}", tenantId);
+			for (const limit of ["1.5", "0x10", "1e1", "0b11", "0o7", "+5", "%205", "1_0", "", "0", "-1", "201"]) {
+				const res = await t.request("GET", `${url}?limit=${limit}`, { token: operator });
+				expectProblem(res, 400, "validation_failed");
+				expect(fieldsOf(res), `${path}?limit=${limit}`).toEqual(["querystring/limit"]);
+			}
+			for (const limit of ["7", "200"]) {
+				const res = await t.request("GET", `${url}?limit=${limit}`, { token: operator });
+				expect(res.status, `${path}?limit=${limit}`).toBe(200);
+			}
+		}
+	});
+});
+
+describe("what the spec says about refusals", () => {
+	it("declares 413 and 415 on every route that takes a body, 431 on every route, and lists every code", async () => {
+		const operations = await specOperations(t);
+		for (const op of operations) {
+			const label = `${op.method} ${op.path}`;
+			expect(op.responses["431"]?.description, label).toContain("headers_too_large");
+			if (["post", "put", "patch", "delete"].includes(op.method)) {
+				expect(op.responses["413"]?.description, label).toContain("payload_too_large");
+				expect(op.responses["415"]?.description, label).toContain("unsupported_media_type");
+			}
+		}
+		const spec = await t.request<Spec>("GET", "/openapi.json");
+		const codeDescription = spec.body.components.schemas.Problem.properties.code.description;
+		for (const code of ["payload_too_large", "unsupported_media_type", "headers_too_large", "validation_failed"]) {
+			expect(codeDescription).toContain(`\`${code}\``);
+		}
+	});
+
+	it("writes the refusal of NUL and lone surrogates into every free string of every request schema", async () => {
+		let documented = 0;
+		for (const op of await specOperations(t)) {
+			for (const schema of op.requestSchemas) {
+				for (const text of freeStrings(schema)) {
+					expect(text.pattern, `${op.method} ${op.path}`).toBeDefined();
+					if (text.pattern === TEXT_PATTERN) documented++;
+				}
+			}
+		}
+		expect(documented).toBeGreaterThanOrEqual(10);
+		for (const flags of ["", "u"]) {
+			const pattern = new RegExp(TEXT_PATTERN, flags);
+			for (const bad of UNSTORABLE_STRINGS) expect(pattern.test(bad), JSON.stringify(bad)).toBe(false);
+			for (const good of ["", "Acme", "😀 émoji", "tab\tnew\nline"]) expect(pattern.test(good), good).toBe(true);
+		}
+	});
+});
+
+describe("requests Node refuses before routing", () => {
+	it("answers a 100,000-character URL and oversized headers with a 431 problem and a request id", async () => {
+		const address = await t.app.listen({ host: "127.0.0.1", port: 0 });
+		const { port } = new URL(address);
+		const huge = await rawGet(port, `/v1/tenants?page_token=${"a".repeat(100_000)}`, {});
+		const bigHeader = await rawGet(port, "/v1/tenants", { "x-padding": "p".repeat(20_000) });
+		for (const res of [huge, bigHeader]) {
+			expect(res.status).toBe(431);
+			expect(res.headers["content-type"]).toBe("application/problem+json");
+			const body = JSON.parse(res.body) as { code: string; status: number; request_id: string };
+			expect(body).toMatchObject({ code: "headers_too_large", status: 431 });
+			expect(body.request_id).toBe(res.headers["x-request-id"]);
+			expect(body.request_id).toMatch(/^[0-9a-f-]{36}$/);
+		}
+	});
+});
+
+/** A GET over a real socket: what Node answers before Fastify is only seen there, not through inject. */
+function rawGet(port: string, path: string, headers: Record<string, string>) {
+	return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+		const req = httpRequest({ host: "127.0.0.1", port: Number(port), path, headers }, (res) => {
+			let body = "";
+			res.setEncoding("utf8");
+			res.on("data", (chunk: string) => {
+				body += chunk;
+			});
+			res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+		});
+		req.on("error", reject);
+		req.end();
+	});
+}

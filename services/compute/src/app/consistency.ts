@@ -190,7 +190,8 @@ export async function consistencyGet(ctx: Ctx, checkers: readonly ConsistencyChe
 /**
  * The repair asked for by an operator. Each unit commits with its own audit event, so what was
  * changed is recorded even if the process dies half-way; the answer is stored for the
- * Idempotency-Key once all of it is done (a retry after a crash repairs whatever is left).
+ * Idempotency-Key once all of it is done (a retry after a crash repairs whatever is left), with
+ * one more event for the request itself, so a repair that found nothing is on record too.
  */
 export async function consistencyRepair(ctx: Ctx, checkers: readonly ConsistencyChecker[]): Promise<ConsistencyRepair> {
 	const report = await findConsistencyDrift(ctx.db, checkers);
@@ -199,5 +200,13 @@ export async function consistencyRepair(ctx: Ctx, checkers: readonly Consistency
 	if (repair.changes.length > 0) {
 		ctx.log.warn({ changes: repair.changes }, "consistency repair changed counters or settled stuck instances");
 	}
-	return idempotentResult(ctx, 200, repair);
+	return ctx.db.transaction(async (tx) => {
+		await recordAudit(withDb(ctx, tx), {
+			tenantId: null,
+			action: "system.consistency.repair_request",
+			targetType: "system",
+			detail: { counts: repair.counts },
+		});
+		return idempotentResult(withDb(ctx, tx), 200, repair);
+	});
 }

@@ -1,6 +1,6 @@
 import { INSTANCE_STATUSES } from "@igoudar/db";
 import { OperationSchema } from "@igoudar/jobs";
-import { Name, Nullable, Timestamp, Uuid } from "@igoudar/kit";
+import { ListQuery, Name, Nullable, Timestamp, Uuid } from "@igoudar/kit";
 import { Type } from "typebox";
 
 export const InstanceStatusSchema = Type.Unsafe<(typeof INSTANCE_STATUSES)[number]>({
@@ -66,8 +66,7 @@ export const InstanceParams = Type.Object(
 
 export const InstanceListQuery = Type.Object(
 	{
-		limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-		page_token: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+		...ListQuery.properties,
 		status: Type.Optional(InstanceStatusSchema),
 	},
 	{ additionalProperties: false },

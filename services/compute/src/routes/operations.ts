@@ -1,6 +1,6 @@
 import type { OperationStatus } from "@igoudar/db";
 import { OperationSchema } from "@igoudar/jobs";
-import { type App, contextOf, Page, pageRequest, TenantParams, Uuid } from "@igoudar/kit";
+import { type App, contextOf, ListQuery, Page, pageRequest, TenantParams, Uuid } from "@igoudar/kit";
 import { Type } from "typebox";
 import { operationGet, operationList } from "../app/operations";
 import type { ComputeDeps } from "../deps";
@@ -14,8 +14,7 @@ const OperationParams = Type.Object(
 
 const OperationListQuery = Type.Object(
 	{
-		limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-		page_token: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+		...ListQuery.properties,
 		target_id: Type.Optional(Uuid("Only operations on this resource.")),
 		status: Type.Optional(
 			Type.Unsafe<OperationStatus>({ type: "string", enum: ["pending", "running", "succeeded", "failed"] }),

@@ -1,4 +1,4 @@
-import { initTenantQuotas, isUniqueViolation } from "@igoudar/db";
+import { initTenantQuotas, isForeignKeyViolation, isUniqueViolation, postgresError } from "@igoudar/db";
 import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
 import {
 	deleteTenantIfEmpty,
@@ -82,7 +82,24 @@ export interface TenantUpdate {
 	price_plan_id?: string | null;
 }
 
+/** The constraint that makes a tenant's price plan name one that exists (migration 0005). */
+const PRICE_PLAN_FK = "tenants_price_plan_id_price_plans_id_fk";
+
 export async function tenantUpdate(ctx: Ctx, id: string, input: TenantUpdate): Promise<TenantView> {
+	try {
+		return await updateAndAudit(ctx, id, input);
+	} catch (error) {
+		// An unknown plan is a bad reference in the request, like an unknown flavor on an instance.
+		if (isForeignKeyViolation(error) && postgresError(error)?.constraint === PRICE_PLAN_FK) {
+			throw problems.validation(`No price plan ${input.price_plan_id} exists.`, [
+				{ field: "body/price_plan_id", message: "not found" },
+			]);
+		}
+		throw error;
+	}
+}
+
+function updateAndAudit(ctx: Ctx, id: string, input: TenantUpdate): Promise<TenantView> {
 	return ctx.db.transaction(async (tx) => {
 		const row = await updateTenant(tx, id, {
 			displayName: input.display_name,

@@ -63,7 +63,7 @@ export async function authRoutes(app: App, deps: TenantsDeps): Promise<void> {
 		},
 		async (request, reply) => {
 			reply.header("cache-control", "no-store");
-			return tokenIssue(deps.db, deps.signer, request.body);
+			return tokenIssue(deps.db, deps.signer, request.body, { requestId: request.id, sourceAddress: request.ip });
 		},
 	);
 
