@@ -49,7 +49,7 @@ describe("docker-compose.yml", () => {
 		expect(result.stderr).not.toMatch(/error/i);
 		expect(result.status).toBe(0);
 		const out = result.stdout;
-		for (const service of ["postgres", "redis", "migrate", "tenants", "compute", "storage", "worker", "gateway"]) {
+		for (const service of ["postgres", "redis", "migrate", "tenants", "compute", "storage", "billing", "worker", "gateway"]) {
 			expect(out).toContain(`  ${service}:`);
 		}
 		expect(out).toContain("noeviction");
@@ -90,5 +90,6 @@ describe("docker-compose.yml", () => {
 		expect(gateway).toContain("instances|placement-groups|operations");
 		expect(gateway).toContain("volumes|snapshots");
 		expect(gateway).toContain("storage-pools");
+		expect(gateway).toContain("invoice-runs");
 	});
 });
