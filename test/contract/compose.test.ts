@@ -49,7 +49,17 @@ describe("docker-compose.yml", () => {
 		expect(result.stderr).not.toMatch(/error/i);
 		expect(result.status).toBe(0);
 		const out = result.stdout;
-		for (const service of ["postgres", "redis", "migrate", "tenants", "compute", "storage", "billing", "worker", "gateway"]) {
+		for (const service of [
+			"postgres",
+			"redis",
+			"migrate",
+			"tenants",
+			"compute",
+			"storage",
+			"billing",
+			"worker",
+			"gateway",
+		]) {
 			expect(out).toContain(`  ${service}:`);
 		}
 		expect(out).toContain("noeviction");

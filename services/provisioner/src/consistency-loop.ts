@@ -103,8 +103,7 @@ export function consistencyLoop(options: ConsistencyLoopOptions): ConsistencyLoo
 			const elected = await election.set(`${prefix}:consistency-check`, String(process.pid), "PX", ttl, "NX");
 			if (elected === "OK") {
 				await checkConsistency(db, { logger, repair: options.autoRepair, checkers: options.checkers });
-			}
-			else latest = null;
+			} else latest = null;
 			return false;
 		},
 		intervalMs,
