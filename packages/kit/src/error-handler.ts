@@ -44,7 +44,9 @@ function isUnstorableText(error: unknown): boolean {
 	return code === "22021" || code === "22P05";
 }
 
-function toProblem(error: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }): ProblemError {
+export function toProblem(
+	error: FastifyError & { validation?: ValidationIssue[]; validationContext?: string },
+): ProblemError {
 	if (error instanceof ProblemError) return error;
 	if (isDatabaseUnavailable(error)) {
 		// Nothing was committed, and the database is most likely back in seconds.

@@ -1,5 +1,6 @@
 export * from "./app";
 export * from "./auth";
+export * from "./client-auth";
 export * from "./config";
 export * from "./context";
 export * from "./error-handler";

@@ -1,6 +1,7 @@
 import rateLimit, { type FastifyRateLimitStore } from "@fastify/rate-limit";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
+import { tokenRequestClientId } from "./client-auth";
 import { ProblemError } from "./errors";
 
 export interface RateLimitSettings {
@@ -226,8 +227,8 @@ async function limitTokenRequests(store: FallbackStore, settings: RateLimitSetti
 	if (byAddress.current > settings.tokenPerAddressPerMinute) {
 		throw rateLimited("Token requests from this address", settings.tokenPerAddressPerMinute, byAddress.ttl);
 	}
-	const clientId = (request.body as { client_id?: unknown } | undefined)?.client_id;
-	if (typeof clientId !== "string" || clientId === "") return;
+	const clientId = tokenRequestClientId(request);
+	if (clientId === undefined) return;
 	const byClient = await store.count(`token-client:${clientId.slice(0, 255)}`, WINDOW_MS);
 	if (byClient.current > settings.tokenPerMinute) {
 		throw rateLimited("Token requests for this client id", settings.tokenPerMinute, byClient.ttl);

@@ -154,7 +154,13 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		ttlSeconds: config.kit.tokenTtlSeconds,
 		sealer,
 	});
-	if (mountsTenants(config.target)) await tenantsService.register(app, { db, signer });
+	if (mountsTenants(config.target)) {
+		await tenantsService.register(app, {
+			db,
+			signer,
+			oauth: { issuer: config.kit.issuer, publicUrl: config.kit.publicUrl },
+		});
+	}
 	if (mountsCompute(config.target)) {
 		await computeService.register(app, {
 			db,

@@ -17,6 +17,7 @@ const PUBLIC_ROUTES = new Set([
 	"GET /metrics",
 	"GET /openapi.json",
 	"GET /.well-known/jwks.json",
+	"GET /.well-known/oauth-authorization-server",
 	"POST /v1/auth/token",
 ]);
 // Floors so the matrix cannot pass by iterating nothing (counts as of the tenants service).

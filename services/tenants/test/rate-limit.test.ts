@@ -31,8 +31,8 @@ describe("rate limits, counted in Redis", () => {
 			const res = await t.request("POST", "/v1/auth/token", { body: tokenBody("wrong-secret") });
 			statuses.push(res.status);
 			if (res.status === 429) {
-				expect(res.body).toMatchObject({ code: "rate_limited", status: 429 });
-				expect(res.headers["content-type"]).toContain("application/problem+json");
+				expect(res.body).toMatchObject({ error: "rate_limited", code: "rate_limited", status: 429 });
+				expect(res.headers["content-type"]).toContain("application/json");
 				expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
 			}
 		}

@@ -82,8 +82,13 @@ function expectDocumented(
 	expect(res.statusCode, label).not.toBe(500);
 	expect(Object.keys(op.responses), label).toContain(String(res.statusCode));
 	if (res.statusCode >= 400) {
-		expect(String(res.headers["content-type"]), label).toMatch(/^application\/problem\+json/);
-		const problem = JSON.parse(res.body) as { code?: unknown; status?: unknown; request_id?: unknown };
+		const problem = JSON.parse(res.body) as { code?: unknown; status?: unknown; request_id?: unknown; error?: unknown };
+		// The token route answers OAuth clients: RFC 6749 JSON, the problem fields riding along.
+		const oauth = op.path === "/v1/auth/token";
+		expect(String(res.headers["content-type"]), label).toMatch(
+			oauth ? /^application\/json/ : /^application\/problem\+json/,
+		);
+		if (oauth) expect(typeof problem.error, label).toBe("string");
 		expect(typeof problem.code, label).toBe("string");
 		expect(problem.status, label).toBe(res.statusCode);
 		expect(problem.request_id, label).toBe(res.headers["x-request-id"]);

@@ -21,6 +21,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/oauth-authorization-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OAuth 2.0 authorization server metadata (RFC 8414)
+         * @description The issuer, the token endpoint and the JWKS URI, the client_credentials grant, and the two client authentication methods (client_secret_basic, client_secret_post). URLs are built from IGOUDAR_PUBLIC_URL when it is set, else from the request's scheme and host.
+         */
+        get: operations["authServerMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -106,7 +126,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange service-account credentials for an access token
-         * @description OAuth 2.0 client-credentials grant, as JSON or application/x-www-form-urlencoded.
+         * @description OAuth 2.0 client-credentials grant, as JSON or application/x-www-form-urlencoded. The client authenticates with HTTP Basic (client_secret_basic, RFC 6749 2.3.1: base64 of the form-urlencoded id and secret) or with client_id and client_secret in the body (client_secret_post), never both. Errors are RFC 6749 5.2 JSON (`error`, `error_description`) carrying the problem fields too; 401 invalid_client answers a `WWW-Authenticate: Basic realm="igoudar"` challenge when the client sent an Authorization header.
          */
         post: operations["authToken"];
         delete?: never;
@@ -1448,6 +1468,73 @@ export interface operations {
             };
         };
     };
+    authServerMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description RFC 8414 authorization server metadata. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        grant_types_supported: string[];
+                        /** @description IGOUDAR_ISSUER: the `iss` of every access token. */
+                        issuer: string;
+                        /** Format: uri */
+                        jwks_uri: string;
+                        /** @description Empty: there is no authorization endpoint, so no response type is supported. */
+                        response_types_supported: string[];
+                        /** Format: uri */
+                        token_endpoint: string;
+                        token_endpoint_auth_methods_supported: string[];
+                    };
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     healthCheck: {
         parameters: {
             query?: never;
@@ -1779,16 +1866,20 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    client_id: string;
-                    client_secret: string;
+                    /** @description With client_secret_post; with Basic, only if equal. */
+                    client_id?: string;
+                    /** @description client_secret_post; never together with Basic. */
+                    client_secret?: string;
                     /** @enum {string} */
                     grant_type: "client_credentials";
                     /** @description Accepted and ignored: roles decide. */
                     scope?: string;
                 };
                 "application/x-www-form-urlencoded": {
-                    client_id: string;
-                    client_secret: string;
+                    /** @description With client_secret_post; with Basic, only if equal. */
+                    client_id?: string;
+                    /** @description client_secret_post; never together with Basic. */
+                    client_secret?: string;
                     /** @enum {string} */
                     grant_type: "client_credentials";
                     /** @description Accepted and ignored: roles decide. */
@@ -1812,40 +1903,100 @@ export interface operations {
                     };
                 };
             };
-            /** @description validation_failed */
+            /** @description invalid_request (validation_failed), unsupported_grant_type (validation_failed) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @description The stable problem code, as on every other route. */
+                        code: string;
+                        detail?: string;
+                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
+                        error: string;
+                        error_description?: string;
+                        errors?: {
+                            [key: string]: unknown;
+                        }[];
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI identifying the problem type. */
+                        type: string;
+                    };
                 };
             };
-            /** @description unauthenticated */
+            /** @description invalid_client (unauthenticated); WWW-Authenticate when the client sent an Authorization header */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @description The stable problem code, as on every other route. */
+                        code: string;
+                        detail?: string;
+                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
+                        error: string;
+                        error_description?: string;
+                        errors?: {
+                            [key: string]: unknown;
+                        }[];
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI identifying the problem type. */
+                        type: string;
+                    };
                 };
             };
-            /** @description payload_too_large */
+            /** @description invalid_request (payload_too_large) */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @description The stable problem code, as on every other route. */
+                        code: string;
+                        detail?: string;
+                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
+                        error: string;
+                        error_description?: string;
+                        errors?: {
+                            [key: string]: unknown;
+                        }[];
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI identifying the problem type. */
+                        type: string;
+                    };
                 };
             };
-            /** @description unsupported_media_type */
+            /** @description invalid_request (unsupported_media_type) */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @description The stable problem code, as on every other route. */
+                        code: string;
+                        detail?: string;
+                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
+                        error: string;
+                        error_description?: string;
+                        errors?: {
+                            [key: string]: unknown;
+                        }[];
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI identifying the problem type. */
+                        type: string;
+                    };
                 };
             };
             /** @description rate_limited */
@@ -1854,7 +2005,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @description The stable problem code, as on every other route. */
+                        code: string;
+                        detail?: string;
+                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
+                        error: string;
+                        error_description?: string;
+                        errors?: {
+                            [key: string]: unknown;
+                        }[];
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI identifying the problem type. */
+                        type: string;
+                    };
                 };
             };
             /** @description headers_too_large */
@@ -1872,7 +2038,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @description The stable problem code, as on every other route. */
+                        code: string;
+                        detail?: string;
+                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
+                        error: string;
+                        error_description?: string;
+                        errors?: {
+                            [key: string]: unknown;
+                        }[];
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI identifying the problem type. */
+                        type: string;
+                    };
                 };
             };
             /** @description unavailable */
@@ -1881,7 +2062,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @description The stable problem code, as on every other route. */
+                        code: string;
+                        detail?: string;
+                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
+                        error: string;
+                        error_description?: string;
+                        errors?: {
+                            [key: string]: unknown;
+                        }[];
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        /** @description URI identifying the problem type. */
+                        type: string;
+                    };
                 };
             };
         };

@@ -1,14 +1,21 @@
 import formbody from "@fastify/formbody";
-import { type App, errorResponses, publishedKeys } from "@igoudar/kit";
+import { type App, parseClientAuthHeader, publishedKeys } from "@igoudar/kit";
+import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { tokenIssue } from "../app/tokens";
 import type { TenantsDeps } from "../deps";
+import { authorizationServerMetadataRoute } from "./oauth-metadata";
+import { sendTokenError, tokenErrorResponses, tokenErrors } from "./token-errors";
 
 const TokenRequest = Type.Object(
 	{
 		grant_type: Type.Literal("client_credentials"),
-		client_id: Type.String({ minLength: 1, maxLength: 255 }),
-		client_secret: Type.String({ minLength: 1, maxLength: 512 }),
+		client_id: Type.Optional(
+			Type.String({ minLength: 1, maxLength: 255, description: "With client_secret_post; with Basic, only if equal." }),
+		),
+		client_secret: Type.Optional(
+			Type.String({ minLength: 1, maxLength: 512, description: "client_secret_post; never together with Basic." }),
+		),
 		scope: Type.Optional(Type.String({ maxLength: 1024, description: "Accepted and ignored: roles decide." })),
 	},
 	{ additionalProperties: false },
@@ -43,6 +50,48 @@ const Jwks = Type.Object(
 	{ additionalProperties: false },
 );
 
+type TokenRequestBody = { client_id?: string; client_secret?: string };
+
+/**
+ * The client's credentials by the one method it used (RFC 6749 2.3.1): HTTP Basic or the body.
+ * Two methods at once is refused (RFC 6749 2.3), as is a body client_id naming another client.
+ */
+export function clientCredentials(request: FastifyRequest): { client_id: string; client_secret: string } {
+	const body = (request.body ?? {}) as TokenRequestBody;
+	const header = parseClientAuthHeader(request.headers.authorization);
+	switch (header.kind) {
+		case "other-scheme":
+			throw tokenErrors.invalidClient("Authenticate the client with HTTP Basic or client_secret in the body.");
+		case "malformed":
+			throw tokenErrors.invalidRequest("The Authorization header is not valid HTTP Basic client credentials.");
+		case "basic": {
+			const { clientId, clientSecret } = header.credentials;
+			if (body.client_secret !== undefined) {
+				throw tokenErrors.invalidRequest(
+					"Use one client authentication method: HTTP Basic or client_secret in the body.",
+				);
+			}
+			if (body.client_id !== undefined && body.client_id !== clientId) {
+				throw tokenErrors.invalidRequest("The body's client_id differs from the HTTP Basic client id.");
+			}
+			return { client_id: clientId, client_secret: clientSecret };
+		}
+		case "none": {
+			const { client_id, client_secret } = body;
+			if (client_id === undefined && client_secret === undefined) {
+				throw tokenErrors.invalidClient("No client authentication: use HTTP Basic or client_id and client_secret.");
+			}
+			if (client_id === undefined || client_secret === undefined) {
+				const missing = client_id === undefined ? "client_id" : "client_secret";
+				throw tokenErrors.invalidRequest("The request does not match the schema.", [
+					{ field: `body/${missing}`, message: "is required" },
+				]);
+			}
+			return { client_id, client_secret };
+		}
+	}
+}
+
 export async function authRoutes(app: App, deps: TenantsDeps): Promise<void> {
 	// Form bodies are accepted here only, as OAuth clients send them; every other route takes JSON.
 	await app.register(formbody);
@@ -53,19 +102,29 @@ export async function authRoutes(app: App, deps: TenantsDeps): Promise<void> {
 			config: { access: { public: true } },
 			schema: {
 				summary: "Exchange service-account credentials for an access token",
-				description: "OAuth 2.0 client-credentials grant, as JSON or application/x-www-form-urlencoded.",
+				description:
+					"OAuth 2.0 client-credentials grant, as JSON or application/x-www-form-urlencoded. The client authenticates " +
+					"with HTTP Basic (client_secret_basic, RFC 6749 2.3.1: base64 of the form-urlencoded id and secret) or " +
+					"with client_id and client_secret in the body (client_secret_post), never both. Errors are RFC 6749 5.2 " +
+					"JSON (`error`, `error_description`) carrying the problem fields too; 401 invalid_client answers a " +
+					'`WWW-Authenticate: Basic realm="igoudar"` challenge when the client sent an Authorization header.',
 				operationId: "authToken",
 				consumes: ["application/json", "application/x-www-form-urlencoded"],
 				tags: ["auth"],
 				body: TokenRequest,
-				response: { 200: TokenResponse, ...errorResponses("unauthenticated") },
+				response: { 200: TokenResponse, ...tokenErrorResponses() },
 			},
+			// Every refusal of this route, from its hooks and body parsers too, in the form OAuth clients read.
+			errorHandler: sendTokenError,
 		},
 		async (request, reply) => {
 			reply.header("cache-control", "no-store");
-			return tokenIssue(deps.db, deps.signer, request.body, { requestId: request.id, sourceAddress: request.ip });
+			const credentials = clientCredentials(request);
+			return tokenIssue(deps.db, deps.signer, credentials, { requestId: request.id, sourceAddress: request.ip });
 		},
 	);
+
+	authorizationServerMetadataRoute(app, deps);
 
 	app.get(
 		"/.well-known/jwks.json",
