@@ -1,7 +1,14 @@
-import { randomUUID } from "node:crypto";
 import createClient, { type Client } from "openapi-fetch";
-import type { paths } from "./generated/schema";
-import { TokenSource } from "./tokens";
+import { authenticatedFetch } from "./fetch.js";
+import type { paths } from "./generated/schema.js";
+import { invoices, usage } from "./resources/billing.js";
+import { flavors, hosts, instances, zones } from "./resources/compute.js";
+import type { Context } from "./resources/context.js";
+import { snapshots, storagePools, volumes } from "./resources/storage.js";
+import { operations, quotas, serviceAccounts, tenants } from "./resources/tenancy.js";
+import type { RetryOptions } from "./retry.js";
+import type { Operation } from "./types.js";
+import { type WaitOptions, waitForOperation } from "./wait.js";
 
 export interface IgoudarClientOptions {
 	baseUrl: string;
@@ -11,97 +18,60 @@ export interface IgoudarClientOptions {
 	/** A fixed bearer token instead of credentials. */
 	token?: string;
 	/**
-	 * Give every POST an Idempotency-Key and retry it, with the same key, on network errors,
-	 * 502/504, and 409 `idempotency_key_in_use`: a retried create never creates twice.
+	 * How idempotent calls (GET, HEAD, DELETE, PUT, and every POST: each gets an Idempotency-Key)
+	 * are retried on network errors, 429, 502, 503, 504 and 409 `idempotency_key_in_use`.
+	 * `Retry-After` is honoured; `{ maxAttempts: 1 }` turns retries off.
 	 */
+	retry?: RetryOptions;
+	/** @deprecated use `retry.maxAttempts` (this counts retries, not tries). */
 	retries?: number;
 	fetch?: typeof fetch;
 }
 
-export type IgoudarClient = Client<paths> & {
-	/** Polls an operation until it succeeds or fails (or the timeout passes). */
-	waitForOperation(
-		tenantId: string,
-		operationId: string,
-		options?: { timeoutMs?: number; intervalMs?: number },
-	): Promise<OperationResult>;
-};
+/**
+ * The raw typed client (`GET`, `POST`, ... from openapi-fetch: they resolve with
+ * `{ data, error, response }` and do not throw on HTTP errors), plus resource helpers that
+ * return the body and throw IgoudarError on any error.
+ */
+export type IgoudarClient = Client<paths> &
+	ReturnType<typeof resources> & {
+		/** Polls an operation until it ends: resolves on succeeded, throws its problem on failed. */
+		waitForOperation(tenantId: string, operationId: string, options?: WaitOptions): Promise<Operation>;
+	};
 
 /** An operation as the API returns it. */
-export type OperationResult =
-	paths["/v1/tenants/{tenant_id}/operations/{operation_id}"]["get"]["responses"][200]["content"]["application/json"];
+export type OperationResult = Operation;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function problemCode(response: Response): Promise<string | undefined> {
-	if (!response.headers.get("content-type")?.includes("problem+json")) return undefined;
-	try {
-		return ((await response.clone().json()) as { code?: string }).code;
-	} catch {
-		return undefined;
-	}
-}
-
-/** The fetch that authenticates, keys and retries: everything the typed client sends goes through it. */
-function authenticatedFetch(options: IgoudarClientOptions, base: typeof fetch): typeof fetch {
-	const tokens =
-		options.clientId && options.clientSecret
-			? new TokenSource(options.baseUrl, { clientId: options.clientId, clientSecret: options.clientSecret }, base)
-			: undefined;
-	const retries = options.retries ?? 3;
-
-	return async (input, init) => {
-		const original = new Request(input, init);
-		if (original.method === "POST" && !original.headers.has("idempotency-key")) {
-			original.headers.set("idempotency-key", randomUUID());
-		}
-		const body = original.body ? await original.arrayBuffer() : undefined;
-		let refreshed = false;
-		for (let attempt = 0; ; attempt++) {
-			const request = new Request(original, { body });
-			const token = tokens ? await tokens.get() : options.token;
-			if (token) request.headers.set("authorization", `Bearer ${token}`);
-			let response: Response;
-			try {
-				response = await base(request);
-			} catch (error) {
-				if (attempt >= retries || original.method !== "POST") throw error;
-				await sleep(100 * 2 ** attempt);
-				continue;
-			}
-			if (response.status === 401 && tokens && !refreshed) {
-				// A token revoked or rotated early: fetch a new one once, then give up.
-				tokens.invalidate();
-				refreshed = true;
-				continue;
-			}
-			const retriable =
-				response.status === 502 ||
-				response.status === 504 ||
-				(response.status === 409 && (await problemCode(response)) === "idempotency_key_in_use");
-			if (!retriable || attempt >= retries || original.method !== "POST") return response;
-			await sleep(100 * 2 ** attempt);
-		}
+function resources(context: Context) {
+	return {
+		tenants: tenants(context),
+		serviceAccounts: serviceAccounts(context),
+		quotas: quotas(context),
+		operations: operations(context),
+		instances: instances(context),
+		flavors: flavors(context),
+		zones: zones(context),
+		hosts: hosts(context),
+		volumes: volumes(context),
+		snapshots: snapshots(context),
+		storagePools: storagePools(context),
+		usage: usage(context),
+		invoices: invoices(context),
 	};
 }
 
 export function createIgoudarClient(options: IgoudarClientOptions): IgoudarClient {
+	const retry: RetryOptions = {
+		...(options.retries === undefined ? {} : { maxAttempts: options.retries + 1 }),
+		...options.retry,
+	};
 	const client = createClient<paths>({
 		baseUrl: options.baseUrl,
-		fetch: authenticatedFetch(options, options.fetch ?? globalThis.fetch),
+		// Resolved at call time, so a fetch patched after creation (tests, polyfills) is used.
+		fetch: authenticatedFetch({ ...options, retry }, options.fetch ?? ((input, init) => globalThis.fetch(input, init))),
 	});
-	const waitForOperation: IgoudarClient["waitForOperation"] = async (tenantId, operationId, wait = {}) => {
-		const deadline = Date.now() + (wait.timeoutMs ?? 120_000);
-		for (;;) {
-			const { data, error } = await client.GET("/v1/tenants/{tenant_id}/operations/{operation_id}", {
-				params: { path: { tenant_id: tenantId, operation_id: operationId } },
-			});
-			if (error || !data) throw new Error(`operation ${operationId}: ${JSON.stringify(error)}`);
-			const op: OperationResult = data;
-			if (op.status === "succeeded" || op.status === "failed") return op;
-			if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${op.status} after the timeout`);
-			await sleep(wait.intervalMs ?? 200);
-		}
-	};
-	return Object.assign(client, { waitForOperation });
+	return Object.assign(client, resources({ client }), {
+		waitForOperation: (tenantId: string, operationId: string, wait?: WaitOptions) =>
+			waitForOperation(client, tenantId, operationId, wait),
+	});
 }
