@@ -44,6 +44,7 @@ function isUnstorableText(error: unknown): boolean {
 	return code === "22021" || code === "22P05";
 }
 
+/** The problem an error answers as; the OAuth token route reshapes it, so it must map alike. */
 export function toProblem(
 	error: FastifyError & { validation?: ValidationIssue[]; validationContext?: string },
 ): ProblemError {
