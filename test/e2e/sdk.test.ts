@@ -177,6 +177,16 @@ describe("the SDK against a real server", () => {
 		expect(invalid).toMatchObject({ status: 400, code: "validation_failed", requestId: expect.any(String) });
 		expect((invalid as IgoudarError).errors.length).toBeGreaterThan(0);
 
+		const group = await story.placementGroups.create(tenantId, { name: "db-ha", policy: "anti-affinity" });
+		expect((await story.placementGroups.list(tenantId).toArray()).map((g) => g.id)).toEqual([group.id]);
+		// Breaking out of the loop stops the paging: 12 events of pages of 5 take three requests.
+		const events: string[] = [];
+		for await (const event of ops.auditEvents.list({ limit: 5 })) {
+			events.push(event.id);
+			if (events.length === 12) break;
+		}
+		expect(new Set(events).size).toBe(12);
+
 		// The raw client does not throw: it resolves with the problem.
 		const raw = await story.GET("/v1/tenants/{tenant_id}/instances/{instance_id}", {
 			params: { path: { tenant_id: tenantId, instance_id: MISSING } },

@@ -4,6 +4,7 @@ import type { paths } from "./generated/schema.js";
 import { invoices, usage } from "./resources/billing.js";
 import { flavors, hosts, instances, zones } from "./resources/compute.js";
 import type { Context } from "./resources/context.js";
+import { auditEvents, placementGroups, pricePlans, system } from "./resources/platform.js";
 import { snapshots, storagePools, volumes } from "./resources/storage.js";
 import { operations, quotas, serviceAccounts, tenants } from "./resources/tenancy.js";
 import type { RetryOptions } from "./retry.js";
@@ -55,6 +56,10 @@ function resources(context: Context) {
 		volumes: volumes(context),
 		snapshots: snapshots(context),
 		storagePools: storagePools(context),
+		placementGroups: placementGroups(context),
+		pricePlans: pricePlans(context),
+		auditEvents: auditEvents(context),
+		system: system(context),
 		usage: usage(context),
 		invoices: invoices(context),
 	};
