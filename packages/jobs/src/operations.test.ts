@@ -143,12 +143,13 @@ describe("operation state machine", () => {
 		const { id } = await newOperation();
 		const stale = await markRunning(db, id);
 		const current = await markRunning(db, id);
+		// Started one at a time: a rejection nobody awaits yet would surface as unhandled.
 		for (const write of [
-			reportProgress(db, stale, 50, { done: ["a"] }),
-			succeed(db, stale),
-			fail(db, stale, operationProblem("internal")),
+			() => reportProgress(db, stale, 50, { done: ["a"] }),
+			() => succeed(db, stale),
+			() => fail(db, stale, operationProblem("internal")),
 		]) {
-			const error = await refusal(write);
+			const error = await refusal(write());
 			expect(error).toBeInstanceOf(SupersededRunError);
 			expect(error.current).toBe("running");
 		}
