@@ -145,7 +145,6 @@ class SagaRun {
 		this.token = { id: row.id, fence: run.fence };
 		this.state = readSagaState(row.state);
 		this.steps = saga.settlesEarlierOperations ? [this.settleStep(), ...saga.steps] : saga.steps;
-		const write = (merge: Record<string, unknown>) => reportProgress(db, this.token, undefined, merge);
 		this.ctx = {
 			operationId: row.id,
 			tenantId: row.tenantId,
@@ -162,7 +161,7 @@ class SagaRun {
 			},
 			remember: async (patch) => {
 				Object.assign(this.ctx.data, patch);
-				await write({ data: this.ctx.data });
+				await this.write({ data: this.ctx.data });
 			},
 		};
 	}
