@@ -51,6 +51,9 @@ export const hosts = pgTable(
 		memoryAllocationRatio: doublePrecision("memory_allocation_ratio").notNull().default(1),
 		powerIdleW: integer("power_idle_w"),
 		powerMaxW: integer("power_max_w"),
+		/** Carbon of making the machine, amortised over `lifetime_years` in the energy ledger. */
+		embodiedKgco2e: integer("embodied_kgco2e"),
+		lifetimeYears: integer("lifetime_years"),
 		vcpusUsed: integer("vcpus_used").notNull().default(0),
 		memoryMibUsed: integer("memory_mib_used").notNull().default(0),
 		diskGibUsed: integer("disk_gib_used").notNull().default(0),
@@ -67,6 +70,10 @@ export const hosts = pgTable(
 		check(
 			"hosts_usage_nonnegative",
 			sql`${t.vcpusUsed} >= 0 and ${t.memoryMibUsed} >= 0 and ${t.diskGibUsed} >= 0 and ${t.instanceCount} >= 0`,
+		),
+		check(
+			"hosts_embodied_check",
+			sql`(${t.embodiedKgco2e} is null or ${t.embodiedKgco2e} >= 0) and (${t.lifetimeYears} is null or ${t.lifetimeYears} > 0)`,
 		),
 		check(
 			"hosts_power_check",
@@ -178,11 +185,14 @@ export const instanceEvents = pgTable(
 		instanceId: uuid("instance_id").notNull(),
 		tenantId: uuid("tenant_id").notNull(),
 		status: text("status").notNull(),
+		/** The host holding the instance's capacity after the change (migration 0006): energy follows it. */
+		hostId: uuid("host_id"),
 		at: timestamp("at", { withTimezone: true, mode: "date" }).notNull().default(sql`clock_timestamp()`),
 	},
 	(t) => [
 		index("instance_events_tenant_at_idx").on(t.tenantId, t.at),
 		index("instance_events_instance_idx").on(t.instanceId, t.id),
+		index("instance_events_host_at_idx").on(t.hostId, t.at),
 	],
 );
 
