@@ -18,13 +18,14 @@ import { createdAt, idColumn, tsColumn, updatedAt } from "./columns";
 import { zones } from "./compute";
 
 /**
- * Energy and carbon. Every quantity is an integer: watt-hours for energy, grams of CO2e for
- * carbon (bigint, read as JS numbers: a site's hourly meter is far below 2^53 Wh). Hours are
- * timestamptz values on the hour (UTC); each names the hour that starts there.
+ * Energy and carbon. Every quantity is an integer: watt-hours for energy, milligrams of CO2e for
+ * carbon (served as grams with three decimals), bigint read as JS numbers (a site's hourly meter
+ * is far below 2^53 Wh), so every roll-up is an exact sum. Hours are timestamptz values on the
+ * hour (UTC); each names the hour that starts there.
  */
 
 const wh = (name: string) => bigint(name, { mode: "number" });
-const grams = (name: string) => bigint(name, { mode: "number" });
+const milligrams = (name: string) => bigint(name, { mode: "number" });
 const hour = (name = "hour") => timestamp(name, { withTimezone: true, mode: "date" });
 
 /** A metered site: the zones whose hosts its meter feeds. */
@@ -123,6 +124,13 @@ export const energyHours = pgTable(
 		readingsVersion: integer("readings_version").notNull().default(1),
 		computedVersion: integer("computed_version").notNull().default(0),
 		methodologyVersion: text("methodology_version"),
+		/** The figures the hour's rows were computed from and add up to; null until computed. */
+		meterWh: wh("meter_wh"),
+		itWh: wh("it_wh"),
+		facilityOverheadWh: wh("facility_overhead_wh"),
+		/** How far the hosts' and storage's own figures exceeded the meter (scaled down to it). */
+		meteringDiscrepancyWh: wh("metering_discrepancy_wh"),
+		cfeWh: wh("cfe_wh"),
 		/** Site meter over IT energy; null until computed or when no IT energy was drawn. */
 		pue: doublePrecision("pue"),
 		cfeFraction: doublePrecision("cfe_fraction"),
@@ -158,6 +166,8 @@ export const energyAttributions = pgTable(
 		hour: hour().notNull(),
 		/** `tenant` for a tenant's resource, else the disclosed operator line's name. */
 		line: text("line").notNull(),
+		/** Volumes: their storage class (its coefficient priced the row). */
+		storageClass: text("storage_class"),
 		tenantId: uuid("tenant_id"),
 		resourceType: text("resource_type"),
 		resourceId: uuid("resource_id"),
@@ -167,10 +177,12 @@ export const energyAttributions = pgTable(
 		idleWh: wh("idle_wh").notNull(),
 		facilityOverheadWh: wh("facility_overhead_wh").notNull(),
 		totalWh: wh("total_wh").notNull(),
-		scope1G: grams("scope1_g").notNull(),
-		scope2LocationG: grams("scope2_location_g").notNull(),
-		scope2MarketG: grams("scope2_market_g").notNull(),
-		embodiedG: grams("embodied_g").notNull(),
+		/** The row's carbon-free energy: roll-ups divide sums of it by sums of `total_wh`. */
+		cfeWh: wh("cfe_wh").notNull(),
+		scope1Mg: milligrams("scope1_mg").notNull(),
+		scope2LocationMg: milligrams("scope2_location_mg").notNull(),
+		scope2MarketMg: milligrams("scope2_market_mg").notNull(),
+		embodiedMg: milligrams("embodied_mg").notNull(),
 		cfeFraction: doublePrecision("cfe_fraction").notNull(),
 		status: text("status", { enum: ENERGY_ROW_STATUSES }).notNull(),
 		methodologyVersion: text("methodology_version").notNull(),
