@@ -3,7 +3,13 @@ import swaggerUi from "@fastify/swagger-ui";
 import { registerAjvFormats, type TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { type Db, isUuid, tenants } from "@igoudar/db";
 import { eq } from "drizzle-orm";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from "fastify";
+import Fastify, {
+	type FastifyBaseLogger,
+	type FastifyInstance,
+	type FastifySchema,
+	LogController,
+	type RouteOptions,
+} from "fastify";
 import type { Registry } from "prom-client";
 import { v7 as uuidv7 } from "uuid";
 import type { Authenticator } from "./auth";
@@ -15,9 +21,16 @@ import { ProblemError, problems } from "./errors";
 import type { IdempotencyClaim } from "./idempotency";
 import { claimIdempotencyKey, completeIdempotencyKey, idempotencyKeyOf, replayResponse } from "./idempotency";
 import { createMetrics, type Probe, registerServiceEndpoints } from "./observability";
+import { describeAccess, SpecComponents } from "./openapi";
 import { type Access, type Principal, ROLE_RANK } from "./principal";
 import { type RateLimitSettings, registerRateLimit, TOKEN_ROUTE } from "./rate-limit";
-import { errorResponses, IdempotencyHeaders, PROBLEM_SCHEMA_ID, ProblemSchema } from "./schemas";
+import {
+	errorResponses,
+	IdempotencyHeaders,
+	PROBLEM_SCHEMA_ID,
+	ProblemFieldErrorSchema,
+	ProblemSchema,
+} from "./schemas";
 import { documentTextRule, strictValidatorCompiler } from "./strict-input";
 
 declare module "fastify" {
@@ -111,6 +124,7 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 	app.removeContentTypeParser("text/plain");
 	app.decorateRequest("principal", null);
 	app.decorateRequest("idempotency", null);
+	app.addSchema(ProblemFieldErrorSchema);
 	app.addSchema(ProblemSchema);
 	installErrorHandling(app);
 
@@ -129,6 +143,7 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		decorateSchema(route, access, methods);
 	});
 
+	const specComponents = new SpecComponents();
 	await app.register(swagger, {
 		openapi: {
 			openapi: "3.1.0",
@@ -151,6 +166,10 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		refResolver: {
 			buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === "string" ? json.$id : `def-${i}`),
 		},
+		// The document is built once and cached; so are the named schemas it collects.
+		transform: ({ schema, url }) => ({ schema: specComponents.transformRoute(schema) as FastifySchema, url }),
+		transformObject: (document) =>
+			"openapiObject" in document ? specComponents.finish(document.openapiObject) : document.swaggerObject,
 	});
 	const openapiDocument = options.openapiDocument;
 	await app.register(swaggerUi, {
@@ -320,9 +339,10 @@ function decorateSchema(route: RouteOptions, access: Access, methods: string[]):
 	route.schema ??= {};
 	const schema = route.schema as Record<string, unknown>;
 	// headers_too_large: Node refuses an over-long URL or header block before any route is known.
-	const codes: ProblemCode[] = ["validation_failed", "headers_too_large", "internal", "unavailable"];
+	const codes: ProblemCode[] = ["headers_too_large", "internal", "unavailable"];
 	// Fastify parses a body on these methods (never on GET): too large or not JSON is answered first.
 	if (methods.some((method) => BODY_METHODS.has(method))) codes.push("payload_too_large", "unsupported_media_type");
+	describeAccess(schema, access);
 	// The spec says what strictValidatorCompiler enforces: no NUL or lone surrogate in any string.
 	for (const part of ["body", "querystring", "params"]) documentTextRule(schema[part]);
 	if ("public" in access) {
@@ -337,6 +357,8 @@ function decorateSchema(route: RouteOptions, access: Access, methods: string[]):
 			schema.headers ??= IdempotencyHeaders;
 		}
 	}
+	// A route that takes nothing (no path, query, header or body) has nothing to refuse as 400.
+	if (["params", "querystring", "headers", "body"].some((part) => schema[part])) codes.unshift("validation_failed");
 	schema.response ??= {};
 	const response = schema.response as Record<string, unknown>;
 	for (const [status, body] of Object.entries(errorResponses(...codes))) {

@@ -16,7 +16,9 @@ describe("problem bodies", () => {
 	it("other problems carry their detail, status and stable code", () => {
 		const body = new ProblemError("no_capacity", "No host has room.").toBody("req-2");
 		expect(body).toMatchObject({ status: 503, code: "no_capacity", detail: "No host has room.", request_id: "req-2" });
-		expect(problems.quotaExceeded([{ resource: "vcpus", limit: 2, used: 2, requested: 1 }]).toBody()).toMatchObject({
+		expect(
+			problems.quotaExceeded([{ resource: "vcpus", limit: 2, used: 2, requested: 1 }]).toBody("req-3"),
+		).toMatchObject({
 			status: 422,
 			code: "quota_exceeded",
 			errors: [{ resource: "vcpus", limit: 2, used: 2, requested: 1 }],

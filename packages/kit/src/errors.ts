@@ -43,6 +43,11 @@ const titles: Record<ProblemCode, [number, string]> = {
 	unavailable: [503, "Service unavailable"],
 };
 
+/** Every code, in the order of their statuses: the enum the spec publishes. */
+export const PROBLEM_CODES = Object.entries(titles)
+	.sort(([, a], [, b]) => a[0] - b[0])
+	.map(([code]) => code as ProblemCode);
+
 export interface ProblemFieldError {
 	/** JSON pointer into the request, or the quota resource name. */
 	field?: string;
@@ -60,7 +65,7 @@ export interface ProblemBody {
 	status: number;
 	detail?: string;
 	code: ProblemCode;
-	request_id?: string;
+	request_id: string;
 	errors?: ProblemFieldError[];
 }
 
@@ -85,7 +90,7 @@ export class ProblemError extends Error {
 		this.headers = extra.headers;
 	}
 
-	toBody(requestId?: string): ProblemBody {
+	toBody(requestId: string): ProblemBody {
 		return {
 			type: `https://igoudar.dev/problems/${this.code.replaceAll("_", "-")}`,
 			title: this.title,

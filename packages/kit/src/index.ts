@@ -7,6 +7,7 @@ export * from "./error-handler";
 export * from "./errors";
 export * from "./idempotency";
 export * from "./observability";
+export * from "./openapi";
 export * from "./operation-cap";
 export * from "./pagination";
 export * from "./principal";

@@ -1,9 +1,58 @@
-import { type TSchema, Type } from "typebox";
+import { type Static, type TSchema, Type } from "typebox";
 import type { ProblemCode } from "./errors";
-import { problemCodeList, statusOf } from "./errors";
+import { PROBLEM_CODES, problemCodeList, statusOf } from "./errors";
+
+/**
+ * A named component of the spec: `$id` makes the schema `#/components/schemas/<id>` wherever a
+ * route uses it (the spec hoists it, see `openapi.ts`), so the SDK gets a type of that name. The
+ * example is type-checked against the schema here and validated against it by the spec tests.
+ * Use it for every resource, page and request body; names are PascalCase nouns (`Instance`,
+ * `InstanceCreate`, `InstancePage`).
+ */
+export function namedSchema<T extends TSchema>(id: string, schema: T, example?: Static<T>): T {
+	return { ...schema, $id: id, ...(example === undefined ? {} : { examples: [example] }) } as T;
+}
+
+/** A resource as the API returns it: named, with one realistic example. */
+export function resourceSchema<T extends TSchema>(id: string, schema: T, example: Static<T>): T {
+	return namedSchema(id, schema, example);
+}
+
+/** The name a schema was given with `namedSchema`, if any. */
+export function schemaName(schema: TSchema): string | undefined {
+	const id = (schema as { $id?: unknown }).$id;
+	return typeof id === "string" ? id : undefined;
+}
 
 /** Shared schema ids: registered once with app.addSchema and named so in the spec. */
 export const PROBLEM_SCHEMA_ID = "Problem";
+
+export const ProblemFieldErrorSchema = Type.Object(
+	{
+		field: Type.Optional(
+			Type.String({
+				description:
+					"What is wrong, as `<part>/<JSON pointer>` into the request (`body/name`, `querystring/limit`, `header/idempotency-key`).",
+			}),
+		),
+		message: Type.Optional(Type.String({ description: "Why the field is refused." })),
+		resource: Type.Optional(
+			Type.String({
+				description: "quota_exceeded: the quota resource short (`vcpus`, `memory_mib`, `volume_gib`...).",
+			}),
+		),
+		limit: Type.Optional(Type.Integer({ description: "quota_exceeded: the tenant's limit for the resource." })),
+		used: Type.Optional(Type.Integer({ description: "quota_exceeded: what the tenant holds now." })),
+		requested: Type.Optional(Type.Integer({ description: "quota_exceeded: what this request needs on top." })),
+	},
+	{
+		$id: "ProblemFieldError",
+		additionalProperties: false,
+		description:
+			"One cause of a problem: a refused field (`field`, `message`) or, for quota_exceeded, a quota shortfall (`resource`, `limit`, `used`, `requested`).",
+		examples: [{ resource: "vcpus", limit: 8, used: 6, requested: 4 }],
+	},
+);
 
 export const ProblemSchema = Type.Object(
 	{
@@ -11,11 +60,34 @@ export const ProblemSchema = Type.Object(
 		title: Type.String(),
 		status: Type.Integer(),
 		detail: Type.Optional(Type.String()),
-		code: Type.String({ description: `Stable machine-readable error code: ${problemCodeList()}.` }),
-		request_id: Type.Optional(Type.String()),
-		errors: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+		code: Type.Unsafe<ProblemCode>({
+			type: "string",
+			enum: [...PROBLEM_CODES],
+			description: `Stable machine-readable error code: ${problemCodeList()}.`,
+		}),
+		request_id: Type.String({ description: "The `x-request-id` of the request: quote it when reporting a problem." }),
+		// A reference, not the schema itself: both are shared schemas (app.addSchema), and a copy
+		// nested here would be inlined into Problem instead of named.
+		errors: Type.Optional(
+			Type.Array(Type.Unsafe<Static<typeof ProblemFieldErrorSchema>>({ $ref: "ProblemFieldError#" })),
+		),
 	},
-	{ $id: PROBLEM_SCHEMA_ID, description: "RFC 9457 problem details.", additionalProperties: false },
+	{
+		$id: PROBLEM_SCHEMA_ID,
+		description: "RFC 9457 problem details.",
+		additionalProperties: false,
+		examples: [
+			{
+				type: "https://igoudar.dev/problems/quota-exceeded",
+				title: "Quota exceeded",
+				status: 422,
+				detail: "The request exceeds the quota for vcpus.",
+				code: "quota_exceeded",
+				request_id: "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+				errors: [{ resource: "vcpus", limit: 8, used: 6, requested: 4 }],
+			},
+		],
+	},
 );
 
 export const Uuid = (description?: string) => Type.String({ format: "uuid", description });
@@ -71,11 +143,19 @@ export const ListQuery = Type.Object(
 	{ additionalProperties: false },
 );
 
-export const Page = <T extends TSchema>(item: T, description?: string) =>
-	Type.Object(
-		{ items: Type.Array(item), next_page_token: Nullable(Type.String()) },
-		{ additionalProperties: false, description },
+/** One page of a list; a page of a named item is named `<Item>Page` in the spec. */
+export const Page = <T extends TSchema>(item: T, description?: string) => {
+	const name = schemaName(item);
+	return Type.Object(
+		{
+			items: Type.Array(item),
+			next_page_token: Nullable(
+				Type.String({ description: "Pass as `page_token` for the next page; null on the last page." }),
+			),
+		},
+		{ additionalProperties: false, description, ...(name ? { $id: `${name}Page` } : {}) },
 	);
+};
 
 export const IdempotencyHeaders = Type.Object({
 	"idempotency-key": Type.Optional(

@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Public keys that verify access tokens */
+        /**
+         * Public keys that verify access tokens
+         * @description **Access:** public: no token needed.
+         */
         get: operations["authJwks"];
         put?: never;
         post?: never;
@@ -31,8 +34,32 @@ export interface paths {
         /**
          * OAuth 2.0 authorization server metadata (RFC 8414)
          * @description The issuer, the token endpoint and the JWKS URI, the client_credentials grant, and the two client authentication methods (client_secret_basic, client_secret_post). URLs are built from IGOUDAR_PUBLIC_URL when it is set, else from the request's scheme and host.
+         *
+         *     **Access:** public: no token needed.
          */
         get: operations["authServerMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the API reference
+         * @description The interactive reference (Swagger UI) of this document.
+         *
+         *     **Access:** public: no token needed.
+         */
+        get: operations["docsGet"];
         put?: never;
         post?: never;
         delete?: never;
@@ -48,7 +75,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process is up */
+        /**
+         * Liveness: the process is up
+         * @description **Access:** public: no token needed.
+         */
         get: operations["healthCheck"];
         put?: never;
         post?: never;
@@ -68,8 +98,32 @@ export interface paths {
         /**
          * Prometheus metrics
          * @description Served from memory: scrapes cost no database query (the platform gauges are refreshed on a timer). When the deployment sets IGOUDAR_METRICS_TOKEN, send it as `Authorization: Bearer <token>`.
+         *
+         *     **Access:** public: no token needed.
          */
         get: operations["metricsGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the OpenAPI document
+         * @description This document: the merged OpenAPI 3.1 spec of every service.
+         *
+         *     **Access:** public: no token needed.
+         */
+        get: operations["openapiGet"];
         put?: never;
         post?: never;
         delete?: never;
@@ -85,7 +139,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database and Redis answer */
+        /**
+         * Readiness: the database and Redis answer
+         * @description **Access:** public: no token needed.
+         */
         get: operations["readinessCheck"];
         put?: never;
         post?: never;
@@ -105,6 +162,8 @@ export interface paths {
         /**
          * List every audit event of the platform
          * @description Every tenant's events and the platform's own (hosts, zones, flavors, settings, repairs). Newest first; `next_page_token` goes on to older events.
+         *
+         *     **Access:** operators only.
          */
         get: operations["auditEventList"];
         put?: never;
@@ -127,6 +186,8 @@ export interface paths {
         /**
          * Exchange service-account credentials for an access token
          * @description OAuth 2.0 client-credentials grant, as JSON or application/x-www-form-urlencoded. The client authenticates with HTTP Basic (client_secret_basic, RFC 6749 2.3.1: base64 of the form-urlencoded id and secret) or with client_id and client_secret in the body (client_secret_post), never both. Errors are RFC 6749 5.2 JSON (`error`, `error_description`) carrying the problem fields too; 401 invalid_client answers a `WWW-Authenticate: Basic realm="igoudar"` challenge when the client sent an Authorization header.
+         *
+         *     **Access:** public: no token needed.
          */
         post: operations["authToken"];
         delete?: never;
@@ -142,10 +203,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List flavors */
+        /**
+         * List flavors
+         * @description **Access:** any authenticated principal (operators, and tenant principals of any role).
+         */
         get: operations["flavorList"];
         put?: never;
-        /** Create a flavor */
+        /**
+         * Create a flavor
+         * @description **Access:** operators only.
+         */
         post: operations["flavorCreate"];
         delete?: never;
         options?: never;
@@ -160,11 +227,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a flavor */
+        /**
+         * Get a flavor
+         * @description **Access:** any authenticated principal (operators, and tenant principals of any role).
+         */
         get: operations["flavorGet"];
         put?: never;
         post?: never;
-        /** Delete a flavor that no instance uses */
+        /**
+         * Delete a flavor that no instance uses
+         * @description **Access:** operators only.
+         */
         delete: operations["flavorDelete"];
         options?: never;
         head?: never;
@@ -178,10 +251,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List hosts with their capacity and allocation */
+        /**
+         * List hosts with their capacity and allocation
+         * @description **Access:** operators only.
+         */
         get: operations["hostList"];
         put?: never;
-        /** Add a host */
+        /**
+         * Add a host
+         * @description **Access:** operators only.
+         */
         post: operations["hostCreate"];
         delete?: never;
         options?: never;
@@ -196,17 +275,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a host */
+        /**
+         * Get a host
+         * @description **Access:** operators only.
+         */
         get: operations["hostGet"];
         put?: never;
         post?: never;
-        /** Remove a host that holds no instances */
+        /**
+         * Remove a host that holds no instances
+         * @description **Access:** operators only.
+         */
         delete: operations["hostDelete"];
         options?: never;
         head?: never;
         /**
          * Enable or disable a host, or change its ratios and power figures
          * @description A ratio may not leave less capacity than is already allocated (409 conflict).
+         *
+         *     **Access:** operators only.
          */
         patch: operations["hostUpdate"];
         trace?: never;
@@ -218,7 +305,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an invoice run and its operation */
+        /**
+         * Get an invoice run and its operation
+         * @description **Access:** operators only.
+         */
         get: operations["invoiceRunGet"];
         put?: never;
         post?: never;
@@ -235,7 +325,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List invoices across tenants */
+        /**
+         * List invoices across tenants
+         * @description **Access:** operators only.
+         */
         get: operations["invoiceListAll"];
         put?: never;
         post?: never;
@@ -257,6 +350,8 @@ export interface paths {
         /**
          * Make the invoices of ended months
          * @description Every tenant with something to bill gets one invoice per calendar month. Idempotent: a month already invoiced for a tenant is skipped, also under parallel runs.
+         *
+         *     **Access:** operators only.
          */
         post: operations["invoiceRunCreate"];
         delete?: never;
@@ -272,7 +367,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get the placement settings */
+        /**
+         * Get the placement settings
+         * @description **Access:** operators only.
+         */
         get: operations["placementSettingsGet"];
         put?: never;
         post?: never;
@@ -282,6 +380,8 @@ export interface paths {
         /**
          * Change the placement strategy
          * @description Applies to placements made from now on; running instances stay where they are.
+         *
+         *     **Access:** operators only.
          */
         patch: operations["placementSettingsUpdate"];
         trace?: never;
@@ -293,10 +393,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List price plans */
+        /**
+         * List price plans
+         * @description **Access:** operators only.
+         */
         get: operations["pricePlanList"];
         put?: never;
-        /** Create a price plan */
+        /**
+         * Create a price plan
+         * @description **Access:** operators only.
+         */
         post: operations["pricePlanCreate"];
         delete?: never;
         options?: never;
@@ -311,7 +417,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a price plan with its rate versions */
+        /**
+         * Get a price plan with its rate versions
+         * @description **Access:** operators only.
+         */
         get: operations["pricePlanGet"];
         put?: never;
         post?: never;
@@ -333,6 +442,8 @@ export interface paths {
         /**
          * Add effective-dated rates to a price plan
          * @description Usage before effective_at stays at the earlier rates. Rates and tax rate left out carry over from the version in effect then. 409 if effective_at falls in a period already invoiced under the plan.
+         *
+         *     **Access:** operators only.
          */
         post: operations["pricePlanVersionCreate"];
         delete?: never;
@@ -348,14 +459,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Show the limits new tenants start with */
+        /**
+         * Show the limits new tenants start with
+         * @description **Access:** operators only.
+         */
         get: operations["quotaDefaultsGet"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Set the limits new tenants start with */
+        /**
+         * Set the limits new tenants start with
+         * @description **Access:** operators only.
+         */
         patch: operations["quotaDefaultsUpdate"];
         trace?: never;
     };
@@ -366,10 +483,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List storage pools with their capacity and allocation */
+        /**
+         * List storage pools with their capacity and allocation
+         * @description **Access:** operators only.
+         */
         get: operations["storagePoolList"];
         put?: never;
-        /** Add a storage pool */
+        /**
+         * Add a storage pool
+         * @description **Access:** operators only.
+         */
         post: operations["storagePoolCreate"];
         delete?: never;
         options?: never;
@@ -384,17 +507,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a storage pool */
+        /**
+         * Get a storage pool
+         * @description **Access:** operators only.
+         */
         get: operations["storagePoolGet"];
         put?: never;
         post?: never;
-        /** Remove a storage pool that holds no volumes or snapshots */
+        /**
+         * Remove a storage pool that holds no volumes or snapshots
+         * @description **Access:** operators only.
+         */
         delete: operations["storagePoolDelete"];
         options?: never;
         head?: never;
         /**
          * Enable or disable a storage pool, or change its capacity or overcommit
          * @description Capacity and overcommit may not leave less room than is allocated (409 conflict); disabling stops new volumes and snapshots on the pool, not the growth of those already there.
+         *
+         *     **Access:** operators only.
          */
         patch: operations["storagePoolUpdate"];
         trace?: never;
@@ -409,6 +540,8 @@ export interface paths {
         /**
          * Find drift between the counters and the live resources
          * @description Reads one consistent snapshot and changes nothing: quota usage, host allocation and storage pool allocation against what the live instances, volumes and snapshots holding capacity add up to, and instances stuck in a transitional status.
+         *
+         *     **Access:** operators only.
          */
         get: operations["consistencyGet"];
         put?: never;
@@ -431,6 +564,8 @@ export interface paths {
         /**
          * Repair the drift the audit finds
          * @description Sets each drifted counter to its recount and marks stuck instances failed (they keep their claims until deleted), one tenant, host, pool or instance at a time under the locks their claims take. Each repaired unit records a `system.consistency.repair` audit event. Takes no body (or `{}`).
+         *
+         *     **Access:** operators only.
          */
         post: operations["consistencyRepair"];
         delete?: never;
@@ -446,10 +581,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List tenants (a tenant principal sees its own) */
+        /**
+         * List tenants (a tenant principal sees its own)
+         * @description **Access:** any authenticated principal (operators, and tenant principals of any role).
+         */
         get: operations["tenantList"];
         put?: never;
-        /** Create a tenant */
+        /**
+         * Create a tenant
+         * @description **Access:** operators only.
+         */
         post: operations["tenantCreate"];
         delete?: never;
         options?: never;
@@ -464,17 +605,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a tenant */
+        /**
+         * Get a tenant
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["tenantGet"];
         put?: never;
         post?: never;
-        /** Delete a tenant that owns no resources */
+        /**
+         * Delete a tenant that owns no resources
+         * @description **Access:** operators only.
+         */
         delete: operations["tenantDelete"];
         options?: never;
         head?: never;
         /**
          * Update a tenant (status, residency, price plan)
          * @description A suspended tenant's tokens keep reading, but every write answers 403.
+         *
+         *     **Access:** operators only.
          */
         patch: operations["tenantUpdate"];
         trace?: never;
@@ -489,6 +638,8 @@ export interface paths {
         /**
          * List the tenant's audit events: who did what, when, from where
          * @description Every change made in the tenant and every token issued to its service accounts. Newest first; `next_page_token` goes on to older events. Host ids are left out of the details shown to tenants.
+         *
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `admin`; another tenant's principals get 404.
          */
         get: operations["auditEventListForTenant"];
         put?: never;
@@ -506,12 +657,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List instances */
+        /**
+         * List instances
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["instanceList"];
         put?: never;
         /**
          * Create an instance
          * @description Quota and host capacity are claimed before the 202; the operation then provisions the instance or fails and gives everything back.
+         *
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
          */
         post: operations["instanceCreate"];
         delete?: never;
@@ -527,11 +683,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an instance */
+        /**
+         * Get an instance
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["instanceGet"];
         put?: never;
         post?: never;
-        /** Delete an instance */
+        /**
+         * Delete an instance
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         */
         delete: operations["instanceDelete"];
         options?: never;
         head?: never;
@@ -547,7 +709,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reboot a running instance */
+        /**
+         * Reboot a running instance
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         */
         post: operations["instanceReboot"];
         delete?: never;
         options?: never;
@@ -564,7 +729,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a stopped instance */
+        /**
+         * Start a stopped instance
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         */
         post: operations["instanceStart"];
         delete?: never;
         options?: never;
@@ -581,7 +749,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stop a running instance */
+        /**
+         * Stop a running instance
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         */
         post: operations["instanceStop"];
         delete?: never;
         options?: never;
@@ -596,7 +767,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a tenant's invoices */
+        /**
+         * List a tenant's invoices
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["invoiceList"];
         put?: never;
         post?: never;
@@ -613,7 +787,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an invoice, as JSON or (Accept: text/csv) its lines as CSV */
+        /**
+         * Get an invoice, as JSON or (Accept: text/csv) its lines as CSV
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["invoiceGet"];
         put?: never;
         post?: never;
@@ -635,6 +812,8 @@ export interface paths {
         /**
          * Finalize a draft invoice
          * @description Assigns the next number of the year (gapless). A finalized invoice never changes: finalizing it again answers 409.
+         *
+         *     **Access:** operators only.
          */
         post: operations["invoiceFinalize"];
         delete?: never;
@@ -650,7 +829,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List operations */
+        /**
+         * List operations
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["operationList"];
         put?: never;
         post?: never;
@@ -667,7 +849,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an operation */
+        /**
+         * Get an operation
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["operationGet"];
         put?: never;
         post?: never;
@@ -684,10 +869,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the tenant's placement groups */
+        /**
+         * List the tenant's placement groups
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["placementGroupList"];
         put?: never;
-        /** Create a placement group */
+        /**
+         * Create a placement group
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         */
         post: operations["placementGroupCreate"];
         delete?: never;
         options?: never;
@@ -702,11 +893,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a placement group and its members */
+        /**
+         * Get a placement group and its members
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["placementGroupGet"];
         put?: never;
         post?: never;
-        /** Delete a placement group that has no members */
+        /**
+         * Delete a placement group that has no members
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         */
         delete: operations["placementGroupDelete"];
         options?: never;
         head?: never;
@@ -720,7 +917,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get the price plan a tenant is invoiced under */
+        /**
+         * Get the price plan a tenant is invoiced under
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["tenantPricePlanGet"];
         put?: never;
         post?: never;
@@ -737,14 +937,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Show the tenant's quota limits and usage */
+        /**
+         * Show the tenant's quota limits and usage
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["quotaList"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Set quota limits (may go below usage: new requests are refused until it drops) */
+        /**
+         * Set quota limits (may go below usage: new requests are refused until it drops)
+         * @description **Access:** operators only.
+         */
         patch: operations["quotaUpdate"];
         trace?: never;
     };
@@ -755,10 +961,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the tenant's service accounts */
+        /**
+         * List the tenant's service accounts
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["serviceAccountList"];
         put?: never;
-        /** Create a service account (its secret is returned once) */
+        /**
+         * Create a service account (its secret is returned once)
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `admin`; another tenant's principals get 404.
+         */
         post: operations["serviceAccountCreate"];
         delete?: never;
         options?: never;
@@ -776,7 +988,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a service account (its tokens stop working at once) */
+        /**
+         * Revoke a service account (its tokens stop working at once)
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `admin`; another tenant's principals get 404.
+         */
         delete: operations["serviceAccountDelete"];
         options?: never;
         head?: never;
@@ -790,7 +1005,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List snapshots */
+        /**
+         * List snapshots
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["snapshotList"];
         put?: never;
         post?: never;
@@ -807,13 +1025,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a snapshot */
+        /**
+         * Get a snapshot
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["snapshotGet"];
         put?: never;
         post?: never;
         /**
          * Delete a snapshot
          * @description Allowed whatever became of its volume. A snapshot still being taken is accepted (that operation is cancelled first); 409 invalid_state while a volume is still being restored from it.
+         *
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
          */
         delete: operations["snapshotDelete"];
         options?: never;
@@ -831,6 +1054,8 @@ export interface paths {
         /**
          * Metered usage over a window
          * @description Computed from the resources' lifetimes, to the microsecond: running time for instances, allocated GiB over time for volumes and snapshots. Resources still running count up to now.
+         *
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
          */
         get: operations["usageGet"];
         put?: never;
@@ -848,12 +1073,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List volumes */
+        /**
+         * List volumes
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["volumeList"];
         put?: never;
         /**
          * Create a volume, empty or restored from a snapshot
          * @description Quota (`volumes`, `volume_gib`) and pool space are claimed before the 202, on the enabled pool with the most free space in the zone and class asked for, else in any zone the tenant's data residency allows and any class. With `snapshot_id` the volume is made in the snapshot's zone and class, at least as large as the snapshot. The operation then makes the volume or fails and gives everything back.
+         *
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
          */
         post: operations["volumeCreate"];
         delete?: never;
@@ -869,13 +1099,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a volume */
+        /**
+         * Get a volume
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
         get: operations["volumeGet"];
         put?: never;
         post?: never;
         /**
          * Delete a volume that is not attached
          * @description 409 invalid_state while the volume is attached (or attaching or detaching) or a snapshot of it is still being taken. A volume still being created or resized is accepted: that operation is cancelled and rolled back first. The volume's snapshots are full copies and are kept: they hold their own quota and space until deleted themselves, and can still be restored.
+         *
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
          */
         delete: operations["volumeDelete"];
         options?: never;
@@ -895,6 +1130,8 @@ export interface paths {
         /**
          * Attach an available volume to an instance
          * @description The instance must be the tenant's (else 404), in the volume's zone (else 400 validation_failed: the pairing can never work) and running or stopped (else 409 invalid_state). Of parallel attaches of one volume exactly one is accepted; the others answer 409 invalid_state.
+         *
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
          */
         post: operations["volumeAttach"];
         delete?: never;
@@ -915,6 +1152,8 @@ export interface paths {
         /**
          * Detach a volume from its instance
          * @description Allowed from in_use; the volume is available again when the operation ends.
+         *
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
          */
         post: operations["volumeDetach"];
         delete?: never;
@@ -935,6 +1174,8 @@ export interface paths {
         /**
          * Grow a volume
          * @description Only growing is allowed (a size not larger than the current one is 400). The difference is claimed before the 202 on the `volume_gib` quota (422) and on the volume's pool (503). Allowed from available or in_use; the volume is resizing until the operation ends.
+         *
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
          */
         post: operations["volumeResize"];
         delete?: never;
@@ -955,6 +1196,8 @@ export interface paths {
         /**
          * Take a snapshot of a volume
          * @description Allowed while the volume is available or in_use. The `snapshots` quota (422) and the volume's size on the volume's own pool (503 when it has no room or is disabled) are claimed before the 202. A snapshot is a full copy: it outlives the volume, which may be deleted while its snapshots are kept.
+         *
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
          */
         post: operations["snapshotCreate"];
         delete?: never;
@@ -970,10 +1213,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List zones */
+        /**
+         * List zones
+         * @description **Access:** any authenticated principal (operators, and tenant principals of any role).
+         */
         get: operations["zoneList"];
         put?: never;
-        /** Create a zone */
+        /**
+         * Create a zone
+         * @description **Access:** operators only.
+         */
         post: operations["zoneCreate"];
         delete?: never;
         options?: never;
@@ -988,11 +1237,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a zone */
+        /**
+         * Get a zone
+         * @description **Access:** any authenticated principal (operators, and tenant principals of any role).
+         */
         get: operations["zoneGet"];
         put?: never;
         post?: never;
-        /** Delete a zone that no host stands in */
+        /**
+         * Delete a zone that no host stands in
+         * @description **Access:** operators only.
+         */
         delete: operations["zoneDelete"];
         options?: never;
         head?: never;
@@ -1014,6 +1269,18 @@ export interface components {
             /** @description Entries of kind stuck. */
             stuck: number;
         };
+        ConsistencyRepair: {
+            changes: (components["schemas"]["QuotaChange"] | components["schemas"]["HostChange"] | components["schemas"]["StuckInstanceChange"] | components["schemas"]["PoolChange"])[];
+            counts: components["schemas"]["ConsistencyCounts"];
+            /** Format: date-time */
+            repaired_at: string;
+        };
+        ConsistencyReport: {
+            /** Format: date-time */
+            checked_at: string;
+            counts: components["schemas"]["ConsistencyCounts"];
+            drifts: (components["schemas"]["QuotaDrift"] | components["schemas"]["HostDrift"] | components["schemas"]["StuckInstanceDrift"] | components["schemas"]["PoolDrift"])[];
+        };
         /** @description A host allocation counter set to its recount. */
         HostChange: {
             /** @description Why the stored value and the recount differ, from the data. */
@@ -1023,7 +1290,7 @@ export interface components {
             host: string;
             /** Format: uuid */
             host_id: string;
-            /** @enum {string} */
+            /** @constant */
             kind: "host";
             /**
              * @description Allocation counter, as the host view's `allocated` names it.
@@ -1043,7 +1310,7 @@ export interface components {
             host: string;
             /** Format: uuid */
             host_id: string;
-            /** @enum {string} */
+            /** @constant */
             kind: "host";
             /**
              * @description Allocation counter, as the host view's `allocated` names it.
@@ -1103,6 +1370,10 @@ export interface components {
              * @description The month the quantity belongs to.
              */
             usage_period_start: string;
+        };
+        InvoicePage: {
+            items: components["schemas"]["Invoice"][];
+            next_page_token: string | null;
         };
         InvoiceRun: {
             /** Format: date-time */
@@ -1167,7 +1438,7 @@ export interface components {
             /** @description Why the stored value and the recount differ, from the data. */
             cause: string;
             from: number;
-            /** @enum {string} */
+            /** @constant */
             kind: "pool";
             /** @description Storage pool name. */
             pool: string;
@@ -1182,7 +1453,7 @@ export interface components {
             actual: number;
             /** @description Why the stored value and the recount differ, from the data. */
             cause: string;
-            /** @enum {string} */
+            /** @constant */
             kind: "pool";
             /** @description Storage pool name. */
             pool: string;
@@ -1217,6 +1488,10 @@ export interface components {
             /** @description Every rate version, earliest first; the earliest also covers all time before it. */
             versions: components["schemas"]["PricePlanVersion"][];
         };
+        PricePlanPage: {
+            items: components["schemas"]["PricePlan"][];
+            next_page_token: string | null;
+        };
         PricePlanVersion: {
             /**
              * Format: date-time
@@ -1238,26 +1513,69 @@ export interface components {
             /** @description Fraction of the subtotal. */
             tax_rate: string;
         };
-        /** @description RFC 9457 problem details. */
+        /**
+         * @description RFC 9457 problem details.
+         * @example {
+         *       "code": "quota_exceeded",
+         *       "detail": "The request exceeds the quota for vcpus.",
+         *       "errors": [
+         *         {
+         *           "limit": 8,
+         *           "requested": 4,
+         *           "resource": "vcpus",
+         *           "used": 6
+         *         }
+         *       ],
+         *       "request_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *       "status": 422,
+         *       "title": "Quota exceeded",
+         *       "type": "https://igoudar.dev/problems/quota-exceeded"
+         *     }
+         */
         Problem: {
-            /** @description Stable machine-readable error code: `validation_failed` (400), `unauthenticated` (401), `forbidden` (403), `not_found` (404), `method_not_allowed` (405), `request_timeout` (408), `conflict` (409), `invalid_state` (409), `idempotency_key_in_use` (409), `payload_too_large` (413), `unsupported_media_type` (415), `idempotency_key_reused` (422), `quota_exceeded` (422), `rate_limited` (429), `headers_too_large` (431), `internal` (500), `no_capacity` (503), `unavailable` (503). */
-            code: string;
+            /**
+             * @description Stable machine-readable error code: `validation_failed` (400), `unauthenticated` (401), `forbidden` (403), `not_found` (404), `method_not_allowed` (405), `request_timeout` (408), `conflict` (409), `invalid_state` (409), `idempotency_key_in_use` (409), `payload_too_large` (413), `unsupported_media_type` (415), `idempotency_key_reused` (422), `quota_exceeded` (422), `rate_limited` (429), `headers_too_large` (431), `internal` (500), `no_capacity` (503), `unavailable` (503).
+             * @enum {string}
+             */
+            code: "validation_failed" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "conflict" | "invalid_state" | "idempotency_key_in_use" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "quota_exceeded" | "rate_limited" | "headers_too_large" | "internal" | "no_capacity" | "unavailable";
             detail?: string;
-            errors?: {
-                [key: string]: unknown;
-            }[];
-            request_id?: string;
+            errors?: components["schemas"]["ProblemFieldError"][];
+            /** @description The `x-request-id` of the request: quote it when reporting a problem. */
+            request_id: string;
             status: number;
             title: string;
             /** @description URI identifying the problem type. */
             type: string;
+        };
+        /**
+         * @description One cause of a problem: a refused field (`field`, `message`) or, for quota_exceeded, a quota shortfall (`resource`, `limit`, `used`, `requested`).
+         * @example {
+         *       "limit": 8,
+         *       "requested": 4,
+         *       "resource": "vcpus",
+         *       "used": 6
+         *     }
+         */
+        ProblemFieldError: {
+            /** @description What is wrong, as `<part>/<JSON pointer>` into the request (`body/name`, `querystring/limit`, `header/idempotency-key`). */
+            field?: string;
+            /** @description quota_exceeded: the tenant's limit for the resource. */
+            limit?: number;
+            /** @description Why the field is refused. */
+            message?: string;
+            /** @description quota_exceeded: what this request needs on top. */
+            requested?: number;
+            /** @description quota_exceeded: the quota resource short (`vcpus`, `memory_mib`, `volume_gib`...). */
+            resource?: string;
+            /** @description quota_exceeded: what the tenant holds now. */
+            used?: number;
         };
         /** @description A quota usage counter set to its recount. */
         QuotaChange: {
             /** @description Why the stored value and the recount differ, from the data. */
             cause: string;
             from: number;
-            /** @enum {string} */
+            /** @constant */
             kind: "quota";
             /**
              * @description Quota resource, as quotas name it.
@@ -1275,7 +1593,7 @@ export interface components {
             actual: number;
             /** @description Why the stored value and the recount differ, from the data. */
             cause: string;
-            /** @enum {string} */
+            /** @constant */
             kind: "quota";
             /**
              * @description Quota resource, as quotas name it.
@@ -1307,6 +1625,10 @@ export interface components {
             volume_id: string;
             zone: string | null;
         };
+        SnapshotPage: {
+            items: components["schemas"]["Snapshot"][];
+            next_page_token: string | null;
+        };
         StoragePool: {
             /** @description What live volumes and snapshots on the pool hold. */
             allocated_gib: number;
@@ -1332,6 +1654,10 @@ export interface components {
             /** @description Zone name. */
             zone: string;
         };
+        StoragePoolPage: {
+            items: components["schemas"]["StoragePool"][];
+            next_page_token: string | null;
+        };
         /** @description A stuck instance marked failed; it keeps its claims until it is deleted. */
         StuckInstanceChange: {
             /** @description Why the stored value and the recount differ, from the data. */
@@ -1342,11 +1668,11 @@ export interface components {
             host_id: string;
             /** Format: uuid */
             instance_id: string;
-            /** @enum {string} */
+            /** @constant */
             kind: "stuck";
             /** Format: uuid */
             tenant_id: string;
-            /** @enum {string} */
+            /** @constant */
             to: "failed";
         };
         /** @description An instance holding capacity in a transitional status with no operation open to settle it. */
@@ -1357,7 +1683,7 @@ export interface components {
             host_id: string;
             /** Format: uuid */
             instance_id: string;
-            /** @enum {string} */
+            /** @constant */
             kind: "stuck";
             last_operation: {
                 completed_at: string | null;
@@ -1376,6 +1702,44 @@ export interface components {
             /** Format: uuid */
             tenant_id: string;
         };
+        TenantPricePlan: {
+            plan: components["schemas"]["PricePlan"] | null;
+            /** @description The tenant's own plan, the deployment's default plan, or none (nothing is invoiced). */
+            source: "assigned" | "default" | "none";
+        };
+        Usage: {
+            /** Format: date-time */
+            from: string;
+            /** @description Every meter, zero included. */
+            items: {
+                /** @enum {string} */
+                meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
+                /** @description Nine decimals, rounded half to even. */
+                quantity: string;
+                /** @description vCPU-hour, GiB-hour or GiB-month (730 hours). */
+                unit: string;
+            }[];
+            /** @description With group_by=resource: each resource's share, rounded on its own. */
+            resources?: {
+                /** @description The meters this resource used. */
+                items: {
+                    /** @enum {string} */
+                    meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
+                    /** @description Nine decimals, rounded half to even. */
+                    quantity: string;
+                    /** @description vCPU-hour, GiB-hour or GiB-month (730 hours). */
+                    unit: string;
+                }[];
+                /** Format: uuid */
+                resource_id: string;
+                resource_type: "instance" | "volume" | "snapshot";
+            }[];
+            /**
+             * Format: date-time
+             * @description The end of the window, or now if that comes first.
+             */
+            to: string;
+        };
         /** @description A block storage volume. */
         Volume: {
             /** Format: date-time */
@@ -1393,11 +1757,24 @@ export interface components {
             updated_at: string;
             zone: string | null;
         };
+        VolumePage: {
+            items: components["schemas"]["Volume"][];
+            next_page_token: string | null;
+        };
     };
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key, not a new execution. */
+        IdempotentReplayed: "true";
+        /** @description The request's id: the caller's own `x-request-id` when it is 1-128 characters of `A-Za-z0-9._:-`, otherwise one the server mints. Also in every problem body and log line. */
+        RequestId: string;
+        /** @description Seconds to wait before retrying. */
+        RetryAfter: number;
+        /** @description Seconds to wait before retrying. */
+        RetryAfterRequired: number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1411,9 +1788,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1430,18 +1808,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description validation_failed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1451,6 +1821,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1460,6 +1831,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1480,6 +1853,7 @@ export interface operations {
             /** @description RFC 8414 authorization server metadata. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1497,18 +1871,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description validation_failed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1518,6 +1884,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1527,6 +1894,39 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    docsGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reference page. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1544,9 +1944,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1556,18 +1957,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description validation_failed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1577,6 +1970,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1586,6 +1980,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1606,24 +2002,17 @@ export interface operations {
             /** @description Prometheus text exposition format. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/plain": string;
                 };
             };
-            /** @description validation_failed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1633,6 +2022,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1642,6 +2033,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1651,6 +2043,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1660,6 +2053,41 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    openapiGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI 3.1 document. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1677,9 +2105,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1692,18 +2121,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description validation_failed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1713,15 +2134,18 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Default Response */
+            /** @description OK. */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1760,9 +2184,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1794,6 +2219,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1803,6 +2229,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1812,6 +2239,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1821,6 +2249,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1830,6 +2260,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1839,6 +2270,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1848,6 +2280,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1888,9 +2322,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1906,6 +2341,7 @@ export interface operations {
             /** @description invalid_request (validation_failed), unsupported_grant_type (validation_failed) */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1930,6 +2366,7 @@ export interface operations {
             /** @description invalid_client (unauthenticated); WWW-Authenticate when the client sent an Authorization header */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1954,6 +2391,7 @@ export interface operations {
             /** @description invalid_request (payload_too_large) */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1978,6 +2416,7 @@ export interface operations {
             /** @description invalid_request (unsupported_media_type) */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2002,6 +2441,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2026,6 +2467,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2035,6 +2477,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2059,6 +2502,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2096,9 +2541,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2120,6 +2566,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2129,6 +2576,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2138,6 +2586,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2147,6 +2596,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2156,6 +2607,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2165,6 +2617,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2174,6 +2627,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2204,9 +2659,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2225,6 +2682,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2234,6 +2693,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2243,6 +2703,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2252,6 +2713,9 @@ export interface operations {
             /** @description conflict, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2261,6 +2725,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2270,6 +2735,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2279,6 +2745,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2288,6 +2756,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2297,6 +2767,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2306,6 +2777,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2315,6 +2787,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2335,9 +2809,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2356,6 +2831,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2365,6 +2841,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2374,6 +2851,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2383,6 +2861,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2392,6 +2871,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2401,6 +2882,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2410,6 +2892,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2419,6 +2902,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2442,6 +2927,7 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2449,6 +2935,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2458,6 +2945,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2467,6 +2955,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2476,6 +2965,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2485,6 +2975,7 @@ export interface operations {
             /** @description conflict */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2494,6 +2985,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2503,6 +2995,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2512,6 +3005,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2521,6 +3016,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2530,6 +3026,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2539,6 +3036,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2565,9 +3064,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2590,9 +3090,11 @@ export interface operations {
                             /** Format: date-time */
                             created_at: string;
                             disk_gib: number;
+                            embodied_kgco2e: number | null;
                             estimated_power_w: number | null;
                             /** Format: uuid */
                             id: string;
+                            lifetime_years: number | null;
                             memory_allocation_ratio: number;
                             memory_mib: number;
                             name: string;
@@ -2614,6 +3116,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2623,6 +3126,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2632,6 +3136,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2641,6 +3146,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2650,6 +3157,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2659,6 +3167,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2668,6 +3177,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2693,6 +3204,8 @@ export interface operations {
                     cpu_allocation_ratio?: number;
                     /** @description Local disk in GiB. */
                     disk_gib: number;
+                    embodied_kgco2e?: number | null;
+                    lifetime_years?: number | null;
                     /** @description Memory overcommit; default 1. */
                     memory_allocation_ratio?: number;
                     /** @description Physical memory in MiB (up to 16 TiB). */
@@ -2709,9 +3222,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2733,9 +3248,11 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         disk_gib: number;
+                        embodied_kgco2e: number | null;
                         estimated_power_w: number | null;
                         /** Format: uuid */
                         id: string;
+                        lifetime_years: number | null;
                         memory_allocation_ratio: number;
                         memory_mib: number;
                         name: string;
@@ -2755,6 +3272,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2764,6 +3283,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2773,6 +3293,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2782,6 +3303,9 @@ export interface operations {
             /** @description conflict, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2791,6 +3315,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2800,6 +3325,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2809,6 +3335,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2818,6 +3346,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2827,6 +3357,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2836,6 +3367,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2845,6 +3377,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2865,9 +3399,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2889,9 +3424,11 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         disk_gib: number;
+                        embodied_kgco2e: number | null;
                         estimated_power_w: number | null;
                         /** Format: uuid */
                         id: string;
+                        lifetime_years: number | null;
                         memory_allocation_ratio: number;
                         memory_mib: number;
                         name: string;
@@ -2911,6 +3448,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2920,6 +3458,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2929,6 +3468,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2938,6 +3478,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2947,6 +3488,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2956,6 +3499,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2965,6 +3509,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2974,6 +3519,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2997,6 +3544,7 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3004,6 +3552,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3013,6 +3562,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3022,6 +3572,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3031,6 +3582,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3040,6 +3592,7 @@ export interface operations {
             /** @description conflict */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3049,6 +3602,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3058,6 +3612,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3067,6 +3622,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3076,6 +3633,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3085,6 +3643,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3094,6 +3653,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3117,6 +3678,8 @@ export interface operations {
                 "application/json": {
                     /** @description May not leave less vCPU capacity than is allocated. */
                     cpu_allocation_ratio?: number;
+                    embodied_kgco2e?: number | null;
+                    lifetime_years?: number | null;
                     /** @description May not leave less memory capacity than is allocated. */
                     memory_allocation_ratio?: number;
                     power_idle_w?: number | null;
@@ -3127,9 +3690,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3151,9 +3715,11 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         disk_gib: number;
+                        embodied_kgco2e: number | null;
                         estimated_power_w: number | null;
                         /** Format: uuid */
                         id: string;
+                        lifetime_years: number | null;
                         memory_allocation_ratio: number;
                         memory_mib: number;
                         name: string;
@@ -3173,6 +3739,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3182,6 +3749,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3191,6 +3759,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3200,6 +3769,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3209,6 +3779,7 @@ export interface operations {
             /** @description conflict */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3218,6 +3789,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3227,6 +3799,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3236,6 +3809,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3245,6 +3820,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3254,6 +3830,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3263,6 +3840,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3283,75 +3862,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (InvoiceRun). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        /** @description Invoices this run made; others of its months may come from other runs. */
-                        invoices_made: number;
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        } | null;
-                        /** Format: date-time */
-                        period_end: string;
-                        /** Format: date-time */
-                        period_start: string;
-                        /** @description Made by the workers' monthly schedule. */
-                        scheduled: boolean;
-                    };
+                    "application/json": components["schemas"]["InvoiceRun"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3361,6 +3885,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3370,6 +3895,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3379,6 +3905,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3388,6 +3915,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3397,6 +3926,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3406,6 +3936,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3415,6 +3946,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3442,21 +3975,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (InvoicePage). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["Invoice"][];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["InvoicePage"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3466,6 +3998,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3475,6 +4008,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3484,6 +4018,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3493,6 +4029,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3502,6 +4039,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3511,6 +4049,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3546,9 +4086,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3605,6 +4147,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3614,6 +4158,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3623,6 +4168,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3632,6 +4178,9 @@ export interface operations {
             /** @description idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3641,6 +4190,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3650,6 +4200,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3659,6 +4210,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3668,6 +4221,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3677,6 +4232,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3686,6 +4242,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3695,6 +4252,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3712,9 +4271,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3724,18 +4284,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description validation_failed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3745,6 +4297,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3754,6 +4307,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3763,6 +4318,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3772,6 +4328,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3781,6 +4338,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3805,9 +4364,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3820,6 +4380,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3829,6 +4390,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3838,6 +4400,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3847,6 +4410,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3856,6 +4420,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3865,6 +4430,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3874,6 +4441,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3883,6 +4451,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3892,6 +4461,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3914,21 +4485,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (PricePlanPage). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["PricePlan"][];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["PricePlanPage"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3938,6 +4508,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3947,6 +4518,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3956,6 +4528,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3965,6 +4539,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3974,6 +4549,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3983,6 +4559,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4029,42 +4607,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Rates in one currency, effective-dated. */
+            /** @description Created (PricePlan). */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** @description ISO 4217 code. */
-                        currency: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        rates: {
-                            /** @description Per GiB-hour of memory. */
-                            memory_gib_hour: string;
-                            /** @description Per GiB-month of snapshot. */
-                            snapshot_gib_month: string;
-                            /** @description Per vCPU-hour. */
-                            vcpu_hour: string;
-                            /** @description Per GiB-month of volume. */
-                            volume_gib_month: string;
-                        };
-                        /** @description Tax rate in effect now, as a fraction. */
-                        tax_rate: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        /** @description Every rate version, earliest first; the earliest also covers all time before it. */
-                        versions: components["schemas"]["PricePlanVersion"][];
-                    };
+                    "application/json": components["schemas"]["PricePlan"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4074,6 +4632,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4083,6 +4642,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4092,6 +4652,9 @@ export interface operations {
             /** @description conflict, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4101,6 +4664,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4110,6 +4674,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4119,6 +4684,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4128,6 +4695,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4137,6 +4706,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4146,6 +4716,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4155,6 +4726,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4175,42 +4748,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Rates in one currency, effective-dated. */
+            /** @description OK (PricePlan). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** @description ISO 4217 code. */
-                        currency: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        rates: {
-                            /** @description Per GiB-hour of memory. */
-                            memory_gib_hour: string;
-                            /** @description Per GiB-month of snapshot. */
-                            snapshot_gib_month: string;
-                            /** @description Per vCPU-hour. */
-                            vcpu_hour: string;
-                            /** @description Per GiB-month of volume. */
-                            volume_gib_month: string;
-                        };
-                        /** @description Tax rate in effect now, as a fraction. */
-                        tax_rate: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        /** @description Every rate version, earliest first; the earliest also covers all time before it. */
-                        versions: components["schemas"]["PricePlanVersion"][];
-                    };
+                    "application/json": components["schemas"]["PricePlan"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4220,6 +4771,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4229,6 +4781,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4238,6 +4791,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4247,6 +4801,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4256,6 +4812,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4265,6 +4822,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4274,6 +4832,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4319,42 +4879,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Rates in one currency, effective-dated. */
+            /** @description Created (PricePlan). */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** @description ISO 4217 code. */
-                        currency: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        rates: {
-                            /** @description Per GiB-hour of memory. */
-                            memory_gib_hour: string;
-                            /** @description Per GiB-month of snapshot. */
-                            snapshot_gib_month: string;
-                            /** @description Per vCPU-hour. */
-                            vcpu_hour: string;
-                            /** @description Per GiB-month of volume. */
-                            volume_gib_month: string;
-                        };
-                        /** @description Tax rate in effect now, as a fraction. */
-                        tax_rate: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        /** @description Every rate version, earliest first; the earliest also covers all time before it. */
-                        versions: components["schemas"]["PricePlanVersion"][];
-                    };
+                    "application/json": components["schemas"]["PricePlan"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4364,6 +4904,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4373,6 +4914,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4382,6 +4924,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4391,6 +4935,9 @@ export interface operations {
             /** @description conflict, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4400,6 +4947,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4409,6 +4957,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4418,6 +4967,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4427,6 +4978,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4436,6 +4989,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4445,6 +4999,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4454,6 +5009,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4471,9 +5028,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4486,18 +5044,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description validation_failed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4507,6 +5057,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4516,6 +5067,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4525,6 +5078,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4534,6 +5088,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4543,6 +5098,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4573,9 +5130,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4591,6 +5149,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4600,6 +5159,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4609,6 +5169,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4618,6 +5179,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4627,6 +5189,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4636,6 +5199,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4645,6 +5210,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4654,6 +5220,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4663,6 +5230,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4691,21 +5260,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (StoragePoolPage). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["StoragePool"][];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["StoragePoolPage"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4715,6 +5283,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4724,6 +5293,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4733,6 +5303,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4742,6 +5314,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4751,6 +5324,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4760,6 +5334,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4800,42 +5376,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created (StoragePool). */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What live volumes and snapshots on the pool hold. */
-                        allocated_gib: number;
-                        capacity_gib: number;
-                        /** Format: date-time */
-                        created_at: string;
-                        /**
-                         * @description Data-plane driver: `simulated` (no real data, for tests and demos) or `local` (sparse files).
-                         * @enum {string}
-                         */
-                        driver: "simulated" | "local";
-                        /** @description What may still be allocated: capacity_gib times overcommit_ratio, rounded down, less allocated_gib. */
-                        free_gib: number;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        overcommit_ratio: number;
-                        /** @description A disabled pool keeps its volumes and snapshots (they may still grow) but takes no new ones. */
-                        status: "enabled" | "disabled";
-                        storage_class: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        /** @description Zone name. */
-                        zone: string;
-                    };
+                    "application/json": components["schemas"]["StoragePool"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4845,6 +5401,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4854,6 +5411,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4863,6 +5421,9 @@ export interface operations {
             /** @description conflict, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4872,6 +5433,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4881,6 +5443,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4890,6 +5453,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4899,6 +5464,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4908,6 +5475,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4917,6 +5485,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4926,6 +5495,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4946,42 +5517,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (StoragePool). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What live volumes and snapshots on the pool hold. */
-                        allocated_gib: number;
-                        capacity_gib: number;
-                        /** Format: date-time */
-                        created_at: string;
-                        /**
-                         * @description Data-plane driver: `simulated` (no real data, for tests and demos) or `local` (sparse files).
-                         * @enum {string}
-                         */
-                        driver: "simulated" | "local";
-                        /** @description What may still be allocated: capacity_gib times overcommit_ratio, rounded down, less allocated_gib. */
-                        free_gib: number;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        overcommit_ratio: number;
-                        /** @description A disabled pool keeps its volumes and snapshots (they may still grow) but takes no new ones. */
-                        status: "enabled" | "disabled";
-                        storage_class: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        /** @description Zone name. */
-                        zone: string;
-                    };
+                    "application/json": components["schemas"]["StoragePool"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4991,6 +5540,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5000,6 +5550,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5009,6 +5560,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5018,6 +5570,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5027,6 +5581,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5036,6 +5591,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5045,6 +5601,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5068,6 +5626,7 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5075,6 +5634,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5084,6 +5644,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5093,6 +5654,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5102,6 +5664,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5111,6 +5674,7 @@ export interface operations {
             /** @description conflict */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5120,6 +5684,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5129,6 +5694,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5138,6 +5704,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5147,6 +5715,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5156,6 +5725,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5165,6 +5735,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5196,42 +5768,20 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK (StoragePool). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What live volumes and snapshots on the pool hold. */
-                        allocated_gib: number;
-                        capacity_gib: number;
-                        /** Format: date-time */
-                        created_at: string;
-                        /**
-                         * @description Data-plane driver: `simulated` (no real data, for tests and demos) or `local` (sparse files).
-                         * @enum {string}
-                         */
-                        driver: "simulated" | "local";
-                        /** @description What may still be allocated: capacity_gib times overcommit_ratio, rounded down, less allocated_gib. */
-                        free_gib: number;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        overcommit_ratio: number;
-                        /** @description A disabled pool keeps its volumes and snapshots (they may still grow) but takes no new ones. */
-                        status: "enabled" | "disabled";
-                        storage_class: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        /** @description Zone name. */
-                        zone: string;
-                    };
+                    "application/json": components["schemas"]["StoragePool"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5241,6 +5791,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5250,6 +5801,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5259,6 +5811,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5268,6 +5821,7 @@ export interface operations {
             /** @description conflict */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5277,6 +5831,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5286,6 +5841,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5295,6 +5851,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5304,6 +5862,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5313,6 +5872,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5322,6 +5882,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5339,32 +5901,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (ConsistencyReport). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        checked_at: string;
-                        counts: components["schemas"]["ConsistencyCounts"];
-                        drifts: (components["schemas"]["QuotaDrift"] | components["schemas"]["HostDrift"] | components["schemas"]["StuckInstanceDrift"] | components["schemas"]["PoolDrift"])[];
-                    };
-                };
-            };
-            /** @description validation_failed */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["ConsistencyReport"];
                 };
             };
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5374,6 +5924,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5383,6 +5934,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5392,6 +5945,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5401,6 +5955,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5410,6 +5965,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5430,23 +5987,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (ConsistencyRepair). */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        changes: (components["schemas"]["QuotaChange"] | components["schemas"]["HostChange"] | components["schemas"]["StuckInstanceChange"] | components["schemas"]["PoolChange"])[];
-                        counts: components["schemas"]["ConsistencyCounts"];
-                        /** Format: date-time */
-                        repaired_at: string;
-                    };
+                    "application/json": components["schemas"]["ConsistencyRepair"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5456,6 +6012,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5465,6 +6022,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5474,6 +6032,9 @@ export interface operations {
             /** @description idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5483,6 +6044,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5492,6 +6054,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5501,6 +6064,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5510,6 +6075,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5519,6 +6086,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5528,6 +6096,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5537,6 +6106,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5559,9 +6130,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5586,6 +6158,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5595,6 +6168,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5604,6 +6178,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5613,6 +6188,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5622,6 +6199,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5631,6 +6209,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5640,6 +6219,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5669,9 +6250,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5693,6 +6276,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5702,6 +6287,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5711,6 +6297,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5720,6 +6307,9 @@ export interface operations {
             /** @description conflict, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5729,6 +6319,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5738,6 +6329,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5747,6 +6339,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5756,6 +6350,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5765,6 +6361,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5774,6 +6371,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5783,6 +6381,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5803,9 +6403,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5827,6 +6428,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5836,6 +6438,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5845,6 +6448,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5854,6 +6458,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5863,6 +6468,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5872,6 +6479,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5881,6 +6489,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5890,6 +6499,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5913,6 +6524,7 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5920,6 +6532,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5929,6 +6542,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5938,6 +6552,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5947,6 +6562,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5956,6 +6572,7 @@ export interface operations {
             /** @description conflict */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5965,6 +6582,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5974,6 +6592,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5983,6 +6602,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5992,6 +6613,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6001,6 +6623,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6010,6 +6633,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6039,9 +6664,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6063,6 +6689,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6072,6 +6699,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6081,6 +6709,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6090,6 +6719,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6099,6 +6729,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6108,6 +6739,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6117,6 +6749,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6126,6 +6760,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6135,6 +6770,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6144,6 +6780,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6179,9 +6817,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6213,6 +6852,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6222,6 +6862,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6231,6 +6872,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6240,6 +6882,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6249,6 +6892,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6258,6 +6903,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6267,6 +6913,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6276,6 +6923,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6302,9 +6951,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6339,6 +6989,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6348,6 +6999,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6357,6 +7009,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6366,6 +7019,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6375,6 +7029,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6384,6 +7040,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6393,6 +7050,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6402,6 +7060,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6443,9 +7103,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6524,6 +7186,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6533,6 +7197,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6542,6 +7207,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6551,6 +7217,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6560,6 +7228,9 @@ export interface operations {
             /** @description conflict, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6569,6 +7240,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6578,6 +7250,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6587,6 +7260,8 @@ export interface operations {
             /** @description quota_exceeded, idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6596,6 +7271,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6605,6 +7282,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6614,6 +7292,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6623,6 +7302,8 @@ export interface operations {
             /** @description no_capacity, unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6645,9 +7326,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6679,6 +7361,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6688,6 +7371,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6697,6 +7381,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6706,6 +7391,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6715,6 +7401,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6724,6 +7412,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6733,6 +7422,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6742,6 +7432,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6764,9 +7456,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6822,6 +7515,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6831,6 +7525,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6840,6 +7535,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6849,6 +7545,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6858,6 +7555,7 @@ export interface operations {
             /** @description invalid_state */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6867,6 +7565,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6876,6 +7575,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6885,6 +7585,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6894,6 +7596,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6903,6 +7606,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6912,6 +7616,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6937,9 +7643,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6995,6 +7703,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7004,6 +7714,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7013,6 +7724,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7022,6 +7734,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7031,6 +7745,9 @@ export interface operations {
             /** @description invalid_state, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7040,6 +7757,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7049,6 +7767,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7058,6 +7777,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7067,6 +7788,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7076,6 +7799,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7085,6 +7809,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7094,6 +7819,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7119,9 +7846,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7177,6 +7906,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7186,6 +7917,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7195,6 +7927,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7204,6 +7937,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7213,6 +7948,9 @@ export interface operations {
             /** @description invalid_state, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7222,6 +7960,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7231,6 +7970,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7240,6 +7980,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7249,6 +7991,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7258,6 +8002,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7267,6 +8012,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7276,6 +8022,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7301,9 +8049,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7359,6 +8109,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7368,6 +8120,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7377,6 +8130,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7386,6 +8140,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7395,6 +8151,9 @@ export interface operations {
             /** @description invalid_state, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7404,6 +8163,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7413,6 +8173,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7422,6 +8183,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7431,6 +8194,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7440,6 +8205,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7449,6 +8215,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7458,6 +8225,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7484,21 +8253,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (InvoicePage). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["Invoice"][];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["InvoicePage"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7508,6 +8276,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7517,6 +8286,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7526,6 +8296,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7535,6 +8306,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7544,6 +8317,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7553,6 +8327,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7562,6 +8337,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7587,6 +8364,7 @@ export interface operations {
             /** @description The invoice; with `Accept: text/csv`, its lines as CSV with a header row. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7645,6 +8423,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7654,6 +8433,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7663,6 +8443,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7672,6 +8453,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7681,6 +8463,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7690,6 +8474,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7699,6 +8484,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7708,6 +8494,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7733,44 +8521,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Amounts are decimal strings, exact. */
+            /** @description OK (Invoice). */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        currency: string;
-                        finalized_at: string | null;
-                        /** Format: uuid */
-                        id: string;
-                        lines: components["schemas"]["InvoiceLine"][];
-                        number: string | null;
-                        /** Format: date-time */
-                        period_end: string;
-                        /** Format: date-time */
-                        period_start: string;
-                        /** Format: uuid */
-                        price_plan_id: string;
-                        status: "draft" | "finalized";
-                        /** @description Sum of the line amounts. */
-                        subtotal: string;
-                        /** @description subtotal x tax_rate, rounded half to even to the minor unit. */
-                        tax: string;
-                        /** @description Fraction of the subtotal. */
-                        tax_rate: string;
-                        /** Format: uuid */
-                        tenant_id: string;
-                        /** @description subtotal + tax. */
-                        total: string;
-                    };
+                    "application/json": components["schemas"]["Invoice"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7780,6 +8546,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7789,6 +8556,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7798,6 +8566,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7807,6 +8577,9 @@ export interface operations {
             /** @description conflict, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7816,6 +8589,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7825,6 +8599,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7834,6 +8609,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7843,6 +8620,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7852,6 +8631,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7861,6 +8641,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7870,6 +8651,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7898,9 +8681,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7956,6 +8740,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7965,6 +8750,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7974,6 +8760,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7983,6 +8770,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7992,6 +8780,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8001,6 +8791,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8010,6 +8801,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8019,6 +8811,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8044,6 +8838,7 @@ export interface operations {
             /** @description Long-running work and its progress. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8096,6 +8891,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8105,6 +8901,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8114,6 +8911,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8123,6 +8921,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8132,6 +8931,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8141,6 +8942,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8150,6 +8952,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8159,6 +8962,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8184,9 +8989,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8209,6 +9015,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8218,6 +9025,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8227,6 +9035,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8236,6 +9045,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8245,6 +9055,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8254,6 +9066,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8263,6 +9076,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8272,6 +9086,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8304,9 +9120,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8326,6 +9144,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8335,6 +9155,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8344,6 +9165,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8353,6 +9175,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8362,6 +9186,9 @@ export interface operations {
             /** @description conflict, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8371,6 +9198,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8380,6 +9208,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8389,6 +9218,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8398,6 +9229,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8407,6 +9240,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8416,6 +9250,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8425,6 +9260,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8447,9 +9284,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8469,6 +9307,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8478,6 +9317,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8487,6 +9327,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8496,6 +9337,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8505,6 +9347,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8514,6 +9358,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8523,6 +9368,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8532,6 +9378,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8557,6 +9405,7 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8564,6 +9413,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8573,6 +9423,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8582,6 +9433,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8591,6 +9443,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8600,6 +9453,7 @@ export interface operations {
             /** @description conflict */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8609,6 +9463,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8618,6 +9473,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8627,6 +9483,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8636,6 +9494,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8645,6 +9504,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8654,6 +9514,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8674,22 +9536,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (TenantPricePlan). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        plan: components["schemas"]["PricePlan"] | null;
-                        /** @description The tenant's own plan, the deployment's default plan, or none (nothing is invoiced). */
-                        source: "assigned" | "default" | "none";
-                    };
+                    "application/json": components["schemas"]["TenantPricePlan"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8699,6 +9559,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8708,6 +9569,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8717,6 +9579,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8726,6 +9589,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8735,6 +9600,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8744,6 +9610,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8753,6 +9620,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8773,9 +9642,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8792,6 +9662,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8801,6 +9672,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8810,6 +9682,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8819,6 +9692,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8828,6 +9702,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8837,6 +9713,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8846,6 +9723,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8855,6 +9733,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8888,9 +9768,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8907,6 +9788,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8916,6 +9798,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8925,6 +9808,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8934,6 +9818,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8943,6 +9828,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8952,6 +9838,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8961,6 +9848,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8970,6 +9859,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8979,6 +9869,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8988,6 +9879,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9013,9 +9906,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9037,6 +9931,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9046,6 +9941,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9055,6 +9951,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9064,6 +9961,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9073,6 +9971,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9082,6 +9982,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9091,6 +9992,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9100,6 +10002,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9131,9 +10035,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9154,6 +10060,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9163,6 +10071,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9172,6 +10081,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9181,6 +10091,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9190,6 +10102,9 @@ export interface operations {
             /** @description conflict, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9199,6 +10114,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9208,6 +10124,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9217,6 +10134,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9226,6 +10145,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9235,6 +10156,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9244,6 +10166,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9253,6 +10176,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9278,6 +10203,7 @@ export interface operations {
             /** @description Revoked. */
             204: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -9285,6 +10211,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9294,6 +10221,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9303,6 +10231,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9312,6 +10241,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9321,6 +10251,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9330,6 +10261,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9339,6 +10271,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9348,6 +10282,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9357,6 +10292,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9366,6 +10302,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9393,21 +10331,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (SnapshotPage). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["Snapshot"][];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["SnapshotPage"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9417,6 +10354,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9426,6 +10364,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9435,6 +10374,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9444,6 +10384,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9453,6 +10395,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9462,6 +10405,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9471,6 +10415,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9493,36 +10439,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A full point-in-time copy of a volume, on the volume's pool. It outlives its volume and can be restored. */
+            /** @description OK (Snapshot). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        size_gib: number;
-                        /** @enum {string} */
-                        status: "creating" | "available" | "deleting" | "failed";
-                        storage_class: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        /**
-                         * Format: uuid
-                         * @description The volume it was taken from; that volume may since have been deleted.
-                         */
-                        volume_id: string;
-                        zone: string | null;
-                    };
+                    "application/json": components["schemas"]["Snapshot"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9532,6 +10462,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9541,6 +10472,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9550,6 +10482,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9559,6 +10492,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9568,6 +10503,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9577,6 +10513,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9586,6 +10523,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9608,9 +10547,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9666,6 +10606,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9675,6 +10616,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9684,6 +10626,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9693,6 +10636,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9702,6 +10646,7 @@ export interface operations {
             /** @description invalid_state */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9711,6 +10656,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9720,6 +10666,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9729,6 +10676,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9738,6 +10687,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9747,6 +10697,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9756,6 +10707,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9783,50 +10736,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (Usage). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        from: string;
-                        /** @description Every meter, zero included. */
-                        items: {
-                            /** @enum {string} */
-                            meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
-                            /** @description Nine decimals, rounded half to even. */
-                            quantity: string;
-                            /** @description vCPU-hour, GiB-hour or GiB-month (730 hours). */
-                            unit: string;
-                        }[];
-                        /** @description With group_by=resource: each resource's share, rounded on its own. */
-                        resources?: {
-                            /** @description The meters this resource used. */
-                            items: {
-                                /** @enum {string} */
-                                meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
-                                /** @description Nine decimals, rounded half to even. */
-                                quantity: string;
-                                /** @description vCPU-hour, GiB-hour or GiB-month (730 hours). */
-                                unit: string;
-                            }[];
-                            /** Format: uuid */
-                            resource_id: string;
-                            resource_type: "instance" | "volume" | "snapshot";
-                        }[];
-                        /**
-                         * Format: date-time
-                         * @description The end of the window, or now if that comes first.
-                         */
-                        to: string;
-                    };
+                    "application/json": components["schemas"]["Usage"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9836,6 +10759,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9845,6 +10769,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9854,6 +10779,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9863,6 +10789,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9872,6 +10800,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9881,6 +10810,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9890,6 +10820,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9920,21 +10852,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK (VolumePage). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["Volume"][];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["VolumePage"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9944,6 +10875,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9953,6 +10885,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9962,6 +10895,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9971,6 +10905,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9980,6 +10916,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9989,6 +10926,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9998,6 +10936,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10039,9 +10979,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10098,6 +11040,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10107,6 +11051,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10116,6 +11061,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10125,6 +11071,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10134,6 +11082,9 @@ export interface operations {
             /** @description conflict, invalid_state, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10143,6 +11094,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10152,6 +11104,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10161,6 +11114,8 @@ export interface operations {
             /** @description quota_exceeded, idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10170,6 +11125,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10179,6 +11136,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10188,6 +11146,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10197,6 +11156,8 @@ export interface operations {
             /** @description no_capacity, unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10219,33 +11180,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A block storage volume. */
+            /** @description OK (Volume). */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        instance_id: string | null;
-                        name: string;
-                        size_gib: number;
-                        source_snapshot_id: string | null;
-                        /** @enum {string} */
-                        status: "creating" | "available" | "attaching" | "in_use" | "detaching" | "resizing" | "deleting" | "failed";
-                        storage_class: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        zone: string | null;
-                    };
+                    "application/json": components["schemas"]["Volume"];
                 };
             };
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10255,6 +11203,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10264,6 +11213,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10273,6 +11223,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10282,6 +11233,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10291,6 +11244,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10300,6 +11254,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10309,6 +11264,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10331,9 +11288,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10389,6 +11347,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10398,6 +11357,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10407,6 +11367,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10416,6 +11377,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10425,6 +11387,7 @@ export interface operations {
             /** @description invalid_state */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10434,6 +11397,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10443,6 +11407,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10452,6 +11417,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10461,6 +11428,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10470,6 +11438,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10479,6 +11448,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10514,9 +11485,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10572,6 +11545,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10581,6 +11556,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10590,6 +11566,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10599,6 +11576,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10608,6 +11587,9 @@ export interface operations {
             /** @description invalid_state, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10617,6 +11599,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10626,6 +11609,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10635,6 +11619,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10644,6 +11630,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10653,6 +11641,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10662,6 +11651,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10671,6 +11661,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10696,9 +11688,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10754,6 +11748,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10763,6 +11759,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10772,6 +11769,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10781,6 +11779,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10790,6 +11790,9 @@ export interface operations {
             /** @description invalid_state, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10799,6 +11802,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10808,6 +11812,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10817,6 +11822,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10826,6 +11833,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10835,6 +11844,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10844,6 +11854,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10853,6 +11864,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10885,9 +11898,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10943,6 +11958,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10952,6 +11969,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10961,6 +11979,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10970,6 +11989,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10979,6 +12000,9 @@ export interface operations {
             /** @description invalid_state, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10988,6 +12012,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10997,6 +12022,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11006,6 +12032,8 @@ export interface operations {
             /** @description quota_exceeded, idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11015,6 +12043,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11024,6 +12054,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11033,6 +12064,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11042,6 +12074,8 @@ export interface operations {
             /** @description no_capacity, unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11074,9 +12108,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: the work goes on in the operation returned. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11133,6 +12169,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11142,6 +12180,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11151,6 +12190,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11160,6 +12200,8 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11169,6 +12211,9 @@ export interface operations {
             /** @description conflict, invalid_state, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11178,6 +12223,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11187,6 +12233,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11196,6 +12243,8 @@ export interface operations {
             /** @description quota_exceeded, idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11205,6 +12254,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11214,6 +12265,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11223,6 +12275,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11232,6 +12285,8 @@ export interface operations {
             /** @description no_capacity, unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11254,9 +12309,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11277,6 +12333,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11286,6 +12343,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11295,6 +12353,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11304,6 +12363,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11313,6 +12374,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11322,6 +12384,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11331,6 +12394,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11360,9 +12425,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11380,6 +12447,8 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11389,6 +12458,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11398,6 +12468,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11407,6 +12478,9 @@ export interface operations {
             /** @description conflict, idempotency_key_in_use */
             409: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11416,6 +12490,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11425,6 +12500,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11434,6 +12510,8 @@ export interface operations {
             /** @description idempotency_key_reused */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11443,6 +12521,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11452,6 +12532,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11461,6 +12542,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11470,6 +12552,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11490,9 +12574,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11510,6 +12595,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11519,6 +12605,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11528,6 +12615,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11537,6 +12625,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11546,6 +12635,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11555,6 +12646,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11564,6 +12656,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11573,6 +12666,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11596,6 +12691,7 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -11603,6 +12699,7 @@ export interface operations {
             /** @description validation_failed */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11612,6 +12709,7 @@ export interface operations {
             /** @description unauthenticated */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11621,6 +12719,7 @@ export interface operations {
             /** @description forbidden */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11630,6 +12729,7 @@ export interface operations {
             /** @description not_found */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11639,6 +12739,7 @@ export interface operations {
             /** @description conflict */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11648,6 +12749,7 @@ export interface operations {
             /** @description payload_too_large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11657,6 +12759,7 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11666,6 +12769,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11675,6 +12780,7 @@ export interface operations {
             /** @description headers_too_large */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11684,6 +12790,7 @@ export interface operations {
             /** @description internal */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11693,6 +12800,8 @@ export interface operations {
             /** @description unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {

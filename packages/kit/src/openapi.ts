@@ -1,0 +1,218 @@
+import { type Access, ROLE_RANK, type Role } from "./principal";
+
+/**
+ * What the spec adds to the route schemas, all in one place so no route can forget it:
+ *
+ * - Named components: every schema given a `$id` (see `namedSchema`) becomes
+ *   `#/components/schemas/<id>` and each use of it a `$ref`, so the SDK has a type of that name.
+ * - Response headers: `x-request-id` on every answer, `Idempotent-Replayed` where a POST can be
+ *   replayed, `Retry-After` on 429, 503 and the 409 of a key still in flight.
+ * - The two documents about the API itself, `/openapi.json` and `/docs`.
+ *
+ * The access rule each operation states in its description is written by `accessDescription`
+ * from the route's own `config.access`, the rule the server enforces.
+ */
+
+type Json = Record<string, unknown>;
+
+const SCHEMA_REF = "#/components/schemas/";
+const HEADER_REF = "#/components/headers/";
+const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options"]);
+
+/** Statuses an Idempotency-Key replay can give: the first answer, except refusals before the key is read. */
+const REPLAYABLE = /^(2\d\d|400|404|409|422)$/;
+
+const headers: Record<string, Json> = {
+	RequestId: {
+		description:
+			"The request's id: the caller's own `x-request-id` when it is 1-128 characters of `A-Za-z0-9._:-`, otherwise one the server mints. Also in every problem body and log line.",
+		required: true,
+		schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },
+	},
+	IdempotentReplayed: {
+		description:
+			"`true` when this is the stored answer to an earlier request with the same Idempotency-Key, not a new execution.",
+		schema: { type: "string", enum: ["true"] },
+	},
+	RetryAfter: {
+		description: "Seconds to wait before retrying.",
+		schema: { type: "integer", minimum: 0 },
+	},
+	RetryAfterRequired: {
+		description: "Seconds to wait before retrying.",
+		required: true,
+		schema: { type: "integer", minimum: 0 },
+	},
+};
+
+/** Collects the named schemas of the routes as the spec is built; one instance per document. */
+export class SpecComponents {
+	readonly schemas = new Map<string, Json>();
+	private readonly texts = new Map<string, string>();
+
+	/** A copy of `schema` with every named sub-schema (itself included) replaced by a `$ref`. */
+	hoist(schema: unknown): unknown {
+		if (Array.isArray(schema)) return schema.map((item) => this.hoist(item));
+		if (!schema || typeof schema !== "object") return schema;
+		const { $id, ...rest } = schema as Json;
+		const copy: Json = {};
+		for (const [key, value] of Object.entries(rest)) copy[key] = this.hoist(value);
+		if (typeof $id !== "string" || $id.endsWith("#")) return copy;
+		const text = JSON.stringify(copy);
+		const known = this.texts.get($id);
+		if (known !== undefined && known !== text) {
+			throw new Error(`two different schemas are named ${$id}: give one of them another name`);
+		}
+		this.texts.set($id, text);
+		this.schemas.set($id, copy);
+		return { $ref: `${SCHEMA_REF}${$id}` };
+	}
+
+	/** The per-route transform: names the body and response schemas; query and path stay inline parameters. */
+	transformRoute(route: object | undefined): Json | undefined {
+		if (!route) return undefined;
+		const schema = route as Json;
+		const out: Json = { ...schema };
+		if (schema.body) out.body = this.hoist(schema.body);
+		if (schema.response) {
+			const response: Json = {};
+			for (const [status, body] of Object.entries(schema.response as Json)) {
+				response[status] = isRefOrContent(body) ? body : this.hoist(body);
+			}
+			out.response = response;
+		}
+		return out;
+	}
+
+	/** The whole-document transform: components, response headers and the API's own documents. */
+	finish<T extends object>(openapi: T): T {
+		const document = openapi as Json;
+		document.components ??= {};
+		const components = document.components as Json;
+		components.schemas ??= {};
+		const schemas = components.schemas as Json;
+		for (const [name, schema] of this.schemas) schemas[name] = schema;
+		components.headers = { ...((components.headers as Json | undefined) ?? {}), ...headers };
+		document.paths ??= {};
+		const paths = document.paths as Record<string, Json>;
+		Object.assign(paths, selfDescribingPaths());
+		for (const item of Object.values(paths)) {
+			for (const [method, operation] of Object.entries(item)) {
+				if (HTTP_METHODS.has(method)) addResponseHeaders(operation as Json);
+			}
+		}
+		return openapi;
+	}
+}
+
+/** Error answers are written as `{ description, content }` already (see `errorResponses`). */
+function isRefOrContent(body: unknown): boolean {
+	return !!body && typeof body === "object" && ("$ref" in body || "content" in body);
+}
+
+function headerRef(name: string): Json {
+	return { $ref: `${HEADER_REF}${name}` };
+}
+
+const SUCCESS: Record<string, string> = {
+	"200": "OK",
+	"201": "Created",
+	"202": "Accepted: the work goes on in the operation returned",
+	"204": "Done; no content",
+};
+
+/** Fastify's swagger calls every answer without a description "Default Response"; say what it is. */
+function describeSuccess(status: string, response: Json): void {
+	if (response.description !== "Default Response") return;
+	const schema = (response.content as Record<string, Json> | undefined)?.["application/json"]?.schema as
+		| Json
+		| undefined;
+	const ref = typeof schema?.$ref === "string" ? schema.$ref.slice(SCHEMA_REF.length) : undefined;
+	const what = SUCCESS[status] ?? "OK";
+	response.description = ref ? `${what} (${ref}).` : `${what}.`;
+}
+
+function addResponseHeaders(operation: Json): void {
+	const parameters = (operation.parameters as Json[] | undefined) ?? [];
+	const idempotent = parameters.some((p) => p.in === "header" && String(p.name).toLowerCase() === "idempotency-key");
+	for (const [status, response] of Object.entries((operation.responses as Record<string, Json>) ?? {})) {
+		describeSuccess(status, response);
+		response.headers ??= {};
+		const out = response.headers as Json;
+		out["x-request-id"] = headerRef("RequestId");
+		if (idempotent && REPLAYABLE.test(status)) out["Idempotent-Replayed"] = headerRef("IdempotentReplayed");
+		if (status === "429") out["Retry-After"] = headerRef("RetryAfterRequired");
+		// 503: sent with `unavailable` (a dependency is down); 409: with idempotency_key_in_use.
+		else if (status === "503" || (idempotent && status === "409")) out["Retry-After"] = headerRef("RetryAfter");
+	}
+}
+
+/**
+ * `/openapi.json` and `/docs` are part of what a deployment serves, so the spec lists them. The
+ * reference UI's own assets (`/docs/static/*`, `/docs/json`, `/docs/yaml`) are the UI library's
+ * files and change with its version: they are left out.
+ */
+function selfDescribingPaths(): Record<string, Json> {
+	const answer = (description: string, type: string, schema: Json): Json => ({
+		description,
+		content: { [type]: { schema } },
+	});
+	// Node refuses an over-long request line or header block before any route is known.
+	const tooLarge = answer("headers_too_large", "application/problem+json", { $ref: `${SCHEMA_REF}Problem` });
+	return {
+		"/openapi.json": {
+			get: {
+				operationId: "openapiGet",
+				summary: "Get the OpenAPI document",
+				description: `This document: the merged OpenAPI 3.1 spec of every service.\n\n${accessDescription({ public: true })}`,
+				tags: ["service"],
+				security: [],
+				responses: {
+					"200": answer("The OpenAPI 3.1 document.", "application/json", {
+						type: "object",
+						additionalProperties: true,
+						description: "An OpenAPI 3.1 document.",
+					}),
+					"431": tooLarge,
+				},
+			},
+		},
+		"/docs": {
+			get: {
+				operationId: "docsGet",
+				summary: "Read the API reference",
+				description: `The interactive reference (Swagger UI) of this document.\n\n${accessDescription({ public: true })}`,
+				tags: ["service"],
+				security: [],
+				responses: {
+					"200": answer("The reference page.", "text/html", { type: "string" }),
+					"431": tooLarge,
+				},
+			},
+		},
+	};
+}
+
+const TENANT_ROLES: Role[] = ["viewer", "member", "admin"];
+
+/** Who may call a route, in words, from the rule the server enforces. */
+export function accessDescription(access: Access): string {
+	if ("public" in access) return "**Access:** public: no token needed.";
+	if (access.role === "operator") return "**Access:** operators only.";
+	const roles = TENANT_ROLES.filter((role) => ROLE_RANK[role] >= ROLE_RANK[access.role]);
+	const named = roles.map((role) => `\`${role}\``).join(", ");
+	if (access.tenant) {
+		return `**Access:** operators, and the principals of the tenant \`tenant_id\` with role ${named}; another tenant's principals get 404.`;
+	}
+	return access.role === "viewer"
+		? "**Access:** any authenticated principal (operators, and tenant principals of any role)."
+		: `**Access:** operators, and tenant principals with role ${named}.`;
+}
+
+/** Appends the access rule to a route's description once (HEAD routes share the GET's schema). */
+export function describeAccess(schema: Json, access: Access): void {
+	const text = accessDescription(access);
+	const description = typeof schema.description === "string" ? schema.description : "";
+	if (description.includes(text)) return;
+	schema.description = description ? `${description}\n\n${text}` : text;
+}
