@@ -56,6 +56,8 @@ export const pricePlanVersions = pgTable(
 		memoryGibHourMicros: money("memory_gib_hour_micros").notNull(),
 		volumeGibMonthMicros: money("volume_gib_month_micros").notNull(),
 		snapshotGibMonthMicros: money("snapshot_gib_month_micros").notNull(),
+		/** Per kWh of attributed energy (the energy ledger's rows); 0: energy is not charged. */
+		energyKwhMicros: money("energy_kwh_micros").notNull().default(sql`0`),
 		taxRatePpm: integer("tax_rate_ppm").notNull().default(0),
 		createdAt: createdAt(),
 	},
@@ -63,7 +65,7 @@ export const pricePlanVersions = pgTable(
 		uniqueIndex("price_plan_versions_plan_effective_key").on(t.pricePlanId, t.effectiveAt),
 		check(
 			"price_plan_versions_rates_check",
-			sql`${t.vcpuHourMicros} >= 0 and ${t.memoryGibHourMicros} >= 0 and ${t.volumeGibMonthMicros} >= 0 and ${t.snapshotGibMonthMicros} >= 0`,
+			sql`${t.vcpuHourMicros} >= 0 and ${t.memoryGibHourMicros} >= 0 and ${t.volumeGibMonthMicros} >= 0 and ${t.snapshotGibMonthMicros} >= 0 and ${t.energyKwhMicros} >= 0`,
 		),
 		check("price_plan_versions_tax_check", sql`${t.taxRatePpm} between 0 and 1000000`),
 	],
@@ -133,7 +135,8 @@ export const invoices = pgTable(
  * A line per meter and rate version of the invoice's own month (`usage`), and per meter and
  * version of an earlier month whose usage changed after it was invoiced (`adjustment`).
  * `usage_period_start` names the month the quantity belongs to, so what has been billed for a
- * month is the sum of its lines on every invoice.
+ * month is the sum of its usage and adjustment lines on every invoice. `information` lines
+ * (the month's energy in kWh and carbon in gCO2e) are always priced at zero and never billed.
  */
 export const invoiceLines = pgTable(
 	"invoice_lines",
@@ -143,7 +146,7 @@ export const invoiceLines = pgTable(
 			.notNull()
 			.references(() => invoices.id, { onDelete: "cascade" }),
 		position: integer("position").notNull(),
-		kind: text("kind", { enum: ["usage", "adjustment"] }).notNull(),
+		kind: text("kind", { enum: ["usage", "adjustment", "information"] }).notNull(),
 		meter: text("meter").notNull(),
 		usagePeriodStart: instant("usage_period_start").notNull(),
 		priceVersionId: uuid("price_version_id")
@@ -156,7 +159,11 @@ export const invoiceLines = pgTable(
 	},
 	(t) => [
 		uniqueIndex("invoice_lines_position_key").on(t.invoiceId, t.position),
-		check("invoice_lines_kind_check", sql`${t.kind} in ('usage', 'adjustment')`),
+		check("invoice_lines_kind_check", sql`${t.kind} in ('usage', 'adjustment', 'information')`),
+		check(
+			"invoice_lines_information_check",
+			sql`${t.kind} <> 'information' or (${t.unitPriceMicros} = 0 and ${t.amountMicros} = 0)`,
+		),
 	],
 );
 

@@ -1,0 +1,6 @@
+ALTER TABLE "invoice_lines" DROP CONSTRAINT "invoice_lines_kind_check";--> statement-breakpoint
+ALTER TABLE "price_plan_versions" DROP CONSTRAINT "price_plan_versions_rates_check";--> statement-breakpoint
+ALTER TABLE "price_plan_versions" ADD COLUMN "energy_kwh_micros" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "invoice_lines" ADD CONSTRAINT "invoice_lines_information_check" CHECK ("invoice_lines"."kind" <> 'information' or ("invoice_lines"."unit_price_micros" = 0 and "invoice_lines"."amount_micros" = 0));--> statement-breakpoint
+ALTER TABLE "invoice_lines" ADD CONSTRAINT "invoice_lines_kind_check" CHECK ("invoice_lines"."kind" in ('usage', 'adjustment', 'information'));--> statement-breakpoint
+ALTER TABLE "price_plan_versions" ADD CONSTRAINT "price_plan_versions_rates_check" CHECK ("price_plan_versions"."vcpu_hour_micros" >= 0 and "price_plan_versions"."memory_gib_hour_micros" >= 0 and "price_plan_versions"."volume_gib_month_micros" >= 0 and "price_plan_versions"."snapshot_gib_month_micros" >= 0 and "price_plan_versions"."energy_kwh_micros" >= 0);
