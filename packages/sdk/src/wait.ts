@@ -1,5 +1,5 @@
 import type { Client } from "openapi-fetch";
-import { IgoudarError, IgoudarTimeoutError } from "./errors.js";
+import { IgoudarError, IgoudarTimeoutError, type Problem } from "./errors.js";
 import type { paths } from "./generated/schema.js";
 import { sleep } from "./retry.js";
 import type { Operation } from "./types.js";
@@ -31,23 +31,38 @@ export async function waitForOperation(
 	operationId: string,
 	options: WaitOptions = {},
 ): Promise<Operation> {
-	const deadline = Date.now() + (options.timeoutMs ?? 300_000);
-	let interval = options.pollMs?.initial ?? 250;
-	const factor = options.pollMs?.factor ?? 1.5;
-	const cap = options.pollMs?.max ?? 5_000;
-	for (;;) {
+	return pollOperation(operationId, options, async (signal) => {
 		let requestId: string | undefined;
-		const op = await unwrap(
+		const operation = await unwrap(
 			client
 				.GET("/v1/tenants/{tenant_id}/operations/{operation_id}", {
 					params: { path: { tenant_id: tenantId, operation_id: operationId } },
-					signal: options.signal,
+					signal,
 				})
 				.then((answer) => {
 					requestId = answer.response.headers.get("x-request-id") ?? undefined;
 					return answer;
 				}),
 		);
+		return { operation, requestId };
+	});
+}
+
+/**
+ * The polling loop behind every wait, over any way of reading the operation (its tenant's
+ * operations route, or the resource that carries it, as an invoice run does).
+ */
+export async function pollOperation(
+	operationId: string,
+	options: WaitOptions,
+	read: (signal: AbortSignal | undefined) => Promise<{ operation: Operation; requestId?: string }>,
+): Promise<Operation> {
+	const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+	let interval = options.pollMs?.initial ?? 250;
+	const factor = options.pollMs?.factor ?? 1.5;
+	const cap = options.pollMs?.max ?? 5_000;
+	for (;;) {
+		const { operation: op, requestId } = await read(options.signal);
 		options.onProgress?.(op);
 		if (op.status === "succeeded") return op;
 		if (op.status === "failed") {
@@ -59,7 +74,8 @@ export async function waitForOperation(
 				detail: problem?.detail,
 				errors: problem?.errors,
 				requestId,
-				problem: problem ?? undefined,
+				// The operation's problem may carry a code newer than this SDK's list of them.
+				problem: problem ? (problem as Partial<Problem>) : undefined,
 			});
 		}
 		const left = deadline - Date.now();
