@@ -9,6 +9,14 @@ export { invoiceRunSaga, scheduleEndedMonth } from "./app/invoice-runs";
 export { finalizeDueInvoices } from "./app/invoices";
 export { makeTenantInvoice } from "./app/invoicing";
 export type { BillingDeps } from "./deps";
+// The energy ledger derives instances' and volumes' hours from the same lifetimes billing meters.
+export {
+	accumulateUsage,
+	type LifecycleEvent,
+	type MeterTotals,
+	type ResourceLifetime,
+	zeroTotals,
+} from "./domain/metering";
 export { type BillingJobName, billingJobs } from "./jobs";
 export { type BillingSchedule, billingSchedule } from "./schedule";
 export { type BillingSettings, billingSettingsFromEnv } from "./settings";

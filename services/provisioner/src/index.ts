@@ -8,6 +8,13 @@ import {
 import { type ConsistencyChecker, computeJobs } from "@igoudar/compute";
 import type { Db } from "@igoudar/db";
 import {
+	type EnergySettings,
+	energyAttributionHandler,
+	energyJobs,
+	energySettingsFromEnv,
+	scheduleEnergyAttribution,
+} from "@igoudar/energy";
+import {
 	type AnySaga,
 	type JobHandlers,
 	Reconciler,
@@ -27,7 +34,7 @@ import { orphanFileLoop } from "./orphan-files";
 import { computeSagas, storageSagas } from "./sagas/index";
 
 /** Every job the workers run: the catalog the relay and the reconciler use too. */
-export const provisionerJobs = { ...computeJobs, ...storageJobs, ...billingJobs };
+export const provisionerJobs = { ...computeJobs, ...storageJobs, ...billingJobs, ...energyJobs };
 
 export { createDriver, type ProvisionerSettings, provisionerSettingsFromEnv } from "./config";
 export * from "./consistency-loop";
@@ -54,6 +61,8 @@ export interface ProvisionerOptions {
 	consistencyCheckers?: readonly ConsistencyChecker[];
 	/** The default price plan and the drafts' grace period; defaults to the environment's. */
 	billing?: BillingSettings;
+	/** When energy hours become final and how often they are attributed; defaults to the environment's. */
+	energy?: EnergySettings;
 }
 
 export interface Provisioner {
@@ -76,6 +85,7 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 	const connection = redisConnectionFactory(options.redisUrl);
 	const storageDrivers = options.storageDrivers ?? createStorageDrivers(db, settings);
 	const billing = options.billing ?? billingSettingsFromEnv(process.env);
+	const energy = options.energy ?? energySettingsFromEnv(process.env);
 	const sagas: SagaRegistry = {
 		...computeSagas(driver, storageDrivers),
 		...storageSagas(storageDrivers),
@@ -83,9 +93,15 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 	};
 	// Every saga can find every other by operation kind: a delete settles the create it cancelled.
 	const run = { retry: settings.retry, sagas };
-	const handlers = Object.fromEntries(
-		Object.keys(provisionerJobs).map((name) => [name, sagaHandler(db, sagas[name] as AnySaga, run)]),
-	) as JobHandlers<typeof provisionerJobs>;
+	const handlers = {
+		...Object.fromEntries(
+			Object.keys(sagas)
+				.filter((name) => name in provisionerJobs)
+				.map((name) => [name, sagaHandler(db, sagas[name] as AnySaga, run)]),
+		),
+		// Not a saga: a repeatable pass that settles the energy hours with work to do.
+		"energy.attribute": energyAttributionHandler(db, energy),
+	} as JobHandlers<typeof provisionerJobs>;
 
 	const runner = await startWorkers({
 		catalog: provisionerJobs,
@@ -125,6 +141,8 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 		local instanceof LocalStorageDriver ? orphanFileLoop(db, local, logger, settings.reconcileIntervalMs) : undefined;
 	// Queues each ended month's invoice run and finalizes drafts past their grace period.
 	const invoicing = billingSchedule({ db, logger, settings: billing, intervalMs: settings.reconcileIntervalMs });
+	// One schedule across all workers (its id makes the upsert idempotent).
+	await scheduleEnergyAttribution({ connection, prefix, intervalMs: energy.attributionIntervalMs, logger });
 	reconciler.start();
 	consistency.start();
 	invoicing.start();

@@ -1,10 +1,11 @@
 import { type BillingSettings, billingSettingsFromEnv } from "@igoudar/billing";
+import { type EnergySettings, energySettingsFromEnv } from "@igoudar/energy";
 import { envInt, envString, type KitConfig, kitConfigFromEnv } from "@igoudar/kit";
 
-export const TARGETS = ["all", "tenants", "compute", "storage", "billing", "worker"] as const;
+export const TARGETS = ["all", "tenants", "compute", "storage", "billing", "energy", "worker"] as const;
 export type Target = (typeof TARGETS)[number];
 /** Named by the architecture but not built yet: refused with a clear message. */
-export const PLANNED_TARGETS = ["energy"] as const;
+export const PLANNED_TARGETS: readonly string[] = [];
 
 export interface ServerConfig {
 	target: Target;
@@ -36,6 +37,8 @@ export interface ServerConfig {
 	metricsRefreshMs: number;
 	/** Default price plan and the grace period before drafts are finalized. */
 	billing: BillingSettings;
+	/** When hours become final, how often they are attributed, and the demo site. */
+	energy: EnergySettings;
 	kit: KitConfig;
 }
 
@@ -44,7 +47,7 @@ export function parseTarget(argv: string[]): Target {
 	const index = argv.indexOf("--target");
 	const value = flag ? flag.slice("--target=".length) : index >= 0 ? argv[index + 1] : "all";
 	if ((TARGETS as readonly string[]).includes(value ?? "")) return value as Target;
-	if ((PLANNED_TARGETS as readonly string[]).includes(value ?? "")) {
+	if (PLANNED_TARGETS.includes(value ?? "")) {
 		throw new Error(`target ${value} is not available in this release; use one of ${TARGETS.join(", ")}`);
 	}
 	throw new Error(`unknown target ${JSON.stringify(value)}; use one of ${TARGETS.join(", ")}`);
@@ -72,6 +75,7 @@ export function serverConfigFromEnv(target: Target, env: NodeJS.ProcessEnv = pro
 		replaceUnsealedKeys: envString("IGOUDAR_REPLACE_UNSEALED_KEYS", "false", env) === "true",
 		metricsRefreshMs: envInt("IGOUDAR_METRICS_REFRESH_MS", 15_000, env),
 		billing: billingSettingsFromEnv(env),
+		energy: energySettingsFromEnv(env),
 		kit: kitConfigFromEnv(env),
 	};
 }

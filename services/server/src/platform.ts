@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { billingJobs, billingService } from "@igoudar/billing";
 import { computeJobs, computeService, consistencyCheckers } from "@igoudar/compute";
 import type { DatabaseHandle } from "@igoudar/db";
+import { energyJobs, energyService } from "@igoudar/energy";
 import { OutboxRelay, pruneRelayedOutbox, redisConnectionFactory } from "@igoudar/jobs";
 import {
 	type App,
@@ -11,6 +12,7 @@ import {
 	type Probe,
 	purgeExpiredIdempotencyKeys,
 	type RouteRecord,
+	redisRevocations,
 } from "@igoudar/kit";
 import { type Provisioner, provisionerSettingsFromEnv, startProvisioner } from "@igoudar/provisioner";
 import { storageConsistency, storageJobs, storageService } from "@igoudar/storage";
@@ -65,12 +67,13 @@ const mountsTenants = (target: Target) => target === "all" || target === "tenant
 const mountsCompute = (target: Target) => target === "all" || target === "compute";
 const mountsStorage = (target: Target) => target === "all" || target === "storage";
 const mountsBilling = (target: Target) => target === "all" || target === "billing";
+const mountsEnergy = (target: Target) => target === "all" || target === "energy";
 /** Wherever outbox rows are written or jobs run, a relay moves them; several relays are safe together. */
 const runsRelay = (target: Target) => target !== "tenants";
 const runsWorkers = (target: Target) => target === "all" || target === "worker";
 
 /** Every job the platform can run: the worker refuses to start if one has no handler. */
-export const platformJobs = { ...computeJobs, ...storageJobs, ...billingJobs };
+export const platformJobs = { ...computeJobs, ...storageJobs, ...billingJobs, ...energyJobs };
 
 /** The consistency audit's checkers beyond compute's own: storage's quotas and pools. */
 const consistencyExtensions = [storageConsistency];
@@ -103,15 +106,18 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 			},
 		},
 	];
+	// Revocations and suspensions reach every replica's authenticator through Redis.
+	const revocations = redisRevocations(redis, config.redisPrefix, logger);
 	const tags = [
 		...(mountsTenants(config.target) ? tenantsService.tags : []),
 		...(mountsCompute(config.target) ? computeService.tags : []),
 		...(mountsStorage(config.target) ? storageService.tags : []),
 		...(mountsBilling(config.target) ? billingService.tags : []),
+		...(mountsEnergy(config.target) ? energyService.tags : []),
 	];
 	const { app, routes, metrics } = await createApp({
 		db,
-		authenticator: createAuthenticator(db, config.kit),
+		authenticator: createAuthenticator(db, config.kit, { revocations }),
 		config: config.kit,
 		probes,
 		logger,
@@ -158,6 +164,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		await tenantsService.register(app, {
 			db,
 			signer,
+			revocations,
 			oauth: { issuer: config.kit.issuer, publicUrl: config.kit.publicUrl },
 		});
 	}
@@ -171,6 +178,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 	}
 	if (mountsBilling(config.target)) {
 		await billingService.register(app, { db, afterCommit: () => relay?.nudge(), settings: config.billing });
+	}
+	if (mountsEnergy(config.target)) {
+		await energyService.register(app, { db, settings: config.energy });
 	}
 	if (mountsStorage(config.target)) {
 		await storageService.register(app, {
@@ -215,6 +225,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 				logger: logger as unknown as PinoLogger,
 				settings: provisionerSettingsFromEnv(options.env ?? process.env),
 				billing: config.billing,
+				energy: config.energy,
 				consistencyCheckers: platformConsistencyCheckers,
 			});
 		}
@@ -238,6 +249,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 			await app.close();
 			await provisioner?.close();
 			await relay?.stop();
+			await revocations.close();
 		},
 	};
 }

@@ -35,6 +35,8 @@ export interface HostView {
 	power_max_w: number | null;
 	/** Draw now, from the power profile and the allocation: null without a profile. */
 	estimated_power_w: number | null;
+	embodied_kgco2e: number | null;
+	lifetime_years: number | null;
 	capacity: Resources;
 	allocated: Resources & { instances: number };
 	created_at: string;
@@ -78,6 +80,8 @@ export function presentHost(row: HostRecord): HostView {
 		power_idle_w: row.powerIdleW,
 		power_max_w: row.powerMaxW,
 		estimated_power_w: estimatedPower(row),
+		embodied_kgco2e: row.embodiedKgco2e,
+		lifetime_years: row.lifetimeYears,
 		capacity: capacityOf(row, row.cpuAllocationRatio, row.memoryAllocationRatio),
 		allocated: {
 			vcpus: row.vcpusUsed,
@@ -113,6 +117,8 @@ export interface HostCreate {
 	memory_allocation_ratio?: number;
 	power_idle_w?: number | null;
 	power_max_w?: number | null;
+	embodied_kgco2e?: number | null;
+	lifetime_years?: number | null;
 }
 
 export async function hostCreate(ctx: Ctx, input: HostCreate): Promise<HostView> {
@@ -131,6 +137,8 @@ export async function hostCreate(ctx: Ctx, input: HostCreate): Promise<HostView>
 				memoryAllocationRatio: input.memory_allocation_ratio ?? 1,
 				powerIdleW: input.power_idle_w ?? null,
 				powerMaxW: input.power_max_w ?? null,
+				embodiedKgco2e: input.embodied_kgco2e ?? null,
+				lifetimeYears: input.lifetime_years ?? null,
 			});
 			await recordAudit(withDb(ctx, tx), {
 				tenantId: null,
@@ -165,6 +173,8 @@ export interface HostUpdate {
 	memory_allocation_ratio?: number;
 	power_idle_w?: number | null;
 	power_max_w?: number | null;
+	embodied_kgco2e?: number | null;
+	lifetime_years?: number | null;
 }
 
 /**
@@ -201,6 +211,8 @@ export async function hostUpdate(ctx: Ctx, id: string, input: HostUpdate): Promi
 			memoryAllocationRatio: input.memory_allocation_ratio,
 			powerIdleW: input.power_idle_w,
 			powerMaxW: input.power_max_w,
+			embodiedKgco2e: input.embodied_kgco2e,
+			lifetimeYears: input.lifetime_years,
 		};
 		await updateHost(tx, id, changes);
 		await recordAudit(withDb(ctx, tx), {

@@ -65,7 +65,16 @@ export async function listHosts(
 }
 
 export type HostChanges = Partial<
-	Pick<HostRow, "status" | "cpuAllocationRatio" | "memoryAllocationRatio" | "powerIdleW" | "powerMaxW">
+	Pick<
+		HostRow,
+		| "status"
+		| "cpuAllocationRatio"
+		| "memoryAllocationRatio"
+		| "powerIdleW"
+		| "powerMaxW"
+		| "embodiedKgco2e"
+		| "lifetimeYears"
+	>
 >;
 
 export async function updateHost(db: Db, id: string, changes: HostChanges): Promise<void> {

@@ -26,6 +26,16 @@ const Status = Type.Union([Type.Literal("enabled"), Type.Literal("disabled")], {
 const Count = (description: string, maximum: number, minimum = 1) => Type.Integer({ minimum, maximum, description });
 const Ratio = (description: string) => Type.Number({ exclusiveMinimum: 0, maximum: 100, description });
 const Watts = (description: string) => Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000, description }));
+const EmbodiedKg = Nullable(
+	Type.Integer({
+		minimum: 0,
+		maximum: 1_000_000,
+		description: "Carbon of making the machine, kg CO2e; the energy ledger spreads it over its lifetime.",
+	}),
+);
+const LifetimeYears = Nullable(
+	Type.Integer({ minimum: 1, maximum: 50, description: "Service life the embodied carbon is spread over, in years." }),
+);
 
 const Resources = Type.Object(
 	{ vcpus: Type.Integer(), memory_mib: Type.Integer(), disk_gib: Type.Integer() },
@@ -50,6 +60,8 @@ const HostSchema = Type.Object(
 				description: "Estimated draw now: idle plus the dynamic range in proportion to the cores allocated.",
 			}),
 		),
+		embodied_kgco2e: EmbodiedKg,
+		lifetime_years: LifetimeYears,
 		capacity: Type.Object(Resources.properties, {
 			additionalProperties: false,
 			description: "What placement may allocate: the machine after allocation ratios, rounded down.",
@@ -75,6 +87,8 @@ const HostCreateBody = Type.Object(
 		memory_allocation_ratio: Type.Optional(Ratio("Memory overcommit; default 1.")),
 		power_idle_w: Type.Optional(Watts("Draw when idle, in watts.")),
 		power_max_w: Type.Optional(Watts("Draw at full load, in watts; at least power_idle_w.")),
+		embodied_kgco2e: Type.Optional(EmbodiedKg),
+		lifetime_years: Type.Optional(LifetimeYears),
 	},
 	{ additionalProperties: false },
 );
@@ -86,6 +100,8 @@ const HostUpdateBody = Type.Object(
 		memory_allocation_ratio: Type.Optional(Ratio("May not leave less memory capacity than is allocated.")),
 		power_idle_w: Type.Optional(Watts("Draw when idle, in watts.")),
 		power_max_w: Type.Optional(Watts("Draw at full load, in watts; at least power_idle_w.")),
+		embodied_kgco2e: Type.Optional(EmbodiedKg),
+		lifetime_years: Type.Optional(LifetimeYears),
 	},
 	{ additionalProperties: false, minProperties: 1 },
 );

@@ -1,0 +1,7 @@
+import type { Db } from "@igoudar/db";
+import type { EnergySettings } from "./settings";
+
+export interface EnergyDeps {
+	db: Db;
+	settings: EnergySettings;
+}
