@@ -179,8 +179,11 @@ export function reportProgress(
 	return transition(db, run, "running", set);
 }
 
-export function succeed(db: Db, run: OperationRun): Promise<OperationRow> {
-	return transition(db, run, "succeeded", { progress: 100, error: null, completedAt: sql`now()` });
+/** Ends the run succeeded; `stateMerge` records the run's last bookkeeping in the same UPDATE. */
+export function succeed(db: Db, run: OperationRun, stateMerge?: Record<string, unknown>): Promise<OperationRow> {
+	const set: OperationUpdate = { progress: 100, error: null, completedAt: sql`now()` };
+	if (stateMerge) set.state = sql`${operations.state} || ${JSON.stringify(stateMerge)}::jsonb`;
+	return transition(db, run, "succeeded", set);
 }
 
 export function fail(db: Db, run: OperationRun, problem: OperationProblem): Promise<OperationRow> {
@@ -271,7 +274,11 @@ export const OperationProblemSchema = Type.Object(
 		code: Type.String({ description: "Stable machine-readable error code, e.g. no_capacity." }),
 		errors: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
 	},
-	{ description: "RFC 9457 problem details: why the operation failed.", additionalProperties: false },
+	{
+		"x-schema-name": "OperationError",
+		description: "RFC 9457 problem details: why the operation failed.",
+		additionalProperties: false,
+	},
 );
 
 export const OperationRetrySchema = Type.Object(
@@ -286,12 +293,13 @@ export const OperationRetrySchema = Type.Object(
 		),
 	},
 	{
+		"x-schema-name": "OperationRetry",
 		description: "Present while a step is waiting to be tried again after a transient failure.",
 		additionalProperties: false,
 	},
 );
 
-/** The wire shape of an operation (API.md, Operations). Routes register it under their own $id. */
+/** The wire shape of an operation (API.md, Operations), named `Operation` in the spec. */
 export const OperationSchema = Type.Object(
 	{
 		id: Type.String({ format: "uuid" }),
@@ -315,7 +323,28 @@ export const OperationSchema = Type.Object(
 		started_at: NullableTimestamp,
 		completed_at: NullableTimestamp,
 	},
-	{ description: "Long-running work and its progress.", additionalProperties: false },
+	{
+		// Its name in the spec (the kit's SCHEMA_NAME; a `$id` would clash where one answer holds two).
+		"x-schema-name": "Operation",
+		description: "Long-running work and its progress.",
+		additionalProperties: false,
+		examples: [
+			{
+				id: "0193a5b2-7c50-7e32-8a4b-6c9d3e2f5a71",
+				kind: "instance.create",
+				target_type: "instance",
+				target_id: "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+				status: "running",
+				progress: 40,
+				error: null,
+				attempts: 1,
+				retry: null,
+				created_at: "2026-11-21T10:02:03Z",
+				started_at: "2026-11-21T10:02:04Z",
+				completed_at: null,
+			},
+		],
+	},
 );
 
 export interface OperationView {

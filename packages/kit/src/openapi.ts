@@ -1,9 +1,10 @@
 import { type Access, ROLE_RANK, type Role } from "./principal";
+import { SCHEMA_NAME, schemaName } from "./schemas";
 
 /**
  * What the spec adds to the route schemas, all in one place so no route can forget it:
  *
- * - Named components: every schema given a `$id` (see `namedSchema`) becomes
+ * - Named components: every schema given a name (`namedSchema`, or a `$id`) becomes
  *   `#/components/schemas/<id>` and each use of it a `$ref`, so the SDK has a type of that name.
  * - Response headers: `x-request-id` on every answer, `Idempotent-Replayed` where a POST can be
  *   replayed, `Retry-After` on 429, 503 and the 409 of a key still in flight.
@@ -54,18 +55,23 @@ export class SpecComponents {
 	hoist(schema: unknown): unknown {
 		if (Array.isArray(schema)) return schema.map((item) => this.hoist(item));
 		if (!schema || typeof schema !== "object") return schema;
-		const { $id, ...rest } = schema as Json;
+		const name = schemaName(schema);
+		const { $id: _id, [SCHEMA_NAME]: _name, ...rest } = schema as Json;
 		const copy: Json = {};
 		for (const [key, value] of Object.entries(rest)) copy[key] = this.hoist(value);
-		if (typeof $id !== "string" || $id.endsWith("#")) return copy;
-		const text = JSON.stringify(copy);
-		const known = this.texts.get($id);
-		if (known !== undefined && known !== text) {
-			throw new Error(`two different schemas are named ${$id}: give one of them another name`);
+		// A reference to a shared schema (`Problem#`, app.addSchema) names the same component.
+		if (typeof copy.$ref === "string" && /^[A-Za-z]\w*#$/.test(copy.$ref)) {
+			copy.$ref = `${SCHEMA_REF}${copy.$ref.slice(0, -1)}`;
 		}
-		this.texts.set($id, text);
-		this.schemas.set($id, copy);
-		return { $ref: `${SCHEMA_REF}${$id}` };
+		if (name === undefined) return copy;
+		const text = JSON.stringify(copy);
+		const known = this.texts.get(name);
+		if (known !== undefined && known !== text) {
+			throw new Error(`two different schemas are named ${name}: give one of them another name`);
+		}
+		this.texts.set(name, text);
+		this.schemas.set(name, copy);
+		return { $ref: `${SCHEMA_REF}${name}` };
 	}
 
 	/** The per-route transform: names the body and response schemas; query and path stay inline parameters. */
@@ -77,11 +83,18 @@ export class SpecComponents {
 		if (schema.response) {
 			const response: Json = {};
 			for (const [status, body] of Object.entries(schema.response as Json)) {
-				response[status] = isRefOrContent(body) ? body : this.hoist(body);
+				response[status] = hasContent(body) ? this.hoistContent(body) : this.hoist(body);
 			}
 			out.response = response;
 		}
 		return out;
+	}
+
+	private hoistContent(body: Json & { content: Record<string, Json> }): Json {
+		const content: Record<string, Json> = {};
+		for (const [type, media] of Object.entries(body.content))
+			content[type] = { ...media, schema: this.hoist(media.schema) };
+		return { ...body, content };
 	}
 
 	/** The whole-document transform: components, response headers and the API's own documents. */
@@ -105,9 +118,9 @@ export class SpecComponents {
 	}
 }
 
-/** Error answers are written as `{ description, content }` already (see `errorResponses`). */
-function isRefOrContent(body: unknown): boolean {
-	return !!body && typeof body === "object" && ("$ref" in body || "content" in body);
+/** An answer written per media type, `{ description, content: { <type>: { schema } } }` (errors, CSV). */
+function hasContent(body: unknown): body is Json & { content: Record<string, Json> } {
+	return !!body && typeof body === "object" && "content" in body;
 }
 
 function headerRef(name: string): Json {

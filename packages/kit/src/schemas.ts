@@ -3,25 +3,38 @@ import type { ProblemCode } from "./errors";
 import { PROBLEM_CODES, problemCodeList, statusOf } from "./errors";
 
 /**
- * A named component of the spec: `$id` makes the schema `#/components/schemas/<id>` wherever a
- * route uses it (the spec hoists it, see `openapi.ts`), so the SDK gets a type of that name. The
- * example is type-checked against the schema here and validated against it by the spec tests.
- * Use it for every resource, page and request body; names are PascalCase nouns (`Instance`,
- * `InstanceCreate`, `InstancePage`).
+ * The keyword that names a schema in the spec. Not `$id`: a response that holds one named schema
+ * twice (an invoice run and its operation, each with an `Operation`) would give the serializer two
+ * schemas of one id, which it refuses. The validator and the serializer ignore this keyword.
  */
-export function namedSchema<T extends TSchema>(id: string, schema: T, example?: Static<T>): T {
-	return { ...schema, $id: id, ...(example === undefined ? {} : { examples: [example] }) } as T;
+export const SCHEMA_NAME = "x-schema-name";
+
+/**
+ * A named component of the spec: it becomes `#/components/schemas/<name>` wherever a route uses
+ * it (see `openapi.ts`), so the SDK gets a type of that name. The example is type-checked against
+ * the schema here and validated against it by the spec lint. Use it for every resource, page and
+ * request body; names are PascalCase nouns (`Instance`, `InstanceCreate`, `InstancePage`).
+ */
+export function namedSchema<T extends TSchema>(name: string, schema: T, example?: Static<T>): T {
+	// A copy with every property descriptor: TypeBox keeps its kind in non-enumerable keys, which a
+	// spread would drop (and `Type.Partial` of the copy would then be an empty object).
+	const named: Record<string, unknown> = Object.defineProperties({}, Object.getOwnPropertyDescriptors(schema));
+	named[SCHEMA_NAME] = name;
+	if (example !== undefined) named.examples = [example];
+	return named as T;
 }
 
 /** A resource as the API returns it: named, with one realistic example. */
-export function resourceSchema<T extends TSchema>(id: string, schema: T, example: Static<T>): T {
-	return namedSchema(id, schema, example);
+export function resourceSchema<T extends TSchema>(name: string, schema: T, example: Static<T>): T {
+	return namedSchema(name, schema, example);
 }
 
-/** The name a schema was given with `namedSchema`, if any. */
-export function schemaName(schema: TSchema): string | undefined {
-	const id = (schema as { $id?: unknown }).$id;
-	return typeof id === "string" ? id : undefined;
+/** The name a schema was given with `namedSchema` (or a `$id`), if any. */
+export function schemaName(schema: unknown): string | undefined {
+	if (!schema || typeof schema !== "object") return undefined;
+	const { $id, [SCHEMA_NAME]: name } = schema as Record<string, unknown>;
+	if (typeof name === "string") return name;
+	return typeof $id === "string" && !$id.startsWith("#") ? $id : undefined;
 }
 
 /** Shared schema ids: registered once with app.addSchema and named so in the spec. */
@@ -153,7 +166,7 @@ export const Page = <T extends TSchema>(item: T, description?: string) => {
 				Type.String({ description: "Pass as `page_token` for the next page; null on the last page." }),
 			),
 		},
-		{ additionalProperties: false, description, ...(name ? { $id: `${name}Page` } : {}) },
+		{ additionalProperties: false, description, ...(name ? { [SCHEMA_NAME]: `${name}Page` } : {}) },
 	);
 };
 

@@ -42,7 +42,21 @@ interface SpecOperationObject {
 
 export interface Spec {
 	paths: Record<string, Record<string, SpecOperationObject>>;
-	components: { schemas: { Problem: { properties: { code: { description: string } } } } };
+	components: {
+		schemas: Record<string, JsonSchema> & { Problem: { properties: { code: { description: string } } } };
+	};
+}
+
+/** The schema with every `#/components/schemas/<name>` reference replaced by that schema. */
+function dereferenced(schema: unknown, components: Record<string, JsonSchema>): JsonSchema {
+	const resolve = (node: unknown): unknown => {
+		if (Array.isArray(node)) return node.map(resolve);
+		if (!node || typeof node !== "object") return node;
+		const ref = (node as { $ref?: unknown }).$ref;
+		if (typeof ref === "string") return resolve(components[ref.replace("#/components/schemas/", "")]);
+		return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, resolve(value)]));
+	};
+	return resolve(schema) as JsonSchema;
 }
 
 export interface SpecOperation {
@@ -67,7 +81,8 @@ export async function specOperations(t: TestPlatform): Promise<SpecOperation[]> 
 	for (const [path, operations] of Object.entries(spec.body.paths)) {
 		for (const [method, op] of Object.entries(operations)) {
 			const parameters = op.parameters ?? [];
-			const body = op.requestBody?.content["application/json"]?.schema;
+			const named = op.requestBody?.content["application/json"]?.schema;
+			const body = named && dereferenced(named, spec.body.components.schemas);
 			const checked = parameters.filter((p) => p.in !== "header").map((p) => p.schema);
 			out.push({
 				method,

@@ -360,6 +360,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/methodology": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The energy and carbon methodology versions and their coefficients
+         * @description Every ledger row names the version it was computed with; versions are never edited.
+         *
+         *     **Access:** any authenticated principal (operators, and tenant principals of any role).
+         */
+        get: operations["methodologyList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/placement-settings": {
         parameters: {
             query?: never;
@@ -474,6 +496,96 @@ export interface paths {
          * @description **Access:** operators only.
          */
         patch: operations["quotaDefaultsUpdate"];
+        trace?: never;
+    };
+    "/v1/sites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List sites
+         * @description **Access:** operators only.
+         */
+        get: operations["siteList"];
+        put?: never;
+        /**
+         * Add a metered site
+         * @description A site's meter feeds the hosts of its zones; a zone belongs to one site only (409 conflict).
+         *
+         *     **Access:** operators only.
+         */
+        post: operations["siteCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sites/{site_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a site
+         * @description **Access:** operators only.
+         */
+        get: operations["siteGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sites/{site_id}/energy-balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A site's hourly energy balance
+         * @description Per computed hour: the site meter against the sum of every tenant's rows and each disclosed operator line; `residual_wh` is always 0. Windows up to 31 days, default the last 24 h.
+         *
+         *     **Access:** operators only.
+         */
+        get: operations["siteEnergyBalanceGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sites/{site_id}/readings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a batch of hourly meter readings
+         * @description The site meter, the supply mix, the grid's carbon factor and each host's energy, per ended hour. Idempotent per meter and hour: a repeat changes nothing, a corrected value replaces the old one and the hour is computed again, until the hour is final (24 h after it ends unless the operator set IGOUDAR_ENERGY_FINAL_AFTER_HOURS; then 409 invalid_state and nothing of the batch is stored).
+         *
+         *     **Access:** operators only.
+         */
+        post: operations["siteReadingsRecord"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/storage-pools": {
@@ -642,6 +754,28 @@ export interface paths {
          *     **Access:** operators, and the principals of the tenant `tenant_id` with role `admin`; another tenant's principals get 404.
          */
         get: operations["auditEventListForTenant"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant_id}/energy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A tenant's energy and carbon per hour, day or month
+         * @description The tenant's rows of the hourly ledger, summed: dynamic, idle and facility energy in Wh, Scope 1, Scope 2 (location and market based) and embodied carbon in g CO2e, and the carbon-free share. Provisional rows appear within an hour after the hour ends; final rows never change.
+         *
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         */
+        get: operations["tenantEnergyGet"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1258,6 +1392,77 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "action": "instance.create",
+         *       "actor_id": "0193a4f2-3d4e-7c5f-8a61-7c8d9e0f1a23",
+         *       "actor_role": "member",
+         *       "created_at": "2026-11-21T10:02:03Z",
+         *       "detail": {
+         *         "flavor": "c2-m4",
+         *         "name": "web-1",
+         *         "zone": "dakhla-1"
+         *       },
+         *       "id": "0193a5c0-8d9e-7f01-a234-6c7d8e9f0a1b",
+         *       "request_id": "0193a5b2-7b10-7c00-8d2e-3f4a5b6c7d8e",
+         *       "source_address": "196.200.131.17",
+         *       "target_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *       "target_type": "instance",
+         *       "tenant_id": "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01"
+         *     }
+         */
+        AuditEvent: {
+            /** @description What was done, `<resource>.<verb>`, e.g. `instance.create`. */
+            action: string;
+            /** @description The service account that acted (the token's `sub`), or `system` for the platform's own work. */
+            actor_id: string;
+            /** @description The actor's role when it acted: operator, admin, member or system. */
+            actor_role: string;
+            /** Format: date-time */
+            created_at: string;
+            detail: {
+                [key: string]: unknown;
+            } | null;
+            /** Format: uuid */
+            id: string;
+            request_id: string | null;
+            source_address: string | null;
+            target_id: string | null;
+            target_type: string;
+            tenant_id: string | null;
+        };
+        AuditEventPage: {
+            items: components["schemas"]["AuditEvent"][];
+            next_page_token: string | null;
+        };
+        /**
+         * @description RFC 8414 authorization server metadata.
+         * @example {
+         *       "grant_types_supported": [
+         *         "client_credentials"
+         *       ],
+         *       "issuer": "https://api.dakhla.igoudar.ma",
+         *       "jwks_uri": "https://api.dakhla.igoudar.ma/.well-known/jwks.json",
+         *       "response_types_supported": [],
+         *       "token_endpoint": "https://api.dakhla.igoudar.ma/v1/auth/token",
+         *       "token_endpoint_auth_methods_supported": [
+         *         "client_secret_basic",
+         *         "client_secret_post"
+         *       ]
+         *     }
+         */
+        AuthorizationServerMetadata: {
+            grant_types_supported: string[];
+            /** @description IGOUDAR_ISSUER: the `iss` of every access token. */
+            issuer: string;
+            /** Format: uri */
+            jwks_uri: string;
+            /** @description Empty: there is no authorization endpoint, so no response type is supported. */
+            response_types_supported: string[];
+            /** Format: uri */
+            token_endpoint: string;
+            token_endpoint_auth_methods_supported: string[];
+        };
         /** @description Entries by kind; every kind is listed. */
         ConsistencyCounts: {
             /** @description Entries of kind host. */
@@ -1280,6 +1485,344 @@ export interface components {
             checked_at: string;
             counts: components["schemas"]["ConsistencyCounts"];
             drifts: (components["schemas"]["QuotaDrift"] | components["schemas"]["HostDrift"] | components["schemas"]["StuckInstanceDrift"] | components["schemas"]["PoolDrift"])[];
+        };
+        EnergyBalance: {
+            /** Format: date-time */
+            from: string;
+            items: components["schemas"]["EnergyBalanceHour"][];
+            /** Format: uuid */
+            site_id: string;
+            /** Format: date-time */
+            to: string;
+        };
+        /**
+         * @example {
+         *       "cfe_fraction": 0.952941,
+         *       "facility_overhead_wh": 51000,
+         *       "grid_gco2e_per_kwh": 610,
+         *       "hour": "2026-12-01T12:00:00.000Z",
+         *       "it_wh": 374000,
+         *       "meter_wh": 425000,
+         *       "metering_discrepancy_wh": 0,
+         *       "methodology_version": "2026.1",
+         *       "pue": 1.1364,
+         *       "residual_wh": 0,
+         *       "status": "provisional",
+         *       "supply_wh": {
+         *         "battery": 0,
+         *         "diesel": 0,
+         *         "grid": 20000,
+         *         "solar": 95000,
+         *         "wind": 310000
+         *       },
+         *       "tenants_wh": 301200,
+         *       "unallocated_dynamic_wh": 0,
+         *       "unallocated_idle_wh": 123800,
+         *       "unattributed_facility_wh": 0
+         *     }
+         */
+        EnergyBalanceHour: {
+            /** @description Carbon-free share of the supply this hour. */
+            cfe_fraction: number;
+            /** @description meter_wh less it_wh. */
+            facility_overhead_wh: number;
+            grid_gco2e_per_kwh: number;
+            /**
+             * Format: date-time
+             * @description Start of the hour, UTC.
+             */
+            hour: string;
+            /** @description Hosts and storage. */
+            it_wh: number;
+            /** @description The site meter. */
+            meter_wh: number;
+            /** @description How far the hosts' and storage's own figures exceeded the meter (scaled down to it). */
+            metering_discrepancy_wh: number;
+            methodology_version: string;
+            pue: number | null;
+            /** @description meter_wh less every row: always 0. */
+            residual_wh: number;
+            /** @description Provisional rows may still change with late readings; final rows never change. */
+            status: "provisional" | "final";
+            supply_wh: components["schemas"]["EnergySupply"];
+            /** @description Sum of every tenant's rows. */
+            tenants_wh: number;
+            /** @description Energy above idle of hosts whose instances used no CPU. */
+            unallocated_dynamic_wh: number;
+            /** @description Idle energy of capacity nobody rented (with its facility share). */
+            unallocated_idle_wh: number;
+            /** @description The meter in an hour with no IT energy to share it by. */
+            unattributed_facility_wh: number;
+        };
+        /**
+         * @example {
+         *       "carbon_free_sources": [
+         *         "wind",
+         *         "solar",
+         *         "battery"
+         *       ],
+         *       "default_host_power": {
+         *         "idle_w": 130,
+         *         "max_w": 400
+         *       },
+         *       "default_storage_wh_per_tb_hour": 1.2,
+         *       "diesel_gco2e_per_kwh": 762,
+         *       "effective_from": "2026-01-01T00:00:00Z",
+         *       "hours_per_year": 8760,
+         *       "idle_weights": {
+         *         "watts_per_gb_memory": 0.392,
+         *         "watts_per_vcpu": 0.74
+         *       },
+         *       "residual_mix_gco2e_per_kwh": null,
+         *       "storage_wh_per_tb_hour": {
+         *         "hdd": 0.65,
+         *         "nvme": 1.2,
+         *         "ssd": 1.2
+         *       },
+         *       "version": "2026.1"
+         *     }
+         */
+        EnergyMethodology: {
+            carbon_free_sources: string[];
+            /** @description For hosts without a power profile. */
+            default_host_power: {
+                idle_w: number;
+                max_w: number;
+            };
+            default_storage_wh_per_tb_hour: number;
+            diesel_gco2e_per_kwh: number;
+            /**
+             * Format: date-time
+             * @description First hour the version applies to.
+             */
+            effective_from: string;
+            hours_per_year: number;
+            /** @description Weights sharing idle energy and embodied carbon by reserved size. */
+            idle_weights: {
+                watts_per_gb_memory: number;
+                watts_per_vcpu: number;
+            };
+            residual_mix_gco2e_per_kwh: number | null;
+            /** @description Storage energy per class, Wh per TB allocated per hour. */
+            storage_wh_per_tb_hour: {
+                [key: string]: number;
+            };
+            version: string;
+        };
+        EnergyMethodologyList: {
+            /** @description The version new hours are computed with. */
+            current: string;
+            items: components["schemas"]["EnergyMethodology"][];
+        };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "grid_gco2e_per_kwh": 610,
+         *           "hosts": [
+         *             {
+         *               "host": "dakhla-a-h01",
+         *               "wh": 612
+         *             }
+         *           ],
+         *           "hour": "2026-12-01T12:00:00Z",
+         *           "site_wh": 425000,
+         *           "supply_wh": {
+         *             "battery": 0,
+         *             "diesel": 0,
+         *             "grid": 20000,
+         *             "solar": 95000,
+         *             "wind": 310000
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        EnergyReadingsBatch: {
+            /** @description Up to a month of hours. */
+            items: {
+                /** @description The grid's location-based carbon intensity during the hour. */
+                grid_gco2e_per_kwh: number;
+                /** @description Hosts without a reading are estimated from their power profile (their rows say so). */
+                hosts?: {
+                    /** @description Host name or id, in one of the site's zones. */
+                    host: string;
+                    /** @description What the host's BMC, Redfish endpoint or PDU outlet measured over the hour. */
+                    wh: number;
+                }[];
+                /**
+                 * Format: date-time
+                 * @description Start of the hour (RFC 3339), on the hour in UTC; the hour must have ended.
+                 */
+                hour: string;
+                /** @description The site meter over the hour. */
+                site_wh: number;
+                supply_wh: components["schemas"]["EnergySupply"];
+            }[];
+        };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "changed": true,
+         *           "hour": "2026-12-01T12:00:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
+        EnergyReadingsResult: {
+            items: {
+                /** @description False when every reading repeated the stored one: nothing is computed again. */
+                changed: boolean;
+                /**
+                 * Format: date-time
+                 * @description Start of the hour, UTC.
+                 */
+                hour: string;
+            }[];
+        };
+        EnergyReport: {
+            /** Format: date-time */
+            from: string;
+            granularity: "hour" | "day" | "month";
+            items: components["schemas"]["EnergyUsage"][];
+            /** Format: date-time */
+            to: string;
+        };
+        /**
+         * @description What fed the site during the hour, Wh.
+         * @example {
+         *       "battery": 0,
+         *       "diesel": 0,
+         *       "grid": 20000,
+         *       "solar": 95000,
+         *       "wind": 310000
+         *     }
+         */
+        EnergySupply: {
+            /** @description Discharged from the site's batteries. */
+            battery: number;
+            /** @description From the site's diesel generators (Scope 1). */
+            diesel: number;
+            /** @description Imported from the grid. */
+            grid: number;
+            /** @description From the site's solar panels. */
+            solar: number;
+            /** @description From the site's wind turbines. */
+            wind: number;
+        };
+        /**
+         * @example {
+         *       "cfe_fraction": 0.952941,
+         *       "co2e_g": {
+         *         "embodied": 11.25,
+         *         "scope1": 0,
+         *         "scope2_location": 2.009,
+         *         "scope2_market": 2.009
+         *       },
+         *       "energy_wh": {
+         *         "dynamic": 41,
+         *         "facility_overhead": 7,
+         *         "idle": 22,
+         *         "total": 70
+         *       },
+         *       "estimated": false,
+         *       "hour": "2026-12-01T12:00:00.000Z",
+         *       "methodology_version": "2026.1",
+         *       "status": "provisional"
+         *     }
+         */
+        EnergyUsage: {
+            /** @description Carbon-free share of the energy, matched hour by hour (no banking between hours). */
+            cfe_fraction: number;
+            co2e_g: {
+                /** @description Making the hosts, amortised per host-hour, grams CO2e (three decimals: milligram precision). */
+                embodied: number;
+                /** @description Diesel burnt on site, grams CO2e (three decimals: milligram precision). */
+                scope1: number;
+                /** @description Grid import at the hour's grid factor, grams CO2e (three decimals: milligram precision). */
+                scope2_location: number;
+                /** @description Grid import at the market-based factor, grams CO2e (three decimals: milligram precision). */
+                scope2_market: number;
+            };
+            /**
+             * Format: date-time
+             * @description Start of the UTC day (granularity=day).
+             */
+            day?: string;
+            energy_wh: {
+                /** @description Energy above idle, shared by vCPU-seconds used. */
+                dynamic: number;
+                /** @description Cooling and losses: the site meter beyond IT energy, by IT energy. */
+                facility_overhead: number;
+                /** @description Idle energy, shared by reserved size; volumes' energy is idle. */
+                idle: number;
+                total: number;
+            };
+            /** @description Some energy came from a power profile, not a reading. */
+            estimated: boolean;
+            /**
+             * Format: date-time
+             * @description Start of the hour (granularity=hour).
+             */
+            hour?: string;
+            /** @description The methodology the rows were computed with (the latest if several). */
+            methodology_version: string;
+            /**
+             * Format: date-time
+             * @description Start of the UTC month (granularity=month).
+             */
+            month?: string;
+            /**
+             * Format: uuid
+             * @description The resource (group_by=resource).
+             */
+            resource_id?: string;
+            /** @description `instance`, `volume` or `snapshot` (group_by=resource). */
+            resource_type?: string;
+            /** @description Provisional rows may still change with late readings; final rows never change. */
+            status: "provisional" | "final";
+            zone?: string | null;
+            zone_id?: string | null;
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-10-01T08:00:00Z",
+         *       "disk_gib": 40,
+         *       "id": "0193a3c0-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+         *       "memory_mib": 4096,
+         *       "name": "c2-m4",
+         *       "vcpus": 2
+         *     }
+         */
+        Flavor: {
+            /** Format: date-time */
+            created_at: string;
+            disk_gib: number;
+            /** Format: uuid */
+            id: string;
+            memory_mib: number;
+            name: string;
+            vcpus: number;
+        };
+        /**
+         * @example {
+         *       "disk_gib": 40,
+         *       "memory_mib": 4096,
+         *       "name": "c2-m4",
+         *       "vcpus": 2
+         *     }
+         */
+        FlavorCreate: {
+            disk_gib: number;
+            memory_mib: number;
+            /** @description Unique flavor name. */
+            name: string;
+            vcpus: number;
+        };
+        FlavorPage: {
+            items: components["schemas"]["Flavor"][];
+            next_page_token: string | null;
         };
         /** @description A host allocation counter set to its recount. */
         HostChange: {
@@ -1320,7 +1863,117 @@ export interface components {
             /** @description The host's allocation counter. */
             stored: number;
         };
-        /** @description Amounts are decimal strings, exact. */
+        /**
+         * @example {
+         *       "created_at": "2026-11-21T10:02:03Z",
+         *       "disk_gib": 40,
+         *       "flavor": "c2-m4",
+         *       "id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *       "labels": {
+         *         "app": "shop",
+         *         "env": "prod"
+         *       },
+         *       "memory_mib": 4096,
+         *       "name": "web-1",
+         *       "placement_group": "web",
+         *       "status": "running",
+         *       "updated_at": "2026-11-21T10:02:41Z",
+         *       "vcpus": 2,
+         *       "volume_ids": [
+         *         "0193a5d1-4e5f-7a60-9b71-8c9d0e1f2a3b"
+         *       ],
+         *       "zone": "dakhla-1"
+         *     }
+         */
+        Instance: {
+            /** Format: date-time */
+            created_at: string;
+            disk_gib: number;
+            /** @description Flavor name. */
+            flavor: string;
+            /** Format: uuid */
+            id: string;
+            labels: {
+                [key: string]: string;
+            };
+            memory_mib: number;
+            name: string;
+            placement_group: string | null;
+            /** @enum {string} */
+            status: "provisioning" | "running" | "stopping" | "stopped" | "starting" | "rebooting" | "deleting" | "failed";
+            /** Format: date-time */
+            updated_at: string;
+            vcpus: number;
+            volume_ids: string[];
+            /** @description Zone name. */
+            zone: string;
+        };
+        InstanceAccepted: {
+            instance: components["schemas"]["Instance"];
+            operation: components["schemas"]["Operation"];
+        };
+        /**
+         * @example {
+         *       "flavor": "c2-m4",
+         *       "labels": {
+         *         "app": "shop",
+         *         "env": "prod"
+         *       },
+         *       "name": "web-1",
+         *       "placement_group": "web",
+         *       "zone": "dakhla-1"
+         *     }
+         */
+        InstanceCreate: {
+            /** @description Flavor name or id. */
+            flavor: string;
+            /** @description Free-form key/value labels. */
+            labels?: {
+                [key: string]: string;
+            };
+            /** @description Unique among the tenant's instances. */
+            name: string;
+            /** @description Placement group name or id. */
+            placement_group?: string;
+            volume_ids?: string[];
+            /** @description Zone name or id; any allowed zone if absent. */
+            zone?: string;
+        };
+        InstancePage: {
+            items: components["schemas"]["Instance"][];
+            next_page_token: string | null;
+        };
+        /**
+         * @description Amounts are decimal strings, exact.
+         * @example {
+         *       "created_at": "2026-11-01T01:00:00Z",
+         *       "currency": "MAD",
+         *       "finalized_at": "2026-11-02T09:00:00Z",
+         *       "id": "0193b0a0-7b8c-7d9e-8f01-2a3b4c5d6e7f",
+         *       "lines": [
+         *         {
+         *           "amount": "178.56",
+         *           "kind": "usage",
+         *           "meter": "vcpu_hours",
+         *           "quantity": "1488.000000000",
+         *           "rate_version_id": "0193a4e1-2c3e-7b4e-9f50-6b7c8d9e0f13",
+         *           "unit": "vCPU-hour",
+         *           "unit_price": "0.120000",
+         *           "usage_period_start": "2026-10-01T00:00:00Z"
+         *         }
+         *       ],
+         *       "number": "IGD-2026-000042",
+         *       "period_end": "2026-11-01T00:00:00Z",
+         *       "period_start": "2026-10-01T00:00:00Z",
+         *       "price_plan_id": "0193a4e1-2c3d-7b4e-9f50-6b7c8d9e0f12",
+         *       "status": "finalized",
+         *       "subtotal": "178.56",
+         *       "tax": "35.71",
+         *       "tax_rate": "0.200000",
+         *       "tenant_id": "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01",
+         *       "total": "214.27"
+         *     }
+         */
         Invoice: {
             /** Format: date-time */
             created_at: string;
@@ -1351,10 +2004,13 @@ export interface components {
         InvoiceLine: {
             /** @description quantity x unit_price, rounded half to even to the currency's minor unit. */
             amount: string;
-            /** @description `adjustment`: usage of an earlier month that arrived after that month was invoiced. */
-            kind: "usage" | "adjustment";
-            /** @enum {string} */
-            meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
+            /** @description `adjustment`: usage of an earlier month that arrived after that month was invoiced. `information`: the month's energy (kWh) and carbon (gCO2e: Scope 1, Scope 2 location- and market-based, embodied) from the energy ledger, always priced at zero and never part of the subtotal. */
+            kind: "usage" | "adjustment" | "information";
+            /**
+             * @description A billed meter, or on an information line `energy_kwh` or one of the `co2e_*` figures.
+             * @enum {string}
+             */
+            meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months" | "energy_kwh" | "co2e_scope1" | "co2e_scope2_location" | "co2e_scope2_market" | "co2e_embodied";
             /** @description Nine decimals; negative on an adjustment that takes usage back. */
             quantity: string;
             /**
@@ -1375,6 +2031,17 @@ export interface components {
             items: components["schemas"]["Invoice"][];
             next_page_token: string | null;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-11-01T01:00:00Z",
+         *       "id": "0193b09f-6a7b-7c8d-9e0f-1a2b3c4d5e6f",
+         *       "invoices_made": 12,
+         *       "operation": null,
+         *       "period_end": "2026-11-01T00:00:00Z",
+         *       "period_start": "2026-10-01T00:00:00Z",
+         *       "scheduled": true
+         *     }
+         */
         InvoiceRun: {
             /** Format: date-time */
             created_at: string;
@@ -1382,56 +2049,189 @@ export interface components {
             id: string;
             /** @description Invoices this run made; others of its months may come from other runs. */
             invoices_made: number;
-            operation: {
-                /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                attempts: number;
-                completed_at: string | null;
-                /** Format: date-time */
-                created_at: string;
-                error: {
-                    /** @description Stable machine-readable error code, e.g. no_capacity. */
-                    code: string;
-                    detail?: string;
-                    errors?: {
-                        [key: string]: unknown;
-                    }[];
-                    status: number;
-                    title: string;
-                    type: string;
-                } | null;
-                /** Format: uuid */
-                id: string;
-                /** @description What the operation does, e.g. instance.create. */
-                kind: string;
-                progress: number;
-                retry: {
-                    /** @description Failed tries of this step so far. */
-                    attempt: number;
-                    /** @description Why the last try failed. */
-                    last_error: {
-                        code: string;
-                        detail?: string;
-                    };
-                    /** @description Tries before the operation gives up and rolls back. */
-                    max_attempts: number;
-                    /** Format: date-time */
-                    next_attempt_at: string;
-                    /** @description The step that failed and will be tried again. */
-                    step: string;
-                } | null;
-                started_at: string | null;
-                status: "pending" | "running" | "succeeded" | "failed";
-                /** Format: uuid */
-                target_id: string;
-                /** @description The kind of resource the operation changes. */
-                target_type: string;
-            } | null;
+            operation: components["schemas"]["Operation"] | null;
             /** Format: date-time */
             period_end: string;
             /** Format: date-time */
             period_start: string;
             /** @description Made by the workers' monthly schedule. */
             scheduled: boolean;
+        };
+        InvoiceRunAccepted: {
+            operation: components["schemas"]["Operation"];
+            run: components["schemas"]["InvoiceRun"];
+        };
+        /**
+         * @example {
+         *       "period_end": "2026-11-01T00:00:00Z",
+         *       "period_start": "2026-10-01T00:00:00Z"
+         *     }
+         */
+        InvoiceRunCreate: {
+            /**
+             * Format: date-time
+             * @description First instant of a later month (UTC), exclusive; the months must have ended.
+             */
+            period_end: string;
+            /**
+             * Format: date-time
+             * @description First instant of a month (UTC).
+             */
+            period_start: string;
+        };
+        /**
+         * @example {
+         *       "keys": [
+         *         {
+         *           "alg": "ES256",
+         *           "crv": "P-256",
+         *           "kid": "0193a400-0000-7000-8000-000000000001",
+         *           "kty": "EC",
+         *           "use": "sig",
+         *           "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+         *           "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
+         *         }
+         *       ]
+         *     }
+         */
+        JsonWebKeySet: {
+            keys: {
+                alg?: string;
+                crv?: string;
+                kid?: string;
+                kty: string;
+                use?: string;
+                x?: string;
+                y?: string;
+            }[];
+        };
+        /**
+         * @description Long-running work and its progress.
+         * @example {
+         *       "attempts": 1,
+         *       "completed_at": null,
+         *       "created_at": "2026-11-21T10:02:03Z",
+         *       "error": null,
+         *       "id": "0193a5b2-7c50-7e32-8a4b-6c9d3e2f5a71",
+         *       "kind": "instance.create",
+         *       "progress": 40,
+         *       "retry": null,
+         *       "started_at": "2026-11-21T10:02:04Z",
+         *       "status": "running",
+         *       "target_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *       "target_type": "instance"
+         *     }
+         */
+        Operation: {
+            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
+            attempts: number;
+            completed_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            error: components["schemas"]["OperationError"] | null;
+            /** Format: uuid */
+            id: string;
+            /** @description What the operation does, e.g. instance.create. */
+            kind: string;
+            progress: number;
+            retry: components["schemas"]["OperationRetry"] | null;
+            started_at: string | null;
+            status: "pending" | "running" | "succeeded" | "failed";
+            /** Format: uuid */
+            target_id: string;
+            /** @description The kind of resource the operation changes. */
+            target_type: string;
+        };
+        OperationAccepted: {
+            operation: components["schemas"]["Operation"];
+        };
+        /** @description RFC 9457 problem details: why the operation failed. */
+        OperationError: {
+            /** @description Stable machine-readable error code, e.g. no_capacity. */
+            code: string;
+            detail?: string;
+            errors?: {
+                [key: string]: unknown;
+            }[];
+            status: number;
+            title: string;
+            type: string;
+        };
+        OperationPage: {
+            items: components["schemas"]["Operation"][];
+            next_page_token: string | null;
+        };
+        /** @description Present while a step is waiting to be tried again after a transient failure. */
+        OperationRetry: {
+            /** @description Failed tries of this step so far. */
+            attempt: number;
+            /** @description Why the last try failed. */
+            last_error: {
+                code: string;
+                detail?: string;
+            };
+            /** @description Tries before the operation gives up and rolls back. */
+            max_attempts: number;
+            /** Format: date-time */
+            next_attempt_at: string;
+            /** @description The step that failed and will be tried again. */
+            step: string;
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-11-21T09:58:00Z",
+         *       "id": "0193a5a0-6a7b-7c8d-9e0f-1a2b3c4d5e6f",
+         *       "instance_ids": [
+         *         "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60"
+         *       ],
+         *       "name": "web",
+         *       "policy": "anti-affinity"
+         *     }
+         */
+        PlacementGroup: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description Live members, in creation order. */
+            instance_ids: string[];
+            name: string;
+            /** @description affinity: every member on one host; anti-affinity: every member on a different host. */
+            policy: "affinity" | "anti-affinity";
+        };
+        /**
+         * @example {
+         *       "name": "web",
+         *       "policy": "anti-affinity"
+         *     }
+         */
+        PlacementGroupCreate: {
+            /** @description Unique among the tenant's placement groups. */
+            name: string;
+            /** @description affinity: every member on one host; anti-affinity: every member on a different host. */
+            policy: "affinity" | "anti-affinity";
+        };
+        PlacementGroupPage: {
+            items: components["schemas"]["PlacementGroup"][];
+            next_page_token: string | null;
+        };
+        /**
+         * @example {
+         *       "strategy": "spread"
+         *     }
+         */
+        PlacementSettings: {
+            /** @description spread: least loaded host first (headroom); pack: most loaded host that fits (idle hosts can sleep). */
+            strategy: "spread" | "pack";
+        };
+        /**
+         * @example {
+         *       "strategy": "pack"
+         *     }
+         */
+        PlacementSettingsUpdate: {
+            /** @description spread: least loaded host first (headroom); pack: most loaded host that fits (idle hosts can sleep). */
+            strategy?: "spread" | "pack";
         };
         /** @description A storage pool's allocated_gib set to its recount. */
         PoolChange: {
@@ -1462,7 +2262,38 @@ export interface components {
             /** @description The pool's allocated_gib counter. */
             stored: number;
         };
-        /** @description Rates in one currency, effective-dated. */
+        /**
+         * @description Rates in one currency, effective-dated.
+         * @example {
+         *       "created_at": "2026-10-01T08:20:00Z",
+         *       "currency": "MAD",
+         *       "id": "0193a4e1-2c3d-7b4e-9f50-6b7c8d9e0f12",
+         *       "name": "standard-mad",
+         *       "rates": {
+         *         "energy_kwh": "0.000000",
+         *         "memory_gib_hour": "0.015000",
+         *         "snapshot_gib_month": "0.400000",
+         *         "vcpu_hour": "0.120000",
+         *         "volume_gib_month": "0.800000"
+         *       },
+         *       "tax_rate": "0.200000",
+         *       "updated_at": "2026-10-01T08:20:00Z",
+         *       "versions": [
+         *         {
+         *           "effective_at": "1970-01-01T00:00:00Z",
+         *           "id": "0193a4e1-2c3e-7b4e-9f50-6b7c8d9e0f13",
+         *           "rates": {
+         *             "energy_kwh": "0.000000",
+         *             "memory_gib_hour": "0.015000",
+         *             "snapshot_gib_month": "0.400000",
+         *             "vcpu_hour": "0.120000",
+         *             "volume_gib_month": "0.800000"
+         *           },
+         *           "tax_rate": "0.200000"
+         *         }
+         *       ]
+         *     }
+         */
         PricePlan: {
             /** Format: date-time */
             created_at: string;
@@ -1472,6 +2303,8 @@ export interface components {
             id: string;
             name: string;
             rates: {
+                /** @description Per kWh of attributed energy; 0: energy is shown on invoices but not charged. */
+                energy_kwh: string;
                 /** @description Per GiB-hour of memory. */
                 memory_gib_hour: string;
                 /** @description Per GiB-month of snapshot. */
@@ -1488,6 +2321,33 @@ export interface components {
             /** @description Every rate version, earliest first; the earliest also covers all time before it. */
             versions: components["schemas"]["PricePlanVersion"][];
         };
+        /**
+         * @example {
+         *       "currency": "MAD",
+         *       "name": "standard-mad",
+         *       "rates": {
+         *         "memory_gib_hour": "0.015000",
+         *         "snapshot_gib_month": "0.400000",
+         *         "vcpu_hour": "0.120000",
+         *         "volume_gib_month": "0.800000"
+         *       },
+         *       "tax_rate": "0.20"
+         *     }
+         */
+        PricePlanCreate: {
+            /** @description ISO 4217 code; default MAD. */
+            currency?: string;
+            /**
+             * Format: date-time
+             * @description When the first rates apply (default 1970-01-01); they also cover all time before.
+             */
+            effective_at?: string;
+            /** @description Unique plan name. */
+            name: string;
+            rates: components["schemas"]["Rates"];
+            /** @description Tax as a fraction of the subtotal, e.g. `0.20` for 20 %; default 0. */
+            tax_rate?: string;
+        };
         PricePlanPage: {
             items: components["schemas"]["PricePlan"][];
             next_page_token: string | null;
@@ -1501,6 +2361,8 @@ export interface components {
             /** Format: uuid */
             id: string;
             rates: {
+                /** @description Per kWh of attributed energy; 0: energy is shown on invoices but not charged. */
+                energy_kwh: string;
                 /** @description Per GiB-hour of memory. */
                 memory_gib_hour: string;
                 /** @description Per GiB-month of snapshot. */
@@ -1512,6 +2374,35 @@ export interface components {
             };
             /** @description Fraction of the subtotal. */
             tax_rate: string;
+        };
+        /**
+         * @example {
+         *       "effective_at": "2027-01-01T00:00:00Z",
+         *       "rates": {
+         *         "vcpu_hour": "0.110000"
+         *       }
+         *     }
+         */
+        PricePlanVersionCreate: {
+            /**
+             * Format: date-time
+             * @description From when the new rates apply; not inside a period already invoiced under the plan.
+             */
+            effective_at: string;
+            rates?: {
+                /** @description Price of one unit of energy_kwh (a kWh the energy ledger attributed to the tenant's resources); default 0, not charged in the plan's currency, as a decimal string (at most 6 decimals). */
+                energy_kwh?: string;
+                /** @description Price of one unit of memory_gib_hours (a GiB of memory for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
+                memory_gib_hour?: string;
+                /** @description Price of one unit of snapshot_gib_months (a GiB of snapshot for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
+                snapshot_gib_month?: string;
+                /** @description Price of one unit of vcpu_hours (a vCPU for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
+                vcpu_hour?: string;
+                /** @description Price of one unit of volume_gib_months (a GiB of volume for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
+                volume_gib_month?: string;
+            };
+            /** @description Tax as a fraction of the subtotal, e.g. `0.20` for 20 %; default 0. */
+            tax_rate?: string;
         };
         /**
          * @description RFC 9457 problem details.
@@ -1587,6 +2478,43 @@ export interface components {
             /** @description The recount. */
             to: number;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "limit": 10,
+         *           "resource": "instances"
+         *         },
+         *         {
+         *           "limit": 40,
+         *           "resource": "vcpus"
+         *         },
+         *         {
+         *           "limit": 163840,
+         *           "resource": "memory_mib"
+         *         },
+         *         {
+         *           "limit": 20,
+         *           "resource": "volumes"
+         *         },
+         *         {
+         *           "limit": 2000,
+         *           "resource": "volume_gib"
+         *         },
+         *         {
+         *           "limit": 40,
+         *           "resource": "snapshots"
+         *         }
+         *       ]
+         *     }
+         */
+        QuotaDefaultList: {
+            items: {
+                limit: number;
+                /** @enum {string} */
+                resource: "instances" | "vcpus" | "memory_mib" | "volumes" | "volume_gib" | "snapshots";
+            }[];
+        };
         /** @description A tenant's quota usage differs from its live resources. */
         QuotaDrift: {
             /** @description What the tenant's live resources holding capacity (instances, volumes, snapshots) are charged. */
@@ -1605,7 +2533,192 @@ export interface components {
             /** Format: uuid */
             tenant_id: string;
         };
-        /** @description A full point-in-time copy of a volume, on the volume's pool. It outlives its volume and can be restored. */
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "limit": 10,
+         *           "resource": "instances",
+         *           "used": 3
+         *         },
+         *         {
+         *           "limit": 40,
+         *           "resource": "vcpus",
+         *           "used": 8
+         *         },
+         *         {
+         *           "limit": 163840,
+         *           "resource": "memory_mib",
+         *           "used": 16384
+         *         },
+         *         {
+         *           "limit": 20,
+         *           "resource": "volumes",
+         *           "used": 2
+         *         },
+         *         {
+         *           "limit": 2000,
+         *           "resource": "volume_gib",
+         *           "used": 150
+         *         },
+         *         {
+         *           "limit": 40,
+         *           "resource": "snapshots",
+         *           "used": 1
+         *         }
+         *       ]
+         *     }
+         */
+        QuotaList: {
+            items: {
+                limit: number;
+                /** @enum {string} */
+                resource: "instances" | "vcpus" | "memory_mib" | "volumes" | "volume_gib" | "snapshots";
+                used: number;
+            }[];
+        };
+        /**
+         * @example {
+         *       "limits": {
+         *         "memory_mib": 262144,
+         *         "vcpus": 64
+         *       }
+         *     }
+         */
+        QuotaUpdate: {
+            limits: {
+                instances?: number;
+                memory_mib?: number;
+                snapshots?: number;
+                vcpus?: number;
+                volume_gib?: number;
+                volumes?: number;
+            };
+        };
+        Rates: {
+            /** @description Price of one unit of energy_kwh (a kWh the energy ledger attributed to the tenant's resources); default 0, not charged in the plan's currency, as a decimal string (at most 6 decimals). */
+            energy_kwh?: string;
+            /** @description Price of one unit of memory_gib_hours (a GiB of memory for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
+            memory_gib_hour: string;
+            /** @description Price of one unit of snapshot_gib_months (a GiB of snapshot for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
+            snapshot_gib_month: string;
+            /** @description Price of one unit of vcpu_hours (a vCPU for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
+            vcpu_hour: string;
+            /** @description Price of one unit of volume_gib_months (a GiB of volume for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
+            volume_gib_month: string;
+        };
+        /**
+         * @example {
+         *       "client_id": "igc_5f1c9a0be27d4c83a6f01b92",
+         *       "created_at": "2026-11-02T09:20:00Z",
+         *       "id": "0193a4f2-3d4e-7c5f-8a61-7c8d9e0f1a23",
+         *       "name": "ci-deployer",
+         *       "role": "member",
+         *       "tenant_id": "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01"
+         *     }
+         */
+        ServiceAccount: {
+            client_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            role: string;
+            tenant_id: string | null;
+        };
+        /**
+         * @example {
+         *       "name": "ci-deployer",
+         *       "role": "member"
+         *     }
+         */
+        ServiceAccountCreate: {
+            /** @description Unique among the tenant's service accounts. */
+            name: string;
+            role: "admin" | "member" | "viewer";
+        };
+        /**
+         * @example {
+         *       "client_id": "igc_5f1c9a0be27d4c83a6f01b92",
+         *       "client_secret": "igs_q8Vd3kP0xN7rT2mW5yL9cB4hJ6fG1sA0eZ3uR8oI2nQ",
+         *       "created_at": "2026-11-02T09:20:00Z",
+         *       "id": "0193a4f2-3d4e-7c5f-8a61-7c8d9e0f1a23",
+         *       "name": "ci-deployer",
+         *       "role": "member",
+         *       "tenant_id": "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01"
+         *     }
+         */
+        ServiceAccountCreated: {
+            client_id: string;
+            /** @description Shown once, in the first response; store it now. A replay of the request (same Idempotency-Key) omits it: only its hash is kept. */
+            client_secret?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            role: string;
+            tenant_id: string | null;
+        };
+        ServiceAccountPage: {
+            items: components["schemas"]["ServiceAccount"][];
+            next_page_token: string | null;
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-12-01T08:00:00.000Z",
+         *       "id": "01938c6e-7b1a-7cc0-8f00-5a1d2b3c4d5e",
+         *       "name": "dakhla-1",
+         *       "updated_at": "2026-12-01T08:00:00.000Z",
+         *       "zones": [
+         *         "dakhla-a"
+         *       ]
+         *     }
+         */
+        Site: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Names of the zones whose hosts the site meter feeds. */
+            zones: string[];
+        };
+        /**
+         * @example {
+         *       "name": "dakhla-1",
+         *       "zones": [
+         *         "dakhla-a"
+         *       ]
+         *     }
+         */
+        SiteCreate: {
+            /** @description Unique site name. */
+            name: string;
+            /** @description Zones fed by this site's meter; a zone belongs to one site only. */
+            zones: string[];
+        };
+        SitePage: {
+            items: components["schemas"]["Site"][];
+            next_page_token: string | null;
+        };
+        /**
+         * @description A full point-in-time copy of a volume, on the volume's pool. It outlives its volume and can be restored.
+         * @example {
+         *       "created_at": "2026-11-22T02:00:00Z",
+         *       "id": "0193a5e8-5f60-7b71-8c82-9d0e1f2a3b4c",
+         *       "name": "shop-db-nightly",
+         *       "size_gib": 100,
+         *       "status": "available",
+         *       "storage_class": "ssd",
+         *       "updated_at": "2026-11-22T02:03:30Z",
+         *       "volume_id": "0193a5d1-4e5f-7a60-9b71-8c9d0e1f2a3b",
+         *       "zone": "dakhla-1"
+         *     }
+         */
         Snapshot: {
             /** Format: date-time */
             created_at: string;
@@ -1625,10 +2738,39 @@ export interface components {
             volume_id: string;
             zone: string | null;
         };
+        SnapshotAccepted: {
+            operation: components["schemas"]["Operation"];
+            snapshot: components["schemas"]["Snapshot"];
+        };
+        /**
+         * @example {
+         *       "name": "shop-db-nightly"
+         *     }
+         */
+        SnapshotCreate: {
+            /** @description Unique among the tenant's snapshots. */
+            name: string;
+        };
         SnapshotPage: {
             items: components["schemas"]["Snapshot"][];
             next_page_token: string | null;
         };
+        /**
+         * @example {
+         *       "allocated_gib": 4200,
+         *       "capacity_gib": 20000,
+         *       "created_at": "2026-10-01T08:10:00Z",
+         *       "driver": "local",
+         *       "free_gib": 25800,
+         *       "id": "0193a3d0-2b3c-7d4e-8f50-6a7b8c9d0e1f",
+         *       "name": "dakhla-1-ssd-a",
+         *       "overcommit_ratio": 1.5,
+         *       "status": "enabled",
+         *       "storage_class": "ssd",
+         *       "updated_at": "2026-11-22T02:03:30Z",
+         *       "zone": "dakhla-1"
+         *     }
+         */
         StoragePool: {
             /** @description What live volumes and snapshots on the pool hold. */
             allocated_gib: number;
@@ -1654,9 +2796,49 @@ export interface components {
             /** @description Zone name. */
             zone: string;
         };
+        /**
+         * @example {
+         *       "capacity_gib": 20000,
+         *       "driver": "local",
+         *       "name": "dakhla-1-ssd-a",
+         *       "overcommit_ratio": 1.5,
+         *       "storage_class": "ssd",
+         *       "zone": "dakhla-1"
+         *     }
+         */
+        StoragePoolCreate: {
+            /** @description Raw capacity in GiB. */
+            capacity_gib: number;
+            /**
+             * @description Data-plane driver: `simulated` (no real data, for tests and demos) or `local` (sparse files); default simulated.
+             * @enum {string}
+             */
+            driver?: "simulated" | "local";
+            /** @description Unique pool name. */
+            name: string;
+            /** @description Thin-provisioning factor: up to capacity_gib times this may be allocated. 1 means none. */
+            overcommit_ratio?: number;
+            /** @description Storage class, as the operators name their pools' classes (e.g. `ssd`, `hdd`). */
+            storage_class: string;
+            /** @description Zone name or id. */
+            zone: string;
+        };
         StoragePoolPage: {
             items: components["schemas"]["StoragePool"][];
             next_page_token: string | null;
+        };
+        /**
+         * @example {
+         *       "status": "disabled"
+         *     }
+         */
+        StoragePoolUpdate: {
+            /** @description Raw capacity in GiB. */
+            capacity_gib?: number;
+            /** @description Thin-provisioning factor: up to capacity_gib times this may be allocated. 1 means none. */
+            overcommit_ratio?: number;
+            /** @description A disabled pool keeps its volumes and snapshots (they may still grow) but takes no new ones. */
+            status?: "enabled" | "disabled";
         };
         /** @description A stuck instance marked failed; it keeps its claims until it is deleted. */
         StuckInstanceChange: {
@@ -1702,21 +2884,173 @@ export interface components {
             /** Format: uuid */
             tenant_id: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-11-02T09:15:00Z",
+         *       "data_residency": [
+         *         "MA"
+         *       ],
+         *       "display_name": "Atlas Fisheries SARL",
+         *       "id": "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01",
+         *       "name": "atlas-fisheries",
+         *       "price_plan_id": "0193a4e1-2c3d-7b4e-9f50-6b7c8d9e0f12",
+         *       "status": "active",
+         *       "updated_at": "2026-11-20T16:40:12Z"
+         *     }
+         */
+        Tenant: {
+            /** Format: date-time */
+            created_at: string;
+            data_residency: string[] | null;
+            display_name: string | null;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            price_plan_id: string | null;
+            status: "active" | "suspended";
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @example {
+         *       "data_residency": [
+         *         "MA"
+         *       ],
+         *       "display_name": "Atlas Fisheries SARL",
+         *       "name": "atlas-fisheries"
+         *     }
+         */
+        TenantCreate: {
+            data_residency?: string[] | null;
+            display_name?: string | null;
+            /** @description Unique tenant name. */
+            name: string;
+        };
+        TenantPage: {
+            items: components["schemas"]["Tenant"][];
+            next_page_token: string | null;
+        };
         TenantPricePlan: {
             plan: components["schemas"]["PricePlan"] | null;
             /** @description The tenant's own plan, the deployment's default plan, or none (nothing is invoiced). */
             source: "assigned" | "default" | "none";
         };
+        /**
+         * @example {
+         *       "status": "suspended"
+         *     }
+         */
+        TenantUpdate: {
+            data_residency?: string[] | null;
+            display_name?: string | null;
+            price_plan_id?: string | null;
+            status?: "active" | "suspended";
+        };
+        /**
+         * @example {
+         *       "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6IjIwMjYtMTEifQ.eyJzdWIiOiIwMTkzYTRmMiJ9.c2lnbmF0dXJl",
+         *       "expires_in": 900,
+         *       "token_type": "Bearer"
+         *     }
+         */
+        Token: {
+            access_token: string;
+            /** @description Seconds until the token expires. */
+            expires_in: number;
+            /** @constant */
+            token_type: "Bearer";
+        };
+        /**
+         * @description An RFC 6749 5.2 token error, carrying the problem fields too.
+         * @example {
+         *       "code": "unauthenticated",
+         *       "detail": "Invalid client credentials.",
+         *       "error": "invalid_client",
+         *       "error_description": "Invalid client credentials.",
+         *       "request_id": "0193a5b2-7b10-7c00-8d2e-3f4a5b6c7d8e",
+         *       "status": 401,
+         *       "title": "Authentication required",
+         *       "type": "https://igoudar.dev/problems/unauthenticated"
+         *     }
+         */
+        TokenError: {
+            /**
+             * @description The stable problem code, as on every other route.
+             * @enum {string}
+             */
+            code: "validation_failed" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "request_timeout" | "conflict" | "invalid_state" | "idempotency_key_in_use" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "quota_exceeded" | "rate_limited" | "headers_too_large" | "internal" | "no_capacity" | "unavailable";
+            detail?: string;
+            /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
+            error: string;
+            error_description?: string;
+            errors?: components["schemas"]["ProblemFieldError"][];
+            /** @description The `x-request-id` of the request. */
+            request_id: string;
+            status: number;
+            title: string;
+            /** @description URI identifying the problem type. */
+            type: string;
+        };
+        /**
+         * @example {
+         *       "client_id": "igc_5f1c9a0be27d4c83a6f01b92",
+         *       "client_secret": "igs_q8Vd3kP0xN7rT2mW5yL9cB4hJ6fG1sA0eZ3uR8oI2nQ",
+         *       "grant_type": "client_credentials"
+         *     }
+         */
+        TokenRequest: {
+            /** @description With client_secret_post; with Basic, only if equal. */
+            client_id?: string;
+            /** @description client_secret_post; never together with Basic. */
+            client_secret?: string;
+            /** @constant */
+            grant_type: "client_credentials";
+            /** @description Accepted and ignored: roles decide. */
+            scope?: string;
+        };
+        /**
+         * @example {
+         *       "from": "2026-11-01T00:00:00Z",
+         *       "items": [
+         *         {
+         *           "meter": "vcpu_hours",
+         *           "quantity": "1032.000000000",
+         *           "unit": "vCPU-hour"
+         *         },
+         *         {
+         *           "meter": "memory_gib_hours",
+         *           "quantity": "2064.000000000",
+         *           "unit": "GiB-hour"
+         *         },
+         *         {
+         *           "meter": "volume_gib_months",
+         *           "quantity": "70.684931507",
+         *           "unit": "GiB-month"
+         *         },
+         *         {
+         *           "meter": "snapshot_gib_months",
+         *           "quantity": "0.000000000",
+         *           "unit": "GiB-month"
+         *         },
+         *         {
+         *           "meter": "energy_kwh",
+         *           "quantity": "412.318000000",
+         *           "unit": "kWh"
+         *         }
+         *       ],
+         *       "to": "2026-11-22T12:00:00Z"
+         *     }
+         */
         Usage: {
             /** Format: date-time */
             from: string;
             /** @description Every meter, zero included. */
             items: {
                 /** @enum {string} */
-                meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
+                meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months" | "energy_kwh";
                 /** @description Nine decimals, rounded half to even. */
                 quantity: string;
-                /** @description vCPU-hour, GiB-hour or GiB-month (730 hours). */
+                /** @description vCPU-hour, GiB-hour, GiB-month (730 hours) or kWh. */
                 unit: string;
             }[];
             /** @description With group_by=resource: each resource's share, rounded on its own. */
@@ -1724,10 +3058,10 @@ export interface components {
                 /** @description The meters this resource used. */
                 items: {
                     /** @enum {string} */
-                    meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
+                    meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months" | "energy_kwh";
                     /** @description Nine decimals, rounded half to even. */
                     quantity: string;
-                    /** @description vCPU-hour, GiB-hour or GiB-month (730 hours). */
+                    /** @description vCPU-hour, GiB-hour, GiB-month (730 hours) or kWh. */
                     unit: string;
                 }[];
                 /** Format: uuid */
@@ -1740,7 +3074,21 @@ export interface components {
              */
             to: string;
         };
-        /** @description A block storage volume. */
+        /**
+         * @description A block storage volume.
+         * @example {
+         *       "created_at": "2026-11-21T10:05:00Z",
+         *       "id": "0193a5d1-4e5f-7a60-9b71-8c9d0e1f2a3b",
+         *       "instance_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *       "name": "shop-db",
+         *       "size_gib": 100,
+         *       "source_snapshot_id": null,
+         *       "status": "in_use",
+         *       "storage_class": "ssd",
+         *       "updated_at": "2026-11-21T10:06:12Z",
+         *       "zone": "dakhla-1"
+         *     }
+         */
         Volume: {
             /** Format: date-time */
             created_at: string;
@@ -1757,8 +3105,89 @@ export interface components {
             updated_at: string;
             zone: string | null;
         };
+        VolumeAccepted: {
+            operation: components["schemas"]["Operation"];
+            volume: components["schemas"]["Volume"];
+        };
+        /**
+         * @example {
+         *       "instance_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60"
+         *     }
+         */
+        VolumeAttach: {
+            /**
+             * Format: uuid
+             * @description A running or stopped instance of the tenant in the volume's zone.
+             */
+            instance_id: string;
+        };
+        /**
+         * @example {
+         *       "name": "shop-db",
+         *       "size_gib": 100,
+         *       "storage_class": "ssd",
+         *       "zone": "dakhla-1"
+         *     }
+         */
+        VolumeCreate: {
+            /** @description Unique among the tenant's volumes. */
+            name: string;
+            /** @description Size in GiB; with snapshot_id, at least the snapshot's size. */
+            size_gib: number;
+            /**
+             * Format: uuid
+             * @description Restore: the volume starts as a copy of this snapshot, in the snapshot's zone and class.
+             */
+            snapshot_id?: string;
+            /** @description Storage class; if absent, any class: the pool with the most free space wins. */
+            storage_class?: string;
+            /** @description Zone name or id; if absent, any zone the tenant's data residency allows. */
+            zone?: string;
+        };
         VolumePage: {
             items: components["schemas"]["Volume"][];
+            next_page_token: string | null;
+        };
+        /**
+         * @example {
+         *       "size_gib": 200
+         *     }
+         */
+        VolumeResize: {
+            /** @description The new size, larger than the current one (volumes only grow). */
+            size_gib: number;
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-10-01T07:55:00Z",
+         *       "id": "0193a3b0-0a1b-7c2d-8e3f-4a5b6c7d8e9f",
+         *       "jurisdiction": "MA",
+         *       "name": "dakhla-1"
+         *     }
+         */
+        Zone: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description ISO 3166-1 alpha-2 country whose law governs data in the zone. */
+            jurisdiction: string;
+            name: string;
+        };
+        /**
+         * @example {
+         *       "jurisdiction": "MA",
+         *       "name": "dakhla-1"
+         *     }
+         */
+        ZoneCreate: {
+            /** @description ISO 3166-1 alpha-2 code. */
+            jurisdiction: string;
+            /** @description Unique zone name. */
+            name: string;
+        };
+        ZonePage: {
+            items: components["schemas"]["Zone"][];
             next_page_token: string | null;
         };
     };
@@ -1788,24 +3217,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (JsonWebKeySet). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        keys: {
-                            alg?: string;
-                            crv?: string;
-                            kid?: string;
-                            kty: string;
-                            use?: string;
-                            x?: string;
-                            y?: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["JsonWebKeySet"];
                 };
             };
             /** @description headers_too_large */
@@ -1850,25 +3269,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description RFC 8414 authorization server metadata. */
+            /** @description OK (AuthorizationServerMetadata). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        grant_types_supported: string[];
-                        /** @description IGOUDAR_ISSUER: the `iss` of every access token. */
-                        issuer: string;
-                        /** Format: uri */
-                        jwks_uri: string;
-                        /** @description Empty: there is no authorization endpoint, so no response type is supported. */
-                        response_types_supported: string[];
-                        /** Format: uri */
-                        token_endpoint: string;
-                        token_endpoint_auth_methods_supported: string[];
-                    };
+                    "application/json": components["schemas"]["AuthorizationServerMetadata"];
                 };
             };
             /** @description headers_too_large */
@@ -2184,36 +3592,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (AuditEventPage). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** @description What was done, `<resource>.<verb>`, e.g. `instance.create`. */
-                            action: string;
-                            /** @description The service account that acted (the token's `sub`), or `system` for the platform's own work. */
-                            actor_id: string;
-                            /** @description The actor's role when it acted: operator, admin, member or system. */
-                            actor_role: string;
-                            /** Format: date-time */
-                            created_at: string;
-                            detail: {
-                                [key: string]: unknown;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            request_id: string | null;
-                            source_address: string | null;
-                            target_id: string | null;
-                            target_type: string;
-                            tenant_id: string | null;
-                        }[];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["AuditEventPage"];
                 };
             };
             /** @description validation_failed */
@@ -2299,43 +3685,19 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description With client_secret_post; with Basic, only if equal. */
-                    client_id?: string;
-                    /** @description client_secret_post; never together with Basic. */
-                    client_secret?: string;
-                    /** @enum {string} */
-                    grant_type: "client_credentials";
-                    /** @description Accepted and ignored: roles decide. */
-                    scope?: string;
-                };
-                "application/x-www-form-urlencoded": {
-                    /** @description With client_secret_post; with Basic, only if equal. */
-                    client_id?: string;
-                    /** @description client_secret_post; never together with Basic. */
-                    client_secret?: string;
-                    /** @enum {string} */
-                    grant_type: "client_credentials";
-                    /** @description Accepted and ignored: roles decide. */
-                    scope?: string;
-                };
+                "application/json": components["schemas"]["TokenRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TokenRequest"];
             };
         };
         responses: {
-            /** @description OK. */
+            /** @description OK (Token). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        access_token: string;
-                        /** @description Seconds until the token expires. */
-                        expires_in: number;
-                        /** @enum {string} */
-                        token_type: "Bearer";
-                    };
+                    "application/json": components["schemas"]["Token"];
                 };
             };
             /** @description invalid_request (validation_failed), unsupported_grant_type (validation_failed) */
@@ -2345,22 +3707,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description The stable problem code, as on every other route. */
-                        code: string;
-                        detail?: string;
-                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
-                        error: string;
-                        error_description?: string;
-                        errors?: {
-                            [key: string]: unknown;
-                        }[];
-                        request_id?: string;
-                        status: number;
-                        title: string;
-                        /** @description URI identifying the problem type. */
-                        type: string;
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description invalid_client (unauthenticated); WWW-Authenticate when the client sent an Authorization header */
@@ -2370,22 +3717,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description The stable problem code, as on every other route. */
-                        code: string;
-                        detail?: string;
-                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
-                        error: string;
-                        error_description?: string;
-                        errors?: {
-                            [key: string]: unknown;
-                        }[];
-                        request_id?: string;
-                        status: number;
-                        title: string;
-                        /** @description URI identifying the problem type. */
-                        type: string;
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description invalid_request (payload_too_large) */
@@ -2395,22 +3727,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description The stable problem code, as on every other route. */
-                        code: string;
-                        detail?: string;
-                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
-                        error: string;
-                        error_description?: string;
-                        errors?: {
-                            [key: string]: unknown;
-                        }[];
-                        request_id?: string;
-                        status: number;
-                        title: string;
-                        /** @description URI identifying the problem type. */
-                        type: string;
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description invalid_request (unsupported_media_type) */
@@ -2420,22 +3737,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description The stable problem code, as on every other route. */
-                        code: string;
-                        detail?: string;
-                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
-                        error: string;
-                        error_description?: string;
-                        errors?: {
-                            [key: string]: unknown;
-                        }[];
-                        request_id?: string;
-                        status: number;
-                        title: string;
-                        /** @description URI identifying the problem type. */
-                        type: string;
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description rate_limited */
@@ -2446,22 +3748,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description The stable problem code, as on every other route. */
-                        code: string;
-                        detail?: string;
-                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
-                        error: string;
-                        error_description?: string;
-                        errors?: {
-                            [key: string]: unknown;
-                        }[];
-                        request_id?: string;
-                        status: number;
-                        title: string;
-                        /** @description URI identifying the problem type. */
-                        type: string;
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description headers_too_large */
@@ -2481,22 +3768,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description The stable problem code, as on every other route. */
-                        code: string;
-                        detail?: string;
-                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
-                        error: string;
-                        error_description?: string;
-                        errors?: {
-                            [key: string]: unknown;
-                        }[];
-                        request_id?: string;
-                        status: number;
-                        title: string;
-                        /** @description URI identifying the problem type. */
-                        type: string;
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description unavailable */
@@ -2507,22 +3779,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description The stable problem code, as on every other route. */
-                        code: string;
-                        detail?: string;
-                        /** @description RFC 6749 5.2 error: invalid_request, invalid_client, unsupported_grant_type; rate_limited, unavailable or internal otherwise. */
-                        error: string;
-                        error_description?: string;
-                        errors?: {
-                            [key: string]: unknown;
-                        }[];
-                        request_id?: string;
-                        status: number;
-                        title: string;
-                        /** @description URI identifying the problem type. */
-                        type: string;
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
         };
@@ -2541,26 +3798,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (FlavorPage). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** Format: date-time */
-                            created_at: string;
-                            disk_gib: number;
-                            /** Format: uuid */
-                            id: string;
-                            memory_mib: number;
-                            name: string;
-                            vcpus: number;
-                        }[];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["FlavorPage"];
                 };
             };
             /** @description validation_failed */
@@ -2649,17 +3894,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    disk_gib: number;
-                    memory_mib: number;
-                    /** @description Unique flavor name. */
-                    name: string;
-                    vcpus: number;
-                };
+                "application/json": components["schemas"]["FlavorCreate"];
             };
         };
         responses: {
-            /** @description Created. */
+            /** @description Created (Flavor). */
             201: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -2667,16 +3906,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        disk_gib: number;
-                        /** Format: uuid */
-                        id: string;
-                        memory_mib: number;
-                        name: string;
-                        vcpus: number;
-                    };
+                    "application/json": components["schemas"]["Flavor"];
                 };
             };
             /** @description validation_failed */
@@ -2809,23 +4039,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (Flavor). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        disk_gib: number;
-                        /** Format: uuid */
-                        id: string;
-                        memory_mib: number;
-                        name: string;
-                        vcpus: number;
-                    };
+                    "application/json": components["schemas"]["Flavor"];
                 };
             };
             /** @description validation_failed */
@@ -4071,22 +5292,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /**
-                     * Format: date-time
-                     * @description First instant of a later month (UTC), exclusive; the months must have ended.
-                     */
-                    period_end: string;
-                    /**
-                     * Format: date-time
-                     * @description First instant of a month (UTC).
-                     */
-                    period_start: string;
-                };
+                "application/json": components["schemas"]["InvoiceRunCreate"];
             };
         };
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (InvoiceRunAccepted). */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -4094,54 +5304,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                        run: components["schemas"]["InvoiceRun"];
-                    };
+                    "application/json": components["schemas"]["InvoiceRunAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -4262,6 +5425,89 @@ export interface operations {
             };
         };
     };
+    methodologyList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK (EnergyMethodologyList). */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnergyMethodologyList"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     placementSettingsGet: {
         parameters: {
             query?: never;
@@ -4271,17 +5517,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (PlacementSettings). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description spread: least loaded host first (headroom); pack: most loaded host that fits (idle hosts can sleep). */
-                        strategy: "spread" | "pack";
-                    };
+                    "application/json": components["schemas"]["PlacementSettings"];
                 };
             };
             /** @description unauthenticated */
@@ -4357,24 +5600,18 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description spread: least loaded host first (headroom); pack: most loaded host that fits (idle hosts can sleep). */
-                    strategy?: "spread" | "pack";
-                };
+                "application/json": components["schemas"]["PlacementSettingsUpdate"];
             };
         };
         responses: {
-            /** @description OK. */
+            /** @description OK (PlacementSettings). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description spread: least loaded host first (headroom); pack: most loaded host that fits (idle hosts can sleep). */
-                        strategy: "spread" | "pack";
-                    };
+                    "application/json": components["schemas"]["PlacementSettings"];
                 };
             };
             /** @description validation_failed */
@@ -4581,29 +5818,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description ISO 4217 code; default MAD. */
-                    currency?: string;
-                    /**
-                     * Format: date-time
-                     * @description When the first rates apply (default 1970-01-01); they also cover all time before.
-                     */
-                    effective_at?: string;
-                    /** @description Unique plan name. */
-                    name: string;
-                    rates: {
-                        /** @description Price of one unit of memory_gib_hours (a GiB of memory for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
-                        memory_gib_hour: string;
-                        /** @description Price of one unit of snapshot_gib_months (a GiB of snapshot for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
-                        snapshot_gib_month: string;
-                        /** @description Price of one unit of vcpu_hours (a vCPU for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
-                        vcpu_hour: string;
-                        /** @description Price of one unit of volume_gib_months (a GiB of volume for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
-                        volume_gib_month: string;
-                    };
-                    /** @description Tax as a fraction of the subtotal, e.g. `0.20` for 20 %; default 0. */
-                    tax_rate?: string;
-                };
+                "application/json": components["schemas"]["PricePlanCreate"];
             };
         };
         responses: {
@@ -4857,25 +6072,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /**
-                     * Format: date-time
-                     * @description From when the new rates apply; not inside a period already invoiced under the plan.
-                     */
-                    effective_at: string;
-                    rates?: {
-                        /** @description Price of one unit of memory_gib_hours (a GiB of memory for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
-                        memory_gib_hour?: string;
-                        /** @description Price of one unit of snapshot_gib_months (a GiB of snapshot for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
-                        snapshot_gib_month?: string;
-                        /** @description Price of one unit of vcpu_hours (a vCPU for an hour) in the plan's currency, as a decimal string (at most 6 decimals). */
-                        vcpu_hour?: string;
-                        /** @description Price of one unit of volume_gib_months (a GiB of volume for 730 hours) in the plan's currency, as a decimal string (at most 6 decimals). */
-                        volume_gib_month?: string;
-                    };
-                    /** @description Tax as a fraction of the subtotal, e.g. `0.20` for 20 %; default 0. */
-                    tax_rate?: string;
-                };
+                "application/json": components["schemas"]["PricePlanVersionCreate"];
             };
         };
         responses: {
@@ -5028,20 +6225,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (QuotaDefaultList). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            limit: number;
-                            /** @enum {string} */
-                            resource: "instances" | "vcpus" | "memory_mib" | "volumes" | "volume_gib" | "snapshots";
-                        }[];
-                    };
+                    "application/json": components["schemas"]["QuotaDefaultList"];
                 };
             };
             /** @description unauthenticated */
@@ -5117,33 +6308,18 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    limits: {
-                        instances?: number;
-                        memory_mib?: number;
-                        snapshots?: number;
-                        vcpus?: number;
-                        volume_gib?: number;
-                        volumes?: number;
-                    };
-                };
+                "application/json": components["schemas"]["QuotaUpdate"];
             };
         };
         responses: {
-            /** @description OK. */
+            /** @description OK (QuotaDefaultList). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            limit: number;
-                            /** @enum {string} */
-                            resource: "instances" | "vcpus" | "memory_mib" | "volumes" | "volume_gib" | "snapshots";
-                        }[];
-                    };
+                    "application/json": components["schemas"]["QuotaDefaultList"];
                 };
             };
             /** @description validation_failed */
@@ -5189,6 +6365,625 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    siteList: {
+        parameters: {
+            query?: {
+                /** @description Page size, written as a decimal integer (`1.5`, `0x10` or `1e1` are refused). */
+                limit?: number;
+                /** @description Opaque token from a previous page. */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK (SitePage). */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SitePage"];
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    siteCreate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SiteCreate"];
+            };
+        };
+        responses: {
+            /** @description Created (Site). */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Site"];
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict, idempotency_key_in_use */
+            409: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    siteGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Site id. */
+                site_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK (Site). */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Site"];
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    siteEnergyBalanceGet: {
+        parameters: {
+            query?: {
+                /** @description Start of the window (RFC 3339), inclusive. */
+                from?: string;
+                /** @description End of the window, exclusive; default the end of the current hour. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Site id. */
+                site_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK (EnergyBalance). */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnergyBalance"];
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    siteReadingsRecord: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description Site id. */
+                site_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnergyReadingsBatch"];
+            };
+        };
+        responses: {
+            /** @description OK (EnergyReadingsResult). */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnergyReadingsResult"];
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid_state, idempotency_key_in_use */
+            409: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_reused */
+            422: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -5356,23 +7151,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Raw capacity in GiB. */
-                    capacity_gib: number;
-                    /**
-                     * @description Data-plane driver: `simulated` (no real data, for tests and demos) or `local` (sparse files); default simulated.
-                     * @enum {string}
-                     */
-                    driver?: "simulated" | "local";
-                    /** @description Unique pool name. */
-                    name: string;
-                    /** @description Thin-provisioning factor: up to capacity_gib times this may be allocated. 1 means none. */
-                    overcommit_ratio?: number;
-                    /** @description Storage class, as the operators name their pools' classes (e.g. `ssd`, `hdd`). */
-                    storage_class: string;
-                    /** @description Zone name or id. */
-                    zone: string;
-                };
+                "application/json": components["schemas"]["StoragePoolCreate"];
             };
         };
         responses: {
@@ -5757,14 +7536,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Raw capacity in GiB. */
-                    capacity_gib?: number;
-                    /** @description Thin-provisioning factor: up to capacity_gib times this may be allocated. 1 means none. */
-                    overcommit_ratio?: number;
-                    /** @description A disabled pool keeps its volumes and snapshots (they may still grow) but takes no new ones. */
-                    status?: "enabled" | "disabled";
-                };
+                "application/json": components["schemas"]["StoragePoolUpdate"];
             };
         };
         responses: {
@@ -6130,29 +7902,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (TenantPage). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** Format: date-time */
-                            created_at: string;
-                            data_residency: string[] | null;
-                            display_name: string | null;
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            price_plan_id: string | null;
-                            status: "active" | "suspended";
-                            /** Format: date-time */
-                            updated_at: string;
-                        }[];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["TenantPage"];
                 };
             };
             /** @description validation_failed */
@@ -6241,16 +7998,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    data_residency?: string[] | null;
-                    display_name?: string | null;
-                    /** @description Unique tenant name. */
-                    name: string;
-                };
+                "application/json": components["schemas"]["TenantCreate"];
             };
         };
         responses: {
-            /** @description Created. */
+            /** @description Created (Tenant). */
             201: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -6258,19 +8010,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        data_residency: string[] | null;
-                        display_name: string | null;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        price_plan_id: string | null;
-                        status: "active" | "suspended";
-                        /** Format: date-time */
-                        updated_at: string;
-                    };
+                    "application/json": components["schemas"]["Tenant"];
                 };
             };
             /** @description validation_failed */
@@ -6403,26 +8143,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (Tenant). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        data_residency: string[] | null;
-                        display_name: string | null;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        price_plan_id: string | null;
-                        status: "active" | "suspended";
-                        /** Format: date-time */
-                        updated_at: string;
-                    };
+                    "application/json": components["schemas"]["Tenant"];
                 };
             };
             /** @description validation_failed */
@@ -6655,35 +8383,18 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    data_residency?: string[] | null;
-                    display_name?: string | null;
-                    price_plan_id?: string | null;
-                    status?: "active" | "suspended";
-                };
+                "application/json": components["schemas"]["TenantUpdate"];
             };
         };
         responses: {
-            /** @description OK. */
+            /** @description OK (Tenant). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        data_residency: string[] | null;
-                        display_name: string | null;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        price_plan_id: string | null;
-                        status: "active" | "suspended";
-                        /** Format: date-time */
-                        updated_at: string;
-                    };
+                    "application/json": components["schemas"]["Tenant"];
                 };
             };
             /** @description validation_failed */
@@ -6817,36 +8528,129 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (AuditEventPage). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** @description What was done, `<resource>.<verb>`, e.g. `instance.create`. */
-                            action: string;
-                            /** @description The service account that acted (the token's `sub`), or `system` for the platform's own work. */
-                            actor_id: string;
-                            /** @description The actor's role when it acted: operator, admin, member or system. */
-                            actor_role: string;
-                            /** Format: date-time */
-                            created_at: string;
-                            detail: {
-                                [key: string]: unknown;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            request_id: string | null;
-                            source_address: string | null;
-                            target_id: string | null;
-                            target_type: string;
-                            tenant_id: string | null;
-                        }[];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["AuditEventPage"];
+                };
+            };
+            /** @description validation_failed */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfterRequired"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tenantEnergyGet: {
+        parameters: {
+            query?: {
+                /** @description Start of the window (RFC 3339), inclusive. */
+                from?: string;
+                /** @description End of the window, exclusive; default the end of the current hour. */
+                to?: string;
+                /** @description Sum per UTC hour (default; windows up to 31 days, default the last 24 h), day (up to 366 days, default 30) or month (up to 3660 days, default 366). */
+                granularity?: "hour" | "day" | "month";
+                /** @description Also split each period per resource or per zone. */
+                group_by?: "resource" | "zone";
+            };
+            header?: never;
+            path: {
+                /** @description Tenant id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK (EnergyReport). */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnergyReport"];
                 };
             };
             /** @description validation_failed */
@@ -6951,39 +8755,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (InstancePage). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** Format: date-time */
-                            created_at: string;
-                            disk_gib: number;
-                            /** @description Flavor name. */
-                            flavor: string;
-                            /** Format: uuid */
-                            id: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            memory_mib: number;
-                            name: string;
-                            placement_group: string | null;
-                            /** @enum {string} */
-                            status: "provisioning" | "running" | "stopping" | "stopped" | "starting" | "rebooting" | "deleting" | "failed";
-                            /** Format: date-time */
-                            updated_at: string;
-                            vcpus: number;
-                            volume_ids: string[];
-                            /** @description Zone name. */
-                            zone: string;
-                        }[];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["InstancePage"];
                 };
             };
             /** @description validation_failed */
@@ -7085,25 +8864,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Flavor name or id. */
-                    flavor: string;
-                    /** @description Free-form key/value labels. */
-                    labels?: {
-                        [key: string]: string;
-                    };
-                    /** @description Unique among the tenant's instances. */
-                    name: string;
-                    /** @description Placement group name or id. */
-                    placement_group?: string;
-                    volume_ids?: string[];
-                    /** @description Zone name or id; any allowed zone if absent. */
-                    zone?: string;
-                };
+                "application/json": components["schemas"]["InstanceCreate"];
             };
         };
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (InstanceAccepted). */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -7111,76 +8876,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        instance: {
-                            /** Format: date-time */
-                            created_at: string;
-                            disk_gib: number;
-                            /** @description Flavor name. */
-                            flavor: string;
-                            /** Format: uuid */
-                            id: string;
-                            labels: {
-                                [key: string]: string;
-                            };
-                            memory_mib: number;
-                            name: string;
-                            placement_group: string | null;
-                            /** @enum {string} */
-                            status: "provisioning" | "running" | "stopping" | "stopped" | "starting" | "rebooting" | "deleting" | "failed";
-                            /** Format: date-time */
-                            updated_at: string;
-                            vcpus: number;
-                            volume_ids: string[];
-                            /** @description Zone name. */
-                            zone: string;
-                        };
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["InstanceAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -7326,36 +9022,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (Instance). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        disk_gib: number;
-                        /** @description Flavor name. */
-                        flavor: string;
-                        /** Format: uuid */
-                        id: string;
-                        labels: {
-                            [key: string]: string;
-                        };
-                        memory_mib: number;
-                        name: string;
-                        placement_group: string | null;
-                        /** @enum {string} */
-                        status: "provisioning" | "running" | "stopping" | "stopped" | "starting" | "rebooting" | "deleting" | "failed";
-                        /** Format: date-time */
-                        updated_at: string;
-                        vcpus: number;
-                        volume_ids: string[];
-                        /** @description Zone name. */
-                        zone: string;
-                    };
+                    "application/json": components["schemas"]["Instance"];
                 };
             };
             /** @description validation_failed */
@@ -7456,60 +9130,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (OperationAccepted). */
             202: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["OperationAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -7643,7 +9271,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (OperationAccepted). */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -7651,53 +9279,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["OperationAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -7846,7 +9428,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (OperationAccepted). */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -7854,53 +9436,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["OperationAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -8049,7 +9585,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (OperationAccepted). */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -8057,53 +9593,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["OperationAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -8368,55 +9858,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        currency: string;
-                        finalized_at: string | null;
-                        /** Format: uuid */
-                        id: string;
-                        lines: {
-                            /** @description quantity x unit_price, rounded half to even to the currency's minor unit. */
-                            amount: string;
-                            /** @description `adjustment`: usage of an earlier month that arrived after that month was invoiced. */
-                            kind: "usage" | "adjustment";
-                            /** @enum {string} */
-                            meter: "vcpu_hours" | "memory_gib_hours" | "volume_gib_months" | "snapshot_gib_months";
-                            /** @description Nine decimals; negative on an adjustment that takes usage back. */
-                            quantity: string;
-                            /**
-                             * Format: uuid
-                             * @description The price plan version whose rate applies.
-                             */
-                            rate_version_id: string;
-                            unit: string;
-                            /** @description Six decimals. */
-                            unit_price: string;
-                            /**
-                             * Format: date-time
-                             * @description The month the quantity belongs to.
-                             */
-                            usage_period_start: string;
-                        }[];
-                        number: string | null;
-                        /** Format: date-time */
-                        period_end: string;
-                        /** Format: date-time */
-                        period_start: string;
-                        /** Format: uuid */
-                        price_plan_id: string;
-                        status: "draft" | "finalized";
-                        /** @description Sum of the line amounts. */
-                        subtotal: string;
-                        /** @description subtotal x tax_rate, rounded half to even to the minor unit. */
-                        tax: string;
-                        /** @description Fraction of the subtotal. */
-                        tax_rate: string;
-                        /** Format: uuid */
-                        tenant_id: string;
-                        /** @description subtotal + tax. */
-                        total: string;
-                    };
+                    "application/json": components["schemas"]["Invoice"];
                     "text/csv": string;
                 };
             };
@@ -8681,60 +10123,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (OperationPage). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        }[];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["OperationPage"];
                 };
             };
             /** @description validation_failed */
@@ -8835,57 +10231,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Long-running work and its progress. */
+            /** @description OK (Operation). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                        attempts: number;
-                        completed_at: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        error: {
-                            /** @description Stable machine-readable error code, e.g. no_capacity. */
-                            code: string;
-                            detail?: string;
-                            errors?: {
-                                [key: string]: unknown;
-                            }[];
-                            status: number;
-                            title: string;
-                            type: string;
-                        } | null;
-                        /** Format: uuid */
-                        id: string;
-                        /** @description What the operation does, e.g. instance.create. */
-                        kind: string;
-                        progress: number;
-                        retry: {
-                            /** @description Failed tries of this step so far. */
-                            attempt: number;
-                            /** @description Why the last try failed. */
-                            last_error: {
-                                code: string;
-                                detail?: string;
-                            };
-                            /** @description Tries before the operation gives up and rolls back. */
-                            max_attempts: number;
-                            /** Format: date-time */
-                            next_attempt_at: string;
-                            /** @description The step that failed and will be tried again. */
-                            step: string;
-                        } | null;
-                        started_at: string | null;
-                        status: "pending" | "running" | "succeeded" | "failed";
-                        /** Format: uuid */
-                        target_id: string;
-                        /** @description The kind of resource the operation changes. */
-                        target_type: string;
-                    };
+                    "application/json": components["schemas"]["Operation"];
                 };
             };
             /** @description validation_failed */
@@ -8989,27 +10342,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (PlacementGroupPage). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description Live members, in creation order. */
-                            instance_ids: string[];
-                            name: string;
-                            /** @description affinity: every member on one host; anti-affinity: every member on a different host. */
-                            policy: "affinity" | "anti-affinity";
-                        }[];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["PlacementGroupPage"];
                 };
             };
             /** @description validation_failed */
@@ -9111,16 +10451,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Unique among the tenant's placement groups. */
-                    name: string;
-                    /** @description affinity: every member on one host; anti-affinity: every member on a different host. */
-                    policy: "affinity" | "anti-affinity";
-                };
+                "application/json": components["schemas"]["PlacementGroupCreate"];
             };
         };
         responses: {
-            /** @description Created. */
+            /** @description Created (PlacementGroup). */
             201: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -9128,17 +10463,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        /** @description Live members, in creation order. */
-                        instance_ids: string[];
-                        name: string;
-                        /** @description affinity: every member on one host; anti-affinity: every member on a different host. */
-                        policy: "affinity" | "anti-affinity";
-                    };
+                    "application/json": components["schemas"]["PlacementGroup"];
                 };
             };
             /** @description validation_failed */
@@ -9284,24 +10609,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (PlacementGroup). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        /** @description Live members, in creation order. */
-                        instance_ids: string[];
-                        name: string;
-                        /** @description affinity: every member on one host; anti-affinity: every member on a different host. */
-                        policy: "affinity" | "anti-affinity";
-                    };
+                    "application/json": components["schemas"]["PlacementGroup"];
                 };
             };
             /** @description validation_failed */
@@ -9642,21 +10957,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (QuotaList). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            limit: number;
-                            /** @enum {string} */
-                            resource: "instances" | "vcpus" | "memory_mib" | "volumes" | "volume_gib" | "snapshots";
-                            used: number;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["QuotaList"];
                 };
             };
             /** @description validation_failed */
@@ -9755,34 +11063,18 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    limits: {
-                        instances?: number;
-                        memory_mib?: number;
-                        snapshots?: number;
-                        vcpus?: number;
-                        volume_gib?: number;
-                        volumes?: number;
-                    };
-                };
+                "application/json": components["schemas"]["QuotaUpdate"];
             };
         };
         responses: {
-            /** @description OK. */
+            /** @description OK (QuotaList). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            limit: number;
-                            /** @enum {string} */
-                            resource: "instances" | "vcpus" | "memory_mib" | "volumes" | "volume_gib" | "snapshots";
-                            used: number;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["QuotaList"];
                 };
             };
             /** @description validation_failed */
@@ -9906,26 +11198,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (ServiceAccountPage). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            client_id: string;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            role: string;
-                            tenant_id: string | null;
-                        }[];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["ServiceAccountPage"];
                 };
             };
             /** @description validation_failed */
@@ -10027,15 +11307,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Unique among the tenant's service accounts. */
-                    name: string;
-                    role: "admin" | "member" | "viewer";
-                };
+                "application/json": components["schemas"]["ServiceAccountCreate"];
             };
         };
         responses: {
-            /** @description Created. */
+            /** @description Created (ServiceAccountCreated). */
             201: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -10043,18 +11319,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        client_id: string;
-                        /** @description Shown once, in the first response; store it now. A replay of the request (same Idempotency-Key) omits it: only its hash is kept. */
-                        client_secret?: string;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        role: string;
-                        tenant_id: string | null;
-                    };
+                    "application/json": components["schemas"]["ServiceAccountCreated"];
                 };
             };
             /** @description validation_failed */
@@ -10547,60 +11812,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (OperationAccepted). */
             202: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["OperationAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -10961,25 +12180,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Unique among the tenant's volumes. */
-                    name: string;
-                    /** @description Size in GiB; with snapshot_id, at least the snapshot's size. */
-                    size_gib: number;
-                    /**
-                     * Format: uuid
-                     * @description Restore: the volume starts as a copy of this snapshot, in the snapshot's zone and class.
-                     */
-                    snapshot_id?: string;
-                    /** @description Storage class; if absent, any class: the pool with the most free space wins. */
-                    storage_class?: string;
-                    /** @description Zone name or id; if absent, any zone the tenant's data residency allows. */
-                    zone?: string;
-                };
+                "application/json": components["schemas"]["VolumeCreate"];
             };
         };
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (VolumeAccepted). */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -10987,54 +12192,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                        volume: components["schemas"]["Volume"];
-                    };
+                    "application/json": components["schemas"]["VolumeAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -11288,60 +12446,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (OperationAccepted). */
             202: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["OperationAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -11475,17 +12587,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /**
-                     * Format: uuid
-                     * @description A running or stopped instance of the tenant in the volume's zone.
-                     */
-                    instance_id: string;
-                };
+                "application/json": components["schemas"]["VolumeAttach"];
             };
         };
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (OperationAccepted). */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -11493,53 +12599,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["OperationAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -11688,7 +12748,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (OperationAccepted). */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -11696,53 +12756,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["OperationAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -11891,14 +12905,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The new size, larger than the current one (volumes only grow). */
-                    size_gib: number;
-                };
+                "application/json": components["schemas"]["VolumeResize"];
             };
         };
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (OperationAccepted). */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -11906,53 +12917,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["OperationAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -12101,14 +13066,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description Unique among the tenant's snapshots. */
-                    name: string;
-                };
+                "application/json": components["schemas"]["SnapshotCreate"];
             };
         };
         responses: {
-            /** @description Accepted: the work goes on in the operation returned. */
+            /** @description Accepted: the work goes on in the operation returned (SnapshotAccepted). */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -12116,54 +13078,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Long-running work and its progress. */
-                        operation: {
-                            /** @description Runs of the operation so far: the first, and each retry or resumption after a crash. */
-                            attempts: number;
-                            completed_at: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            error: {
-                                /** @description Stable machine-readable error code, e.g. no_capacity. */
-                                code: string;
-                                detail?: string;
-                                errors?: {
-                                    [key: string]: unknown;
-                                }[];
-                                status: number;
-                                title: string;
-                                type: string;
-                            } | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description What the operation does, e.g. instance.create. */
-                            kind: string;
-                            progress: number;
-                            retry: {
-                                /** @description Failed tries of this step so far. */
-                                attempt: number;
-                                /** @description Why the last try failed. */
-                                last_error: {
-                                    code: string;
-                                    detail?: string;
-                                };
-                                /** @description Tries before the operation gives up and rolls back. */
-                                max_attempts: number;
-                                /** Format: date-time */
-                                next_attempt_at: string;
-                                /** @description The step that failed and will be tried again. */
-                                step: string;
-                            } | null;
-                            started_at: string | null;
-                            status: "pending" | "running" | "succeeded" | "failed";
-                            /** Format: uuid */
-                            target_id: string;
-                            /** @description The kind of resource the operation changes. */
-                            target_type: string;
-                        };
-                        snapshot: components["schemas"]["Snapshot"];
-                    };
+                    "application/json": components["schemas"]["SnapshotAccepted"];
                 };
             };
             /** @description validation_failed */
@@ -12309,25 +13224,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (ZonePage). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: uuid */
-                            id: string;
-                            /** @description ISO 3166-1 alpha-2 country whose law governs data in the zone. */
-                            jurisdiction: string;
-                            name: string;
-                        }[];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["ZonePage"];
                 };
             };
             /** @description validation_failed */
@@ -12416,16 +13320,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description ISO 3166-1 alpha-2 code. */
-                    jurisdiction: string;
-                    /** @description Unique zone name. */
-                    name: string;
-                };
+                "application/json": components["schemas"]["ZoneCreate"];
             };
         };
         responses: {
-            /** @description Created. */
+            /** @description Created (Zone). */
             201: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -12433,15 +13332,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        /** @description ISO 3166-1 alpha-2 country whose law governs data in the zone. */
-                        jurisdiction: string;
-                        name: string;
-                    };
+                    "application/json": components["schemas"]["Zone"];
                 };
             };
             /** @description validation_failed */
@@ -12574,22 +13465,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (Zone). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        /** @description ISO 3166-1 alpha-2 country whose law governs data in the zone. */
-                        jurisdiction: string;
-                        name: string;
-                    };
+                    "application/json": components["schemas"]["Zone"];
                 };
             };
             /** @description validation_failed */

@@ -1,4 +1,4 @@
-import { type App, contextOf, errorResponses, Uuid } from "@igoudar/kit";
+import { type App, contextOf, errorResponses, namedSchema, Uuid } from "@igoudar/kit";
 import { Type } from "typebox";
 import { invoiceRunCreate, invoiceRunGet } from "../app/invoice-runs";
 import type { BillingDeps } from "../deps";
@@ -6,15 +6,19 @@ import { InvoiceRunAccepted, InvoiceRunSchema } from "./schemas";
 
 const tags = ["billing"];
 
-const InvoiceRunBody = Type.Object(
-	{
-		period_start: Type.String({ format: "date-time", description: "First instant of a month (UTC)." }),
-		period_end: Type.String({
-			format: "date-time",
-			description: "First instant of a later month (UTC), exclusive; the months must have ended.",
-		}),
-	},
-	{ additionalProperties: false },
+const InvoiceRunBody = namedSchema(
+	"InvoiceRunCreate",
+	Type.Object(
+		{
+			period_start: Type.String({ format: "date-time", description: "First instant of a month (UTC)." }),
+			period_end: Type.String({
+				format: "date-time",
+				description: "First instant of a later month (UTC), exclusive; the months must have ended.",
+			}),
+		},
+		{ additionalProperties: false },
+	),
+	{ period_start: "2026-10-01T00:00:00Z", period_end: "2026-11-01T00:00:00Z" },
 );
 
 const access = { role: "operator" } as const;

@@ -1,4 +1,14 @@
-import { type App, contextOf, errorResponses, ListQuery, Name, Page, pageRequest, TenantParams } from "@igoudar/kit";
+import {
+	type App,
+	contextOf,
+	errorResponses,
+	ListQuery,
+	Name,
+	namedSchema,
+	Page,
+	pageRequest,
+	TenantParams,
+} from "@igoudar/kit";
 import { Type } from "typebox";
 import {
 	pricePlanCreate,
@@ -12,32 +22,50 @@ import { PartialRatesInput, PricePlanSchema, RatesInput, TaxRateInput, TenantPri
 
 const tags = ["billing"];
 
-const PricePlanCreateBody = Type.Object(
+const PricePlanCreateBody = namedSchema(
+	"PricePlanCreate",
+	Type.Object(
+		{
+			name: Name("Unique plan name."),
+			currency: Type.Optional(Type.String({ pattern: "^[A-Z]{3}$", description: "ISO 4217 code; default MAD." })),
+			rates: RatesInput,
+			tax_rate: Type.Optional(TaxRateInput),
+			effective_at: Type.Optional(
+				Type.String({
+					format: "date-time",
+					description: "When the first rates apply (default 1970-01-01); they also cover all time before.",
+				}),
+			),
+		},
+		{ additionalProperties: false },
+	),
 	{
-		name: Name("Unique plan name."),
-		currency: Type.Optional(Type.String({ pattern: "^[A-Z]{3}$", description: "ISO 4217 code; default MAD." })),
-		rates: RatesInput,
-		tax_rate: Type.Optional(TaxRateInput),
-		effective_at: Type.Optional(
-			Type.String({
-				format: "date-time",
-				description: "When the first rates apply (default 1970-01-01); they also cover all time before.",
-			}),
-		),
+		name: "standard-mad",
+		currency: "MAD",
+		rates: {
+			vcpu_hour: "0.120000",
+			memory_gib_hour: "0.015000",
+			volume_gib_month: "0.800000",
+			snapshot_gib_month: "0.400000",
+		},
+		tax_rate: "0.20",
 	},
-	{ additionalProperties: false },
 );
 
-const PriceVersionCreateBody = Type.Object(
-	{
-		effective_at: Type.String({
-			format: "date-time",
-			description: "From when the new rates apply; not inside a period already invoiced under the plan.",
-		}),
-		rates: Type.Optional(PartialRatesInput),
-		tax_rate: Type.Optional(TaxRateInput),
-	},
-	{ additionalProperties: false },
+const PriceVersionCreateBody = namedSchema(
+	"PricePlanVersionCreate",
+	Type.Object(
+		{
+			effective_at: Type.String({
+				format: "date-time",
+				description: "From when the new rates apply; not inside a period already invoiced under the plan.",
+			}),
+			rates: Type.Optional(PartialRatesInput),
+			tax_rate: Type.Optional(TaxRateInput),
+		},
+		{ additionalProperties: false },
+	),
+	{ effective_at: "2027-01-01T00:00:00Z", rates: { vcpu_hour: "0.110000" } },
 );
 
 const PricePlanParams = Type.Object(

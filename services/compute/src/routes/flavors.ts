@@ -1,31 +1,58 @@
-import { type App, contextOf, errorResponses, ListQuery, Name, Page, pageRequest, Timestamp, Uuid } from "@igoudar/kit";
+import {
+	type App,
+	contextOf,
+	errorResponses,
+	ListQuery,
+	Name,
+	namedSchema,
+	Page,
+	pageRequest,
+	resourceSchema,
+	Timestamp,
+	Uuid,
+} from "@igoudar/kit";
 import { Type } from "typebox";
 import { flavorCreate, flavorDelete, flavorGet, flavorList } from "../app/flavors";
 import type { ComputeDeps } from "../deps";
 
 const tags = ["flavors"];
 
-const FlavorSchema = Type.Object(
+const FlavorSchema = resourceSchema(
+	"Flavor",
+	Type.Object(
+		{
+			id: Uuid(),
+			name: Type.String(),
+			vcpus: Type.Integer(),
+			memory_mib: Type.Integer(),
+			disk_gib: Type.Integer(),
+			created_at: Timestamp(),
+		},
+		{ additionalProperties: false },
+	),
 	{
-		id: Uuid(),
-		name: Type.String(),
-		vcpus: Type.Integer(),
-		memory_mib: Type.Integer(),
-		disk_gib: Type.Integer(),
-		created_at: Timestamp(),
+		id: "0193a3c0-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+		name: "c2-m4",
+		vcpus: 2,
+		memory_mib: 4096,
+		disk_gib: 40,
+		created_at: "2026-10-01T08:00:00Z",
 	},
-	{ additionalProperties: false },
 );
 
 /** Bounded well below int4 so that sums over a host's instances cannot overflow its counters. */
-const FlavorCreateBody = Type.Object(
-	{
-		name: Name("Unique flavor name."),
-		vcpus: Type.Integer({ minimum: 1, maximum: 1024 }),
-		memory_mib: Type.Integer({ minimum: 1, maximum: 16 * 1024 * 1024 }),
-		disk_gib: Type.Integer({ minimum: 0, maximum: 1024 * 1024 }),
-	},
-	{ additionalProperties: false },
+const FlavorCreateBody = namedSchema(
+	"FlavorCreate",
+	Type.Object(
+		{
+			name: Name("Unique flavor name."),
+			vcpus: Type.Integer({ minimum: 1, maximum: 1024 }),
+			memory_mib: Type.Integer({ minimum: 1, maximum: 16 * 1024 * 1024 }),
+			disk_gib: Type.Integer({ minimum: 0, maximum: 1024 * 1024 }),
+		},
+		{ additionalProperties: false },
+	),
+	{ name: "c2-m4", vcpus: 2, memory_mib: 4096, disk_gib: 40 },
 );
 
 const FlavorParams = Type.Object({ flavor_id: Uuid("Flavor id.") }, { additionalProperties: false });

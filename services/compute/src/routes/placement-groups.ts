@@ -4,8 +4,10 @@ import {
 	errorResponses,
 	ListQuery,
 	Name,
+	namedSchema,
 	Page,
 	pageRequest,
+	resourceSchema,
 	TenantParams,
 	Timestamp,
 	Uuid,
@@ -25,20 +27,34 @@ const Policy = Type.Union([Type.Literal("affinity"), Type.Literal("anti-affinity
 	description: "affinity: every member on one host; anti-affinity: every member on a different host.",
 });
 
-const PlacementGroupSchema = Type.Object(
+const PlacementGroupSchema = resourceSchema(
+	"PlacementGroup",
+	Type.Object(
+		{
+			id: Uuid(),
+			name: Type.String(),
+			policy: Policy,
+			instance_ids: Type.Array(Uuid(), { description: "Live members, in creation order." }),
+			created_at: Timestamp(),
+		},
+		{ additionalProperties: false },
+	),
 	{
-		id: Uuid(),
-		name: Type.String(),
-		policy: Policy,
-		instance_ids: Type.Array(Uuid(), { description: "Live members, in creation order." }),
-		created_at: Timestamp(),
+		id: "0193a5a0-6a7b-7c8d-9e0f-1a2b3c4d5e6f",
+		name: "web",
+		policy: "anti-affinity",
+		instance_ids: ["0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60"],
+		created_at: "2026-11-21T09:58:00Z",
 	},
-	{ additionalProperties: false },
 );
 
-const PlacementGroupCreateBody = Type.Object(
-	{ name: Name("Unique among the tenant's placement groups."), policy: Policy },
-	{ additionalProperties: false },
+const PlacementGroupCreateBody = namedSchema(
+	"PlacementGroupCreate",
+	Type.Object(
+		{ name: Name("Unique among the tenant's placement groups."), policy: Policy },
+		{ additionalProperties: false },
+	),
+	{ name: "web", policy: "anti-affinity" },
 );
 
 const GroupParams = Type.Object(

@@ -1,4 +1,4 @@
-import { type App, contextOf } from "@igoudar/kit";
+import { type App, contextOf, namedSchema, resourceSchema } from "@igoudar/kit";
 import { Type } from "typebox";
 import { placementSettingsGet, placementSettingsUpdate } from "../app/placement-settings";
 import type { ComputeDeps } from "../deps";
@@ -9,11 +9,16 @@ const Strategy = Type.Union([Type.Literal("spread"), Type.Literal("pack")], {
 	description: "spread: least loaded host first (headroom); pack: most loaded host that fits (idle hosts can sleep).",
 });
 
-const PlacementSettingsSchema = Type.Object({ strategy: Strategy }, { additionalProperties: false });
+const PlacementSettingsSchema = resourceSchema(
+	"PlacementSettings",
+	Type.Object({ strategy: Strategy }, { additionalProperties: false }),
+	{ strategy: "spread" },
+);
 
-const PlacementSettingsUpdateBody = Type.Object(
-	{ strategy: Type.Optional(Strategy) },
-	{ additionalProperties: false, minProperties: 1 },
+const PlacementSettingsUpdateBody = namedSchema(
+	"PlacementSettingsUpdate",
+	Type.Object({ strategy: Type.Optional(Strategy) }, { additionalProperties: false, minProperties: 1 }),
+	{ strategy: "pack" },
 );
 
 export async function placementSettingsRoutes(app: App, deps: ComputeDeps): Promise<void> {

@@ -5,8 +5,10 @@ import {
 	Jurisdiction,
 	ListQuery,
 	Name,
+	namedSchema,
 	Page,
 	pageRequest,
+	resourceSchema,
 	Timestamp,
 	Uuid,
 } from "@igoudar/kit";
@@ -16,19 +18,29 @@ import type { ComputeDeps } from "../deps";
 
 const tags = ["zones"];
 
-const ZoneSchema = Type.Object(
+const ZoneSchema = resourceSchema(
+	"Zone",
+	Type.Object(
+		{
+			id: Uuid(),
+			name: Type.String(),
+			jurisdiction: Type.String({ description: "ISO 3166-1 alpha-2 country whose law governs data in the zone." }),
+			created_at: Timestamp(),
+		},
+		{ additionalProperties: false },
+	),
 	{
-		id: Uuid(),
-		name: Type.String(),
-		jurisdiction: Type.String({ description: "ISO 3166-1 alpha-2 country whose law governs data in the zone." }),
-		created_at: Timestamp(),
+		id: "0193a3b0-0a1b-7c2d-8e3f-4a5b6c7d8e9f",
+		name: "dakhla-1",
+		jurisdiction: "MA",
+		created_at: "2026-10-01T07:55:00Z",
 	},
-	{ additionalProperties: false },
 );
 
-const ZoneCreateBody = Type.Object(
-	{ name: Name("Unique zone name."), jurisdiction: Jurisdiction },
-	{ additionalProperties: false },
+const ZoneCreateBody = namedSchema(
+	"ZoneCreate",
+	Type.Object({ name: Name("Unique zone name."), jurisdiction: Jurisdiction }, { additionalProperties: false }),
+	{ name: "dakhla-1", jurisdiction: "MA" },
 );
 
 const ZoneParams = Type.Object({ zone_id: Uuid("Zone id.") }, { additionalProperties: false });

@@ -1,5 +1,17 @@
 import { STORAGE_DRIVERS } from "@igoudar/db";
-import { type App, contextOf, errorResponses, ListQuery, Name, Page, pageRequest, Timestamp, Uuid } from "@igoudar/kit";
+import {
+	type App,
+	contextOf,
+	errorResponses,
+	ListQuery,
+	Name,
+	namedSchema,
+	Page,
+	pageRequest,
+	resourceSchema,
+	Timestamp,
+	Uuid,
+} from "@igoudar/kit";
 import { Type } from "typebox";
 import { poolCreate, poolDelete, poolGet, poolList, poolUpdate } from "../app/pools";
 import type { StorageDeps } from "../deps";
@@ -24,46 +36,78 @@ const Overcommit = Type.Number({
 	description: "Thin-provisioning factor: up to capacity_gib times this may be allocated. 1 means none.",
 });
 
-const PoolSchema = Type.Object(
+const PoolSchema = resourceSchema(
+	"StoragePool",
+	Type.Object(
+		{
+			id: Uuid(),
+			name: Type.String(),
+			zone: Type.String({ description: "Zone name." }),
+			storage_class: Type.String(),
+			driver: Driver(`${DRIVER_MEANING}.`),
+			status: Status,
+			capacity_gib: Type.Integer(),
+			overcommit_ratio: Type.Number(),
+			allocated_gib: Type.Integer({ description: "What live volumes and snapshots on the pool hold." }),
+			free_gib: Type.Integer({
+				description:
+					"What may still be allocated: capacity_gib times overcommit_ratio, rounded down, less allocated_gib.",
+			}),
+			created_at: Timestamp(),
+			updated_at: Timestamp(),
+		},
+		{ additionalProperties: false },
+	),
 	{
-		id: Uuid(),
-		name: Type.String(),
-		zone: Type.String({ description: "Zone name." }),
-		storage_class: Type.String(),
-		driver: Driver(`${DRIVER_MEANING}.`),
-		status: Status,
-		capacity_gib: Type.Integer(),
-		overcommit_ratio: Type.Number(),
-		allocated_gib: Type.Integer({ description: "What live volumes and snapshots on the pool hold." }),
-		free_gib: Type.Integer({
-			description:
-				"What may still be allocated: capacity_gib times overcommit_ratio, rounded down, less allocated_gib.",
-		}),
-		created_at: Timestamp(),
-		updated_at: Timestamp(),
+		id: "0193a3d0-2b3c-7d4e-8f50-6a7b8c9d0e1f",
+		name: "dakhla-1-ssd-a",
+		zone: "dakhla-1",
+		storage_class: "ssd",
+		driver: "local",
+		status: "enabled",
+		capacity_gib: 20000,
+		overcommit_ratio: 1.5,
+		allocated_gib: 4200,
+		free_gib: 25800,
+		created_at: "2026-10-01T08:10:00Z",
+		updated_at: "2026-11-22T02:03:30Z",
 	},
-	{ $id: "StoragePool", additionalProperties: false },
 );
 
-const PoolCreateBody = Type.Object(
+const PoolCreateBody = namedSchema(
+	"StoragePoolCreate",
+	Type.Object(
+		{
+			name: Name("Unique pool name."),
+			zone: Type.String({ minLength: 1, maxLength: 63, description: "Zone name or id." }),
+			capacity_gib: CapacityGib,
+			storage_class: StorageClass(),
+			driver: Type.Optional(Driver(`${DRIVER_MEANING}; default simulated.`)),
+			overcommit_ratio: Type.Optional(Overcommit),
+		},
+		{ additionalProperties: false },
+	),
 	{
-		name: Name("Unique pool name."),
-		zone: Type.String({ minLength: 1, maxLength: 63, description: "Zone name or id." }),
-		capacity_gib: CapacityGib,
-		storage_class: StorageClass(),
-		driver: Type.Optional(Driver(`${DRIVER_MEANING}; default simulated.`)),
-		overcommit_ratio: Type.Optional(Overcommit),
+		name: "dakhla-1-ssd-a",
+		zone: "dakhla-1",
+		capacity_gib: 20000,
+		storage_class: "ssd",
+		driver: "local",
+		overcommit_ratio: 1.5,
 	},
-	{ additionalProperties: false },
 );
 
-const PoolUpdateBody = Type.Object(
-	{
-		status: Type.Optional(Status),
-		capacity_gib: Type.Optional(CapacityGib),
-		overcommit_ratio: Type.Optional(Overcommit),
-	},
-	{ additionalProperties: false, minProperties: 1 },
+const PoolUpdateBody = namedSchema(
+	"StoragePoolUpdate",
+	Type.Object(
+		{
+			status: Type.Optional(Status),
+			capacity_gib: Type.Optional(CapacityGib),
+			overcommit_ratio: Type.Optional(Overcommit),
+		},
+		{ additionalProperties: false, minProperties: 1 },
+	),
+	{ status: "disabled" },
 );
 
 const PoolQuery = Type.Object(

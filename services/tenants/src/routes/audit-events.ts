@@ -5,6 +5,7 @@ import {
 	Nullable,
 	Page,
 	pageRequest,
+	resourceSchema,
 	TenantParams,
 	Timestamp,
 	Uuid,
@@ -15,30 +16,48 @@ import type { TenantsDeps } from "../deps";
 
 const tags = ["audit"];
 
-const AuditEventSchema = Type.Object(
-	{
-		id: Uuid(),
-		tenant_id: Nullable(Uuid("The tenant the event belongs to; null for the platform's own (hosts, zones, ...).")),
-		actor_id: Type.String({
-			description: "The service account that acted (the token's `sub`), or `system` for the platform's own work.",
-		}),
-		actor_role: Type.String({ description: "The actor's role when it acted: operator, admin, member or system." }),
-		action: Type.String({ description: "What was done, `<resource>.<verb>`, e.g. `instance.create`." }),
-		target_type: Type.String(),
-		target_id: Nullable(Type.String({ description: "The resource acted on." })),
-		request_id: Nullable(Type.String({ description: "The `x-request-id` of the request; null for background work." })),
-		source_address: Nullable(
-			Type.String({
-				description:
-					"The client address the request came from (through the configured trusted proxies only); null for background work.",
+const AuditEventSchema = resourceSchema(
+	"AuditEvent",
+	Type.Object(
+		{
+			id: Uuid(),
+			tenant_id: Nullable(Uuid("The tenant the event belongs to; null for the platform's own (hosts, zones, ...).")),
+			actor_id: Type.String({
+				description: "The service account that acted (the token's `sub`), or `system` for the platform's own work.",
 			}),
-		),
-		detail: Nullable(
-			Type.Object({}, { additionalProperties: true, description: "What changed, in the action's own terms." }),
-		),
-		created_at: Timestamp(),
+			actor_role: Type.String({ description: "The actor's role when it acted: operator, admin, member or system." }),
+			action: Type.String({ description: "What was done, `<resource>.<verb>`, e.g. `instance.create`." }),
+			target_type: Type.String(),
+			target_id: Nullable(Type.String({ description: "The resource acted on." })),
+			request_id: Nullable(
+				Type.String({ description: "The `x-request-id` of the request; null for background work." }),
+			),
+			source_address: Nullable(
+				Type.String({
+					description:
+						"The client address the request came from (through the configured trusted proxies only); null for background work.",
+				}),
+			),
+			detail: Nullable(
+				Type.Object({}, { additionalProperties: true, description: "What changed, in the action's own terms." }),
+			),
+			created_at: Timestamp(),
+		},
+		{ additionalProperties: false },
+	),
+	{
+		id: "0193a5c0-8d9e-7f01-a234-6c7d8e9f0a1b",
+		tenant_id: "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01",
+		actor_id: "0193a4f2-3d4e-7c5f-8a61-7c8d9e0f1a23",
+		actor_role: "member",
+		action: "instance.create",
+		target_type: "instance",
+		target_id: "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+		request_id: "0193a5b2-7b10-7c00-8d2e-3f4a5b6c7d8e",
+		source_address: "196.200.131.17",
+		detail: { name: "web-1", flavor: "c2-m4", zone: "dakhla-1" },
+		created_at: "2026-11-21T10:02:03Z",
 	},
-	{ additionalProperties: false },
 );
 
 const AuditEventQuery = Type.Object(

@@ -1,5 +1,5 @@
 import formbody from "@fastify/formbody";
-import { type App, parseClientAuthHeader, publishedKeys } from "@igoudar/kit";
+import { type App, namedSchema, parseClientAuthHeader, publishedKeys, resourceSchema } from "@igoudar/kit";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { tokenIssue } from "../app/tokens";
@@ -7,47 +7,83 @@ import type { TenantsDeps } from "../deps";
 import { authorizationServerMetadataRoute } from "./oauth-metadata";
 import { sendTokenError, tokenErrorResponses, tokenErrors } from "./token-errors";
 
-const TokenRequest = Type.Object(
-	{
-		grant_type: Type.Literal("client_credentials"),
-		client_id: Type.Optional(
-			Type.String({ minLength: 1, maxLength: 255, description: "With client_secret_post; with Basic, only if equal." }),
-		),
-		client_secret: Type.Optional(
-			Type.String({ minLength: 1, maxLength: 512, description: "client_secret_post; never together with Basic." }),
-		),
-		scope: Type.Optional(Type.String({ maxLength: 1024, description: "Accepted and ignored: roles decide." })),
-	},
-	{ additionalProperties: false },
-);
-
-const TokenResponse = Type.Object(
-	{
-		access_token: Type.String(),
-		token_type: Type.Literal("Bearer"),
-		expires_in: Type.Integer({ description: "Seconds until the token expires." }),
-	},
-	{ additionalProperties: false },
-);
-
-const Jwks = Type.Object(
-	{
-		keys: Type.Array(
-			Type.Object(
-				{
-					kty: Type.String(),
-					kid: Type.Optional(Type.String()),
-					alg: Type.Optional(Type.String()),
-					use: Type.Optional(Type.String()),
-					crv: Type.Optional(Type.String()),
-					x: Type.Optional(Type.String()),
-					y: Type.Optional(Type.String()),
-				},
-				{ additionalProperties: false },
+const TokenRequest = namedSchema(
+	"TokenRequest",
+	Type.Object(
+		{
+			grant_type: Type.Literal("client_credentials"),
+			client_id: Type.Optional(
+				Type.String({
+					minLength: 1,
+					maxLength: 255,
+					description: "With client_secret_post; with Basic, only if equal.",
+				}),
 			),
-		),
+			client_secret: Type.Optional(
+				Type.String({ minLength: 1, maxLength: 512, description: "client_secret_post; never together with Basic." }),
+			),
+			scope: Type.Optional(Type.String({ maxLength: 1024, description: "Accepted and ignored: roles decide." })),
+		},
+		{ additionalProperties: false },
+	),
+	{
+		grant_type: "client_credentials",
+		client_id: "igc_5f1c9a0be27d4c83a6f01b92",
+		client_secret: "igs_q8Vd3kP0xN7rT2mW5yL9cB4hJ6fG1sA0eZ3uR8oI2nQ",
 	},
-	{ additionalProperties: false },
+);
+
+const TokenResponse = resourceSchema(
+	"Token",
+	Type.Object(
+		{
+			access_token: Type.String(),
+			token_type: Type.Literal("Bearer"),
+			expires_in: Type.Integer({ description: "Seconds until the token expires." }),
+		},
+		{ additionalProperties: false },
+	),
+	{
+		access_token: "eyJhbGciOiJFUzI1NiIsImtpZCI6IjIwMjYtMTEifQ.eyJzdWIiOiIwMTkzYTRmMiJ9.c2lnbmF0dXJl",
+		token_type: "Bearer",
+		expires_in: 900,
+	},
+);
+
+const Jwks = resourceSchema(
+	"JsonWebKeySet",
+	Type.Object(
+		{
+			keys: Type.Array(
+				Type.Object(
+					{
+						kty: Type.String(),
+						kid: Type.Optional(Type.String()),
+						alg: Type.Optional(Type.String()),
+						use: Type.Optional(Type.String()),
+						crv: Type.Optional(Type.String()),
+						x: Type.Optional(Type.String()),
+						y: Type.Optional(Type.String()),
+					},
+					{ additionalProperties: false },
+				),
+			),
+		},
+		{ additionalProperties: false },
+	),
+	{
+		keys: [
+			{
+				kty: "EC",
+				kid: "0193a400-0000-7000-8000-000000000001",
+				alg: "ES256",
+				use: "sig",
+				crv: "P-256",
+				x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+				y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+			},
+		],
+	},
 );
 
 type TokenRequestBody = { client_id?: string; client_secret?: string };

@@ -1,22 +1,33 @@
-import type { App } from "@igoudar/kit";
+import { type App, resourceSchema } from "@igoudar/kit";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { TenantsDeps } from "../deps";
 
 export const METADATA_PATH = "/.well-known/oauth-authorization-server";
 
-const AuthorizationServerMetadata = Type.Object(
+const AuthorizationServerMetadata = resourceSchema(
+	"AuthorizationServerMetadata",
+	Type.Object(
+		{
+			issuer: Type.String({ description: "IGOUDAR_ISSUER: the `iss` of every access token." }),
+			token_endpoint: Type.String({ format: "uri" }),
+			jwks_uri: Type.String({ format: "uri" }),
+			grant_types_supported: Type.Array(Type.String()),
+			token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+			response_types_supported: Type.Array(Type.String(), {
+				description: "Empty: there is no authorization endpoint, so no response type is supported.",
+			}),
+		},
+		{ additionalProperties: false, description: "RFC 8414 authorization server metadata." },
+	),
 	{
-		issuer: Type.String({ description: "IGOUDAR_ISSUER: the `iss` of every access token." }),
-		token_endpoint: Type.String({ format: "uri" }),
-		jwks_uri: Type.String({ format: "uri" }),
-		grant_types_supported: Type.Array(Type.String()),
-		token_endpoint_auth_methods_supported: Type.Array(Type.String()),
-		response_types_supported: Type.Array(Type.String(), {
-			description: "Empty: there is no authorization endpoint, so no response type is supported.",
-		}),
+		issuer: "https://api.dakhla.igoudar.ma",
+		token_endpoint: "https://api.dakhla.igoudar.ma/v1/auth/token",
+		jwks_uri: "https://api.dakhla.igoudar.ma/.well-known/jwks.json",
+		grant_types_supported: ["client_credentials"],
+		token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+		response_types_supported: [],
 	},
-	{ additionalProperties: false, description: "RFC 8414 authorization server metadata." },
 );
 
 /**

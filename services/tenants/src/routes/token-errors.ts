@@ -1,4 +1,11 @@
-import { type ProblemCode, ProblemError, type ProblemFieldError, toProblem } from "@igoudar/kit";
+import {
+	PROBLEM_CODES,
+	type ProblemCode,
+	ProblemError,
+	type ProblemFieldError,
+	SCHEMA_NAME,
+	toProblem,
+} from "@igoudar/kit";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 
@@ -87,11 +94,31 @@ export const TokenErrorSchema = Type.Object(
 		title: Type.String(),
 		status: Type.Integer(),
 		detail: Type.Optional(Type.String()),
-		code: Type.String({ description: "The stable problem code, as on every other route." }),
-		request_id: Type.Optional(Type.String()),
-		errors: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+		code: Type.Unsafe<ProblemCode>({
+			type: "string",
+			enum: [...PROBLEM_CODES],
+			description: "The stable problem code, as on every other route.",
+		}),
+		request_id: Type.String({ description: "The `x-request-id` of the request." }),
+		errors: Type.Optional(Type.Array(Type.Unsafe<ProblemFieldError>({ $ref: "ProblemFieldError#" }))),
 	},
-	{ additionalProperties: false, description: "An RFC 6749 5.2 token error, carrying the problem fields too." },
+	{
+		[SCHEMA_NAME]: "TokenError",
+		additionalProperties: false,
+		description: "An RFC 6749 5.2 token error, carrying the problem fields too.",
+		examples: [
+			{
+				error: "invalid_client",
+				error_description: "Invalid client credentials.",
+				type: "https://igoudar.dev/problems/unauthenticated",
+				title: "Authentication required",
+				status: 401,
+				detail: "Invalid client credentials.",
+				code: "unauthenticated",
+				request_id: "0193a5b2-7b10-7c00-8d2e-3f4a5b6c7d8e",
+			},
+		],
+	},
 );
 
 const tokenErrorStatuses: Record<number, string> = {
