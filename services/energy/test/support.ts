@@ -154,16 +154,14 @@ export class EnergyHarness {
 			.returning({ id: volumes.id });
 		if (!row) throw new Error("no volume");
 		await this.db.delete(storageEvents).where(eq(storageEvents.resourceId, row.id));
-		await this.db
-			.insert(storageEvents)
-			.values({
-				resourceType: "volume",
-				resourceId: row.id,
-				tenantId,
-				status: "available",
-				sizeGib,
-				at: instant(from),
-			});
+		await this.db.insert(storageEvents).values({
+			resourceType: "volume",
+			resourceId: row.id,
+			tenantId,
+			status: "available",
+			sizeGib,
+			at: instant(from),
+		});
 		return row.id;
 	}
 

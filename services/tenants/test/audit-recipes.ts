@@ -3,6 +3,7 @@ import { type InstanceStatus, instances, type VolumeStatus, volumes } from "@igo
 import type { TestPlatform } from "@igoudar/server/testing";
 import { eq } from "drizzle-orm";
 import { billingWriteRecipes } from "../../billing/test/audit-recipes";
+import { energyWriteRecipes } from "../../energy/test/audit-recipes";
 import type { Recipe, WriteCall } from "./audit-coverage-support";
 
 /**
@@ -13,8 +14,14 @@ import type { Recipe, WriteCall } from "./audit-coverage-support";
  */
 export function platformWriteRecipes(t: TestPlatform): Record<string, Recipe> {
 	const fx = new WriteFixtures(t);
-	// Billing keeps its own recipes next to its tests.
-	return { ...identityRecipes(fx), ...computeRecipes(fx), ...storageRecipes(fx), ...billingWriteRecipes(t) };
+	// Billing and energy keep their own recipes next to their tests.
+	return {
+		...identityRecipes(fx),
+		...computeRecipes(fx),
+		...storageRecipes(fx),
+		...billingWriteRecipes(t),
+		...energyWriteRecipes(t),
+	};
 }
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString("hex")}`;

@@ -8,7 +8,7 @@ function rowsOf<Row>(result: unknown): Row[] {
 
 const instant = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 /** RFC 3339 in UTC, as text, so both drivers read the same string. */
-const rfc3339 = (value: SQL) => sql`to_char(${value} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+const rfc3339 = (value: SQL) => sql`to_char(${value} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 export type Granularity = "hour" | "day" | "month";
 export type GroupBy = "resource" | "zone";
