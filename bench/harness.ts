@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { createDatabase, type DatabaseHandle, hosts, zones } from "@igoudar/db";
 import { createTestDatabase, dropTemplateDatabase, prepareTemplateDatabase } from "@igoudar/db/testing";
 import autocannon from "autocannon";
@@ -224,6 +225,10 @@ export async function startPlatform(
 		IGOUDAR_REDIS_PREFIX: redisPrefix,
 		IGOUDAR_BOOTSTRAP_CLIENT_ID: OPERATOR.clientId,
 		IGOUDAR_BOOTSTRAP_CLIENT_SECRET: OPERATOR.clientSecret,
+		// `BENCH_CPU_PROF=<dir>`: every server writes a V8 CPU profile there when it stops.
+		...(process.env.BENCH_CPU_PROF
+			? { NODE_OPTIONS: `--import=${fileURLToPath(new URL("./cpu-profile.mjs", import.meta.url))}` }
+			: {}),
 		...options.env,
 	};
 	const database = createDatabase({ url: testDb.url, poolSize: 8, applicationName: "igoudar-bench" });

@@ -1,6 +1,6 @@
 import type { Db } from "@igoudar/db";
 import { serviceAccounts, signingKeys, tenants } from "@igoudar/db";
-import { and, eq, gt, inArray, isNull, or } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import {
 	createLocalJWKSet,
 	createRemoteJWKSet,
@@ -11,6 +11,7 @@ import {
 } from "jose";
 import { problems } from "./errors";
 import type { Principal, Role } from "./principal";
+import type { Revocations } from "./revocation";
 
 /** Only asymmetric algorithms: `none` and HMAC (incl. HS256 keyed with a public key) never pass. */
 export const TOKEN_ALGORITHMS = ["EdDSA", "ES256"];
@@ -80,49 +81,126 @@ export interface Authenticator {
 	authenticate(authorization: string | undefined): Promise<Principal>;
 }
 
-export function createAuthenticator(db: Db, settings: TokenSettings): Authenticator {
+export interface AuthenticatorOptions {
+	/** Where revocations and suspensions are announced; absent, cached principals only expire. */
+	revocations?: Revocations;
+	/**
+	 * How long a principal read from the database is reused: the bound on how late a revocation or
+	 * suspension takes effect on a replica that missed its notice.
+	 */
+	principalTtlMs?: number;
+}
+
+/** The bound on how late a revocation takes effect when its notice is lost (see design notes). */
+export const PRINCIPAL_CACHE_MS = 1_000;
+/** Verified tokens remembered at most; past this the oldest are forgotten and verified again. */
+const MAX_CACHED_TOKENS = 10_000;
+
+type AccountRow = Omit<Principal, "tokenId">;
+
+/**
+ * Verifies bearer tokens and resolves the calling account. Both are cached: a verified token
+ * until it expires (its signature and claims cannot change), the account and its tenant's status
+ * for at most `principalTtlMs`, and dropped at once when a revocation notice names them.
+ */
+export function createAuthenticator(
+	db: Db,
+	settings: TokenSettings,
+	options: AuthenticatorOptions = {},
+): Authenticator {
 	const getKey = settings.jwksUrl ? createRemoteJWKSet(new URL(settings.jwksUrl)) : databaseKeyResolver(db);
+	const principalTtlMs = options.principalTtlMs ?? PRINCIPAL_CACHE_MS;
+	// Prepared once: the account read runs on every request whose principal is not cached.
+	const accountQuery = db
+		.select({
+			id: serviceAccounts.id,
+			clientId: serviceAccounts.clientId,
+			role: serviceAccounts.role,
+			tenantId: serviceAccounts.tenantId,
+			tenantStatus: tenants.status,
+		})
+		.from(serviceAccounts)
+		.leftJoin(tenants, eq(tenants.id, serviceAccounts.tenantId))
+		.where(and(eq(serviceAccounts.id, sql.placeholder("id")), isNull(serviceAccounts.revokedAt)))
+		.limit(1)
+		.prepare("auth_account");
+
+	const tokens = new Map<string, { sub: string; jti: string; expiresAt: number }>();
+	const accounts = new Map<string, { row: AccountRow; expiresAt: number }>();
+	const reading = new Map<string, Promise<AccountRow | undefined>>();
+	// Bumped by every notice: a read that started before a notice must not refill the cache.
+	let generation = 0;
+	options.revocations?.subscribe((notice) => {
+		generation += 1;
+		// Reads under way may predate the change: later requests start their own.
+		reading.clear();
+		if ("accountId" in notice) {
+			accounts.delete(notice.accountId);
+			return;
+		}
+		for (const [id, entry] of accounts) if (entry.row.tenantId === notice.tenantId) accounts.delete(id);
+	});
+
+	const verify = async (token: string) => {
+		const cached = tokens.get(token);
+		if (cached && cached.expiresAt > Date.now()) return cached;
+		if (cached) tokens.delete(token);
+		let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
+		try {
+			({ payload } = await jwtVerify(token, getKey, {
+				algorithms: TOKEN_ALGORITHMS,
+				issuer: settings.issuer,
+				audience: settings.audience,
+				// RFC 9068: an access token says so, so no other JWT from this issuer passes as one.
+				typ: ACCESS_TOKEN_TYPE,
+				requiredClaims: ["sub", "exp", "iat", "jti"],
+				maxTokenAge: settings.tokenTtlSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS,
+				clockTolerance: CLOCK_SKEW_SECONDS,
+			}));
+		} catch {
+			throw problems.unauthenticated("The bearer token is invalid or expired.");
+		}
+		const verified = { sub: String(payload.sub), jti: String(payload.jti), expiresAt: Number(payload.exp) * 1000 };
+		if (tokens.size >= MAX_CACHED_TOKENS) {
+			const oldest = tokens.keys().next().value;
+			if (oldest !== undefined) tokens.delete(oldest);
+		}
+		tokens.set(token, verified);
+		return verified;
+	};
+
+	const readAccount = (id: string): Promise<AccountRow | undefined> => {
+		const cached = accounts.get(id);
+		if (cached && cached.expiresAt > Date.now()) return Promise.resolve(cached.row);
+		const inflight = reading.get(id);
+		if (inflight) return inflight;
+		const startedAt = Date.now();
+		const startedGeneration = generation;
+		const read = accountQuery
+			.execute({ id })
+			.then(([row]) => {
+				const account = row ? { ...row, role: row.role as Role } : undefined;
+				// Counted from before the read: the row may be that old when it is used last.
+				if (account && generation === startedGeneration) {
+					accounts.set(id, { row: account, expiresAt: startedAt + principalTtlMs });
+				}
+				return account;
+			})
+			.finally(() => {
+				if (reading.get(id) === read) reading.delete(id);
+			});
+		reading.set(id, read);
+		return read;
+	};
+
 	return {
 		async authenticate(authorization) {
 			const match = authorization ? /^Bearer ([A-Za-z0-9\-_.]+)$/i.exec(authorization.trim()) : null;
 			if (!match?.[1]) throw problems.unauthenticated();
-			let payload: Awaited<ReturnType<typeof jwtVerify>>["payload"];
-			try {
-				({ payload } = await jwtVerify(match[1], getKey, {
-					algorithms: TOKEN_ALGORITHMS,
-					issuer: settings.issuer,
-					audience: settings.audience,
-					// RFC 9068: an access token says so, so no other JWT from this issuer passes as one.
-					typ: ACCESS_TOKEN_TYPE,
-					requiredClaims: ["sub", "exp", "iat", "jti"],
-					maxTokenAge: settings.tokenTtlSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS,
-					clockTolerance: CLOCK_SKEW_SECONDS,
-				}));
-			} catch {
-				throw problems.unauthenticated("The bearer token is invalid or expired.");
-			}
-			// The account is re-read on every request so revocation and suspension apply at once.
-			const [account] = await db
-				.select({
-					id: serviceAccounts.id,
-					clientId: serviceAccounts.clientId,
-					role: serviceAccounts.role,
-					tenantId: serviceAccounts.tenantId,
-					tenantStatus: tenants.status,
-				})
-				.from(serviceAccounts)
-				.leftJoin(tenants, eq(tenants.id, serviceAccounts.tenantId))
-				.where(and(eq(serviceAccounts.id, String(payload.sub)), isNull(serviceAccounts.revokedAt)))
-				.limit(1);
+			const token = await verify(match[1]);
+			const account = await readAccount(token.sub);
 			if (!account) throw problems.unauthenticated("The bearer token's account is revoked.");
-			return {
-				id: account.id,
-				clientId: account.clientId,
-				role: account.role as Role,
-				tenantId: account.tenantId,
-				tenantStatus: account.tenantStatus,
-				tokenId: String(payload.jti),
-			};
+			return { ...account, tokenId: token.jti };
 		},
 	};
 }

@@ -1,5 +1,14 @@
 import { isForeignKeyViolation, isUniqueViolation } from "@igoudar/db";
-import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import {
+	type Ctx,
+	idempotentResult,
+	type PageRequest,
+	problems,
+	type Revocations,
+	recordAudit,
+	toPage,
+	withDb,
+} from "@igoudar/kit";
 import {
 	insertServiceAccount,
 	listTenantAccounts,
@@ -75,7 +84,13 @@ export async function serviceAccountList(ctx: Ctx, tenantId: string, page: PageR
 	return toPage(await listTenantAccounts(ctx.db, tenantId, page), page, presentServiceAccount);
 }
 
-export async function serviceAccountRevoke(ctx: Ctx, tenantId: string, id: string): Promise<void> {
+/** After the commit, every replica is told to forget the account (see the authenticator's cache). */
+export async function serviceAccountRevoke(
+	ctx: Ctx,
+	tenantId: string,
+	id: string,
+	revocations?: Revocations,
+): Promise<void> {
 	await ctx.db.transaction(async (tx) => {
 		if (!(await revokeTenantAccount(tx, tenantId, id))) throw problems.notFound("service account");
 		await recordAudit(withDb(ctx, tx), {
@@ -85,4 +100,5 @@ export async function serviceAccountRevoke(ctx: Ctx, tenantId: string, id: strin
 			targetId: id,
 		});
 	});
+	await revocations?.publish({ accountId: id });
 }

@@ -1,5 +1,14 @@
 import { initTenantQuotas, isForeignKeyViolation, isUniqueViolation, postgresError } from "@igoudar/db";
-import { type Ctx, idempotentResult, type PageRequest, problems, recordAudit, toPage, withDb } from "@igoudar/kit";
+import {
+	type Ctx,
+	idempotentResult,
+	type PageRequest,
+	problems,
+	type Revocations,
+	recordAudit,
+	toPage,
+	withDb,
+} from "@igoudar/kit";
 import {
 	deleteTenantIfEmpty,
 	findTenant,
@@ -85,9 +94,17 @@ export interface TenantUpdate {
 /** The constraint that makes a tenant's price plan name one that exists (migration 0005). */
 const PRICE_PLAN_FK = "tenants_price_plan_id_price_plans_id_fk";
 
-export async function tenantUpdate(ctx: Ctx, id: string, input: TenantUpdate): Promise<TenantView> {
+/** A change of status reaches every replica's authenticator after the commit (suspension is read from there). */
+export async function tenantUpdate(
+	ctx: Ctx,
+	id: string,
+	input: TenantUpdate,
+	revocations?: Revocations,
+): Promise<TenantView> {
 	try {
-		return await updateAndAudit(ctx, id, input);
+		const view = await updateAndAudit(ctx, id, input);
+		if (input.status !== undefined) await revocations?.publish({ tenantId: id });
+		return view;
 	} catch (error) {
 		// An unknown plan is a bad reference in the request, like an unknown flavor on an instance.
 		if (isForeignKeyViolation(error) && postgresError(error)?.constraint === PRICE_PLAN_FK) {
@@ -119,11 +136,12 @@ function updateAndAudit(ctx: Ctx, id: string, input: TenantUpdate): Promise<Tena
 	});
 }
 
-export async function tenantDelete(ctx: Ctx, id: string): Promise<void> {
+export async function tenantDelete(ctx: Ctx, id: string, revocations?: Revocations): Promise<void> {
 	await ctx.db.transaction(async (tx) => {
 		const outcome = await deleteTenantIfEmpty(tx, id);
 		if (outcome === "missing") throw problems.notFound("tenant");
 		if (outcome === "in_use") throw problems.conflict("The tenant still owns resources; delete them first.");
 		await recordAudit(withDb(ctx, tx), { tenantId: id, action: "tenant.delete", targetType: "tenant", targetId: id });
 	});
+	await revocations?.publish({ tenantId: id });
 }

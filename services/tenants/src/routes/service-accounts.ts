@@ -65,6 +65,7 @@ export async function serviceAccountRoutes(app: App, deps: TenantsDeps): Promise
 				contextOf(request, deps.db),
 				request.params.tenant_id,
 				request.params.service_account_id,
+				deps.revocations,
 			);
 			return reply.code(204).send(null);
 		},

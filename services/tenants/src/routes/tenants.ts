@@ -65,7 +65,8 @@ export async function tenantRoutes(app: App, deps: TenantsDeps): Promise<void> {
 				response: { 200: TenantSchema },
 			},
 		},
-		async (request) => tenantUpdate(contextOf(request, deps.db), request.params.tenant_id, request.body),
+		async (request) =>
+			tenantUpdate(contextOf(request, deps.db), request.params.tenant_id, request.body, deps.revocations),
 	);
 
 	app.delete(
@@ -81,7 +82,7 @@ export async function tenantRoutes(app: App, deps: TenantsDeps): Promise<void> {
 			},
 		},
 		async (request, reply) => {
-			await tenantDelete(contextOf(request, deps.db), request.params.tenant_id);
+			await tenantDelete(contextOf(request, deps.db), request.params.tenant_id, deps.revocations);
 			return reply.code(204).send(null);
 		},
 	);
