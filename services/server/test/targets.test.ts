@@ -32,6 +32,20 @@ describe("one service per process", () => {
 		expect(urls(storage).has("/v1/storage-pools")).toBe(true);
 		expect(urls(storage).has("/v1/tenants/:tenant_id/volumes")).toBe(true);
 		expect(urls(storage).has("/v1/tenants/:tenant_id/instances")).toBe(false);
+		expect(urls(storage).has("/v1/sites")).toBe(false);
+	});
+
+	it("mounts the energy service alone under --target=energy", async () => {
+		const energy = await TestPlatform.start({ target: "energy" });
+		try {
+			const urls = new Set(energy.platform.routes.map((r) => r.url));
+			expect(urls.has("/v1/sites")).toBe(true);
+			expect(urls.has("/v1/tenants/:tenant_id/energy")).toBe(true);
+			expect(urls.has("/v1/methodology")).toBe(true);
+			expect(urls.has("/v1/tenants/:tenant_id/instances")).toBe(false);
+		} finally {
+			await energy.close();
+		}
 	});
 
 	it("serves the merged spec of every service, so clients behind the router see one API", async () => {

@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Public keys that verify access tokens
-         * @description **Access:** public: no token needed.
+         * @description **Access:** public: no OAuth access token needed.
          */
         get: operations["authJwks"];
         put?: never;
@@ -35,7 +35,7 @@ export interface paths {
          * OAuth 2.0 authorization server metadata (RFC 8414)
          * @description The issuer, the token endpoint and the JWKS URI, the client_credentials grant, and the two client authentication methods (client_secret_basic, client_secret_post). URLs are built from IGOUDAR_PUBLIC_URL when it is set, else from the request's scheme and host.
          *
-         *     **Access:** public: no token needed.
+         *     **Access:** public: no OAuth access token needed.
          */
         get: operations["authServerMetadata"];
         put?: never;
@@ -57,7 +57,7 @@ export interface paths {
          * Read the API reference
          * @description The interactive reference (Swagger UI) of this document.
          *
-         *     **Access:** public: no token needed.
+         *     **Access:** public: no OAuth access token needed.
          */
         get: operations["docsGet"];
         put?: never;
@@ -77,7 +77,7 @@ export interface paths {
         };
         /**
          * Liveness: the process is up
-         * @description **Access:** public: no token needed.
+         * @description **Access:** public: no OAuth access token needed.
          */
         get: operations["healthCheck"];
         put?: never;
@@ -99,7 +99,7 @@ export interface paths {
          * Prometheus metrics
          * @description Served from memory: scrapes cost no database query (the platform gauges are refreshed on a timer). When the deployment sets IGOUDAR_METRICS_TOKEN, send it as `Authorization: Bearer <token>`.
          *
-         *     **Access:** public: no token needed.
+         *     **Access:** public: no OAuth access token needed.
          */
         get: operations["metricsGet"];
         put?: never;
@@ -121,7 +121,7 @@ export interface paths {
          * Get the OpenAPI document
          * @description This document: the merged OpenAPI 3.1 spec of every service.
          *
-         *     **Access:** public: no token needed.
+         *     **Access:** public: no OAuth access token needed.
          */
         get: operations["openapiGet"];
         put?: never;
@@ -141,7 +141,7 @@ export interface paths {
         };
         /**
          * Readiness: the database and Redis answer
-         * @description **Access:** public: no token needed.
+         * @description **Access:** public: no OAuth access token needed.
          */
         get: operations["readinessCheck"];
         put?: never;
@@ -187,7 +187,7 @@ export interface paths {
          * Exchange service-account credentials for an access token
          * @description OAuth 2.0 client-credentials grant, as JSON or application/x-www-form-urlencoded. The client authenticates with HTTP Basic (client_secret_basic, RFC 6749 2.3.1: base64 of the form-urlencoded id and secret) or with client_id and client_secret in the body (client_secret_post), never both. Errors are RFC 6749 5.2 JSON (`error`, `error_description`) carrying the problem fields too; 401 invalid_client answers a `WWW-Authenticate: Basic realm="igoudar"` challenge when the client sent an Authorization header.
          *
-         *     **Access:** public: no token needed.
+         *     **Access:** public: no OAuth access token needed.
          */
         post: operations["authToken"];
         delete?: never;
@@ -1431,6 +1431,30 @@ export interface components {
             target_type: string;
             tenant_id: string | null;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "action": "instance.create",
+         *           "actor_id": "0193a4f2-3d4e-7c5f-8a61-7c8d9e0f1a23",
+         *           "actor_role": "member",
+         *           "created_at": "2026-11-21T10:02:03Z",
+         *           "detail": {
+         *             "flavor": "c2-m4",
+         *             "name": "web-1",
+         *             "zone": "dakhla-1"
+         *           },
+         *           "id": "0193a5c0-8d9e-7f01-a234-6c7d8e9f0a1b",
+         *           "request_id": "0193a5b2-7b10-7c00-8d2e-3f4a5b6c7d8e",
+         *           "source_address": "196.200.131.17",
+         *           "target_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *           "target_type": "instance",
+         *           "tenant_id": "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         AuditEventPage: {
             items: components["schemas"]["AuditEvent"][];
             next_page_token: string | null;
@@ -1820,9 +1844,101 @@ export interface components {
             name: string;
             vcpus: number;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-10-01T08:00:00Z",
+         *           "disk_gib": 40,
+         *           "id": "0193a3c0-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+         *           "memory_mib": 4096,
+         *           "name": "c2-m4",
+         *           "vcpus": 2
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         FlavorPage: {
             items: components["schemas"]["Flavor"][];
             next_page_token: string | null;
+        };
+        /**
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
+        Health: {
+            /** @constant */
+            status: "ok";
+        };
+        /**
+         * @example {
+         *       "allocated": {
+         *         "disk_gib": 320,
+         *         "instances": 8,
+         *         "memory_mib": 32768,
+         *         "vcpus": 16
+         *       },
+         *       "capacity": {
+         *         "disk_gib": 3840,
+         *         "memory_mib": 524288,
+         *         "vcpus": 256
+         *       },
+         *       "cpu_allocation_ratio": 4,
+         *       "created_at": "2026-10-01T08:05:00Z",
+         *       "disk_gib": 3840,
+         *       "embodied_kgco2e": 1450,
+         *       "estimated_power_w": 207,
+         *       "id": "0193a3c8-3c4d-7e5f-8a60-7b8c9d0e1f2a",
+         *       "lifetime_years": 5,
+         *       "memory_allocation_ratio": 1,
+         *       "memory_mib": 524288,
+         *       "name": "dkh1-r04-h12",
+         *       "power_idle_w": 180,
+         *       "power_max_w": 620,
+         *       "status": "enabled",
+         *       "updated_at": "2026-11-21T10:02:04Z",
+         *       "vcpus": 64,
+         *       "zone": "dakhla-1"
+         *     }
+         */
+        Host: {
+            /** @description What live instances hold on this host. */
+            allocated: {
+                disk_gib: number;
+                instances: number;
+                memory_mib: number;
+                vcpus: number;
+            };
+            /** @description What placement may allocate: the machine after allocation ratios, rounded down. */
+            capacity: {
+                disk_gib: number;
+                memory_mib: number;
+                vcpus: number;
+            };
+            cpu_allocation_ratio: number;
+            /** Format: date-time */
+            created_at: string;
+            disk_gib: number;
+            embodied_kgco2e: number | null;
+            estimated_power_w: number | null;
+            /** Format: uuid */
+            id: string;
+            lifetime_years: number | null;
+            memory_allocation_ratio: number;
+            memory_mib: number;
+            name: string;
+            power_idle_w: number | null;
+            power_max_w: number | null;
+            /** @description Disabled hosts keep their instances but receive no new ones. */
+            status: "enabled" | "disabled";
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Physical cores (or threads) of the machine. */
+            vcpus: number;
+            /** @description Zone name. */
+            zone: string;
         };
         /** @description A host allocation counter set to its recount. */
         HostChange: {
@@ -1843,6 +1959,40 @@ export interface components {
             /** @description The recount. */
             to: number;
         };
+        /**
+         * @example {
+         *       "cpu_allocation_ratio": 4,
+         *       "disk_gib": 3840,
+         *       "embodied_kgco2e": 1450,
+         *       "lifetime_years": 5,
+         *       "memory_mib": 524288,
+         *       "name": "dkh1-r04-h12",
+         *       "power_idle_w": 180,
+         *       "power_max_w": 620,
+         *       "vcpus": 64,
+         *       "zone": "dakhla-1"
+         *     }
+         */
+        HostCreate: {
+            /** @description vCPU overcommit; default 4. */
+            cpu_allocation_ratio?: number;
+            /** @description Local disk in GiB. */
+            disk_gib: number;
+            embodied_kgco2e?: number | null;
+            lifetime_years?: number | null;
+            /** @description Memory overcommit; default 1. */
+            memory_allocation_ratio?: number;
+            /** @description Physical memory in MiB (up to 16 TiB). */
+            memory_mib: number;
+            /** @description Unique host name. */
+            name: string;
+            power_idle_w?: number | null;
+            power_max_w?: number | null;
+            /** @description Physical vCPUs. */
+            vcpus: number;
+            /** @description Zone name or id. */
+            zone: string;
+        };
         /** @description A host's allocation differs from its instances. */
         HostDrift: {
             /** @description What the live instances placed on the host hold. */
@@ -1862,6 +2012,63 @@ export interface components {
             resource: "vcpus" | "memory_mib" | "disk_gib" | "instances";
             /** @description The host's allocation counter. */
             stored: number;
+        };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "allocated": {
+         *             "disk_gib": 320,
+         *             "instances": 8,
+         *             "memory_mib": 32768,
+         *             "vcpus": 16
+         *           },
+         *           "capacity": {
+         *             "disk_gib": 3840,
+         *             "memory_mib": 524288,
+         *             "vcpus": 256
+         *           },
+         *           "cpu_allocation_ratio": 4,
+         *           "created_at": "2026-10-01T08:05:00Z",
+         *           "disk_gib": 3840,
+         *           "embodied_kgco2e": 1450,
+         *           "estimated_power_w": 207,
+         *           "id": "0193a3c8-3c4d-7e5f-8a60-7b8c9d0e1f2a",
+         *           "lifetime_years": 5,
+         *           "memory_allocation_ratio": 1,
+         *           "memory_mib": 524288,
+         *           "name": "dkh1-r04-h12",
+         *           "power_idle_w": 180,
+         *           "power_max_w": 620,
+         *           "status": "enabled",
+         *           "updated_at": "2026-11-21T10:02:04Z",
+         *           "vcpus": 64,
+         *           "zone": "dakhla-1"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
+        HostPage: {
+            items: components["schemas"]["Host"][];
+            next_page_token: string | null;
+        };
+        /**
+         * @example {
+         *       "status": "disabled"
+         *     }
+         */
+        HostUpdate: {
+            /** @description May not leave less vCPU capacity than is allocated. */
+            cpu_allocation_ratio?: number;
+            embodied_kgco2e?: number | null;
+            lifetime_years?: number | null;
+            /** @description May not leave less memory capacity than is allocated. */
+            memory_allocation_ratio?: number;
+            power_idle_w?: number | null;
+            power_max_w?: number | null;
+            /** @description Disabled hosts keep their instances but receive no new ones. */
+            status?: "enabled" | "disabled";
         };
         /**
          * @example {
@@ -1908,6 +2115,44 @@ export interface components {
             /** @description Zone name. */
             zone: string;
         };
+        /**
+         * @example {
+         *       "instance": {
+         *         "created_at": "2026-11-21T10:02:03Z",
+         *         "disk_gib": 40,
+         *         "flavor": "c2-m4",
+         *         "id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *         "labels": {
+         *           "app": "shop",
+         *           "env": "prod"
+         *         },
+         *         "memory_mib": 4096,
+         *         "name": "web-1",
+         *         "placement_group": "web",
+         *         "status": "running",
+         *         "updated_at": "2026-11-21T10:02:41Z",
+         *         "vcpus": 2,
+         *         "volume_ids": [
+         *           "0193a5d1-4e5f-7a60-9b71-8c9d0e1f2a3b"
+         *         ],
+         *         "zone": "dakhla-1"
+         *       },
+         *       "operation": {
+         *         "attempts": 1,
+         *         "completed_at": null,
+         *         "created_at": "2026-11-21T10:02:03Z",
+         *         "error": null,
+         *         "id": "0193a5b2-7c50-7e32-8a4b-6c9d3e2f5a71",
+         *         "kind": "instance.create",
+         *         "progress": 40,
+         *         "retry": null,
+         *         "started_at": "2026-11-21T10:02:04Z",
+         *         "status": "running",
+         *         "target_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *         "target_type": "instance"
+         *       }
+         *     }
+         */
         InstanceAccepted: {
             instance: components["schemas"]["Instance"];
             operation: components["schemas"]["Operation"];
@@ -1939,6 +2184,33 @@ export interface components {
             /** @description Zone name or id; any allowed zone if absent. */
             zone?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-11-21T10:02:03Z",
+         *           "disk_gib": 40,
+         *           "flavor": "c2-m4",
+         *           "id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *           "labels": {
+         *             "app": "shop",
+         *             "env": "prod"
+         *           },
+         *           "memory_mib": 4096,
+         *           "name": "web-1",
+         *           "placement_group": "web",
+         *           "status": "running",
+         *           "updated_at": "2026-11-21T10:02:41Z",
+         *           "vcpus": 2,
+         *           "volume_ids": [
+         *             "0193a5d1-4e5f-7a60-9b71-8c9d0e1f2a3b"
+         *           ],
+         *           "zone": "dakhla-1"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         InstancePage: {
             items: components["schemas"]["Instance"][];
             next_page_token: string | null;
@@ -2027,6 +2299,41 @@ export interface components {
              */
             usage_period_start: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-11-01T01:00:00Z",
+         *           "currency": "MAD",
+         *           "finalized_at": "2026-11-02T09:00:00Z",
+         *           "id": "0193b0a0-7b8c-7d9e-8f01-2a3b4c5d6e7f",
+         *           "lines": [
+         *             {
+         *               "amount": "178.56",
+         *               "kind": "usage",
+         *               "meter": "vcpu_hours",
+         *               "quantity": "1488.000000000",
+         *               "rate_version_id": "0193a4e1-2c3e-7b4e-9f50-6b7c8d9e0f13",
+         *               "unit": "vCPU-hour",
+         *               "unit_price": "0.120000",
+         *               "usage_period_start": "2026-10-01T00:00:00Z"
+         *             }
+         *           ],
+         *           "number": "IGD-2026-000042",
+         *           "period_end": "2026-11-01T00:00:00Z",
+         *           "period_start": "2026-10-01T00:00:00Z",
+         *           "price_plan_id": "0193a4e1-2c3d-7b4e-9f50-6b7c8d9e0f12",
+         *           "status": "finalized",
+         *           "subtotal": "178.56",
+         *           "tax": "35.71",
+         *           "tax_rate": "0.200000",
+         *           "tenant_id": "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01",
+         *           "total": "214.27"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         InvoicePage: {
             items: components["schemas"]["Invoice"][];
             next_page_token: string | null;
@@ -2057,6 +2364,33 @@ export interface components {
             /** @description Made by the workers' monthly schedule. */
             scheduled: boolean;
         };
+        /**
+         * @example {
+         *       "operation": {
+         *         "attempts": 1,
+         *         "completed_at": null,
+         *         "created_at": "2026-11-21T10:02:03Z",
+         *         "error": null,
+         *         "id": "0193a5b2-7c50-7e32-8a4b-6c9d3e2f5a71",
+         *         "kind": "instance.create",
+         *         "progress": 40,
+         *         "retry": null,
+         *         "started_at": "2026-11-21T10:02:04Z",
+         *         "status": "running",
+         *         "target_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *         "target_type": "instance"
+         *       },
+         *       "run": {
+         *         "created_at": "2026-11-01T01:00:00Z",
+         *         "id": "0193b09f-6a7b-7c8d-9e0f-1a2b3c4d5e6f",
+         *         "invoices_made": 12,
+         *         "operation": null,
+         *         "period_end": "2026-11-01T00:00:00Z",
+         *         "period_start": "2026-10-01T00:00:00Z",
+         *         "scheduled": true
+         *       }
+         *     }
+         */
         InvoiceRunAccepted: {
             operation: components["schemas"]["Operation"];
             run: components["schemas"]["InvoiceRun"];
@@ -2106,6 +2440,22 @@ export interface components {
             }[];
         };
         /**
+         * @example {
+         *       "checks": {
+         *         "database": "ok",
+         *         "redis": "timeout"
+         *       },
+         *       "status": "unavailable"
+         *     }
+         */
+        NotReady: {
+            checks: {
+                [key: string]: string;
+            };
+            /** @constant */
+            status: "unavailable";
+        };
+        /**
          * @description Long-running work and its progress.
          * @example {
          *       "attempts": 1,
@@ -2142,6 +2492,24 @@ export interface components {
             /** @description The kind of resource the operation changes. */
             target_type: string;
         };
+        /**
+         * @example {
+         *       "operation": {
+         *         "attempts": 1,
+         *         "completed_at": null,
+         *         "created_at": "2026-11-21T10:02:03Z",
+         *         "error": null,
+         *         "id": "0193a5b2-7c50-7e32-8a4b-6c9d3e2f5a71",
+         *         "kind": "instance.create",
+         *         "progress": 40,
+         *         "retry": null,
+         *         "started_at": "2026-11-21T10:02:04Z",
+         *         "status": "running",
+         *         "target_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *         "target_type": "instance"
+         *       }
+         *     }
+         */
         OperationAccepted: {
             operation: components["schemas"]["Operation"];
         };
@@ -2157,6 +2525,27 @@ export interface components {
             title: string;
             type: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "attempts": 1,
+         *           "completed_at": null,
+         *           "created_at": "2026-11-21T10:02:03Z",
+         *           "error": null,
+         *           "id": "0193a5b2-7c50-7e32-8a4b-6c9d3e2f5a71",
+         *           "kind": "instance.create",
+         *           "progress": 40,
+         *           "retry": null,
+         *           "started_at": "2026-11-21T10:02:04Z",
+         *           "status": "running",
+         *           "target_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *           "target_type": "instance"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         OperationPage: {
             items: components["schemas"]["Operation"][];
             next_page_token: string | null;
@@ -2211,6 +2600,22 @@ export interface components {
             /** @description affinity: every member on one host; anti-affinity: every member on a different host. */
             policy: "affinity" | "anti-affinity";
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-11-21T09:58:00Z",
+         *           "id": "0193a5a0-6a7b-7c8d-9e0f-1a2b3c4d5e6f",
+         *           "instance_ids": [
+         *             "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60"
+         *           ],
+         *           "name": "web",
+         *           "policy": "anti-affinity"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         PlacementGroupPage: {
             items: components["schemas"]["PlacementGroup"][];
             next_page_token: string | null;
@@ -2348,6 +2753,42 @@ export interface components {
             /** @description Tax as a fraction of the subtotal, e.g. `0.20` for 20 %; default 0. */
             tax_rate?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-10-01T08:20:00Z",
+         *           "currency": "MAD",
+         *           "id": "0193a4e1-2c3d-7b4e-9f50-6b7c8d9e0f12",
+         *           "name": "standard-mad",
+         *           "rates": {
+         *             "energy_kwh": "0.000000",
+         *             "memory_gib_hour": "0.015000",
+         *             "snapshot_gib_month": "0.400000",
+         *             "vcpu_hour": "0.120000",
+         *             "volume_gib_month": "0.800000"
+         *           },
+         *           "tax_rate": "0.200000",
+         *           "updated_at": "2026-10-01T08:20:00Z",
+         *           "versions": [
+         *             {
+         *               "effective_at": "1970-01-01T00:00:00Z",
+         *               "id": "0193a4e1-2c3e-7b4e-9f50-6b7c8d9e0f13",
+         *               "rates": {
+         *                 "energy_kwh": "0.000000",
+         *                 "memory_gib_hour": "0.015000",
+         *                 "snapshot_gib_month": "0.400000",
+         *                 "vcpu_hour": "0.120000",
+         *                 "volume_gib_month": "0.800000"
+         *               },
+         *               "tax_rate": "0.200000"
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         PricePlanPage: {
             items: components["schemas"]["PricePlan"][];
             next_page_token: string | null;
@@ -2609,6 +3050,22 @@ export interface components {
         };
         /**
          * @example {
+         *       "checks": {
+         *         "database": "ok",
+         *         "redis": "ok"
+         *       },
+         *       "status": "ready"
+         *     }
+         */
+        Ready: {
+            checks: {
+                [key: string]: string;
+            };
+            /** @constant */
+            status: "ready";
+        };
+        /**
+         * @example {
          *       "client_id": "igc_5f1c9a0be27d4c83a6f01b92",
          *       "created_at": "2026-11-02T09:20:00Z",
          *       "id": "0193a4f2-3d4e-7c5f-8a61-7c8d9e0f1a23",
@@ -2661,6 +3118,21 @@ export interface components {
             role: string;
             tenant_id: string | null;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "client_id": "igc_5f1c9a0be27d4c83a6f01b92",
+         *           "created_at": "2026-11-02T09:20:00Z",
+         *           "id": "0193a4f2-3d4e-7c5f-8a61-7c8d9e0f1a23",
+         *           "name": "ci-deployer",
+         *           "role": "member",
+         *           "tenant_id": "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         ServiceAccountPage: {
             items: components["schemas"]["ServiceAccount"][];
             next_page_token: string | null;
@@ -2701,6 +3173,22 @@ export interface components {
             /** @description Zones fed by this site's meter; a zone belongs to one site only. */
             zones: string[];
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-12-01T08:00:00.000Z",
+         *           "id": "01938c6e-7b1a-7cc0-8f00-5a1d2b3c4d5e",
+         *           "name": "dakhla-1",
+         *           "updated_at": "2026-12-01T08:00:00.000Z",
+         *           "zones": [
+         *             "dakhla-a"
+         *           ]
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         SitePage: {
             items: components["schemas"]["Site"][];
             next_page_token: string | null;
@@ -2738,6 +3226,35 @@ export interface components {
             volume_id: string;
             zone: string | null;
         };
+        /**
+         * @example {
+         *       "operation": {
+         *         "attempts": 1,
+         *         "completed_at": null,
+         *         "created_at": "2026-11-21T10:02:03Z",
+         *         "error": null,
+         *         "id": "0193a5b2-7c50-7e32-8a4b-6c9d3e2f5a71",
+         *         "kind": "instance.create",
+         *         "progress": 40,
+         *         "retry": null,
+         *         "started_at": "2026-11-21T10:02:04Z",
+         *         "status": "running",
+         *         "target_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *         "target_type": "instance"
+         *       },
+         *       "snapshot": {
+         *         "created_at": "2026-11-22T02:00:00Z",
+         *         "id": "0193a5e8-5f60-7b71-8c82-9d0e1f2a3b4c",
+         *         "name": "shop-db-nightly",
+         *         "size_gib": 100,
+         *         "status": "available",
+         *         "storage_class": "ssd",
+         *         "updated_at": "2026-11-22T02:03:30Z",
+         *         "volume_id": "0193a5d1-4e5f-7a60-9b71-8c9d0e1f2a3b",
+         *         "zone": "dakhla-1"
+         *       }
+         *     }
+         */
         SnapshotAccepted: {
             operation: components["schemas"]["Operation"];
             snapshot: components["schemas"]["Snapshot"];
@@ -2751,6 +3268,24 @@ export interface components {
             /** @description Unique among the tenant's snapshots. */
             name: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-11-22T02:00:00Z",
+         *           "id": "0193a5e8-5f60-7b71-8c82-9d0e1f2a3b4c",
+         *           "name": "shop-db-nightly",
+         *           "size_gib": 100,
+         *           "status": "available",
+         *           "storage_class": "ssd",
+         *           "updated_at": "2026-11-22T02:03:30Z",
+         *           "volume_id": "0193a5d1-4e5f-7a60-9b71-8c9d0e1f2a3b",
+         *           "zone": "dakhla-1"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         SnapshotPage: {
             items: components["schemas"]["Snapshot"][];
             next_page_token: string | null;
@@ -2823,6 +3358,27 @@ export interface components {
             /** @description Zone name or id. */
             zone: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "allocated_gib": 4200,
+         *           "capacity_gib": 20000,
+         *           "created_at": "2026-10-01T08:10:00Z",
+         *           "driver": "local",
+         *           "free_gib": 25800,
+         *           "id": "0193a3d0-2b3c-7d4e-8f50-6a7b8c9d0e1f",
+         *           "name": "dakhla-1-ssd-a",
+         *           "overcommit_ratio": 1.5,
+         *           "status": "enabled",
+         *           "storage_class": "ssd",
+         *           "updated_at": "2026-11-22T02:03:30Z",
+         *           "zone": "dakhla-1"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         StoragePoolPage: {
             items: components["schemas"]["StoragePool"][];
             next_page_token: string | null;
@@ -2926,6 +3482,25 @@ export interface components {
             /** @description Unique tenant name. */
             name: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-11-02T09:15:00Z",
+         *           "data_residency": [
+         *             "MA"
+         *           ],
+         *           "display_name": "Atlas Fisheries SARL",
+         *           "id": "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01",
+         *           "name": "atlas-fisheries",
+         *           "price_plan_id": "0193a4e1-2c3d-7b4e-9f50-6b7c8d9e0f12",
+         *           "status": "active",
+         *           "updated_at": "2026-11-20T16:40:12Z"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         TenantPage: {
             items: components["schemas"]["Tenant"][];
             next_page_token: string | null;
@@ -3105,6 +3680,36 @@ export interface components {
             updated_at: string;
             zone: string | null;
         };
+        /**
+         * @example {
+         *       "operation": {
+         *         "attempts": 1,
+         *         "completed_at": null,
+         *         "created_at": "2026-11-21T10:02:03Z",
+         *         "error": null,
+         *         "id": "0193a5b2-7c50-7e32-8a4b-6c9d3e2f5a71",
+         *         "kind": "instance.create",
+         *         "progress": 40,
+         *         "retry": null,
+         *         "started_at": "2026-11-21T10:02:04Z",
+         *         "status": "running",
+         *         "target_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *         "target_type": "instance"
+         *       },
+         *       "volume": {
+         *         "created_at": "2026-11-21T10:05:00Z",
+         *         "id": "0193a5d1-4e5f-7a60-9b71-8c9d0e1f2a3b",
+         *         "instance_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *         "name": "shop-db",
+         *         "size_gib": 100,
+         *         "source_snapshot_id": null,
+         *         "status": "in_use",
+         *         "storage_class": "ssd",
+         *         "updated_at": "2026-11-21T10:06:12Z",
+         *         "zone": "dakhla-1"
+         *       }
+         *     }
+         */
         VolumeAccepted: {
             operation: components["schemas"]["Operation"];
             volume: components["schemas"]["Volume"];
@@ -3144,6 +3749,25 @@ export interface components {
             /** @description Zone name or id; if absent, any zone the tenant's data residency allows. */
             zone?: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-11-21T10:05:00Z",
+         *           "id": "0193a5d1-4e5f-7a60-9b71-8c9d0e1f2a3b",
+         *           "instance_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *           "name": "shop-db",
+         *           "size_gib": 100,
+         *           "source_snapshot_id": null,
+         *           "status": "in_use",
+         *           "storage_class": "ssd",
+         *           "updated_at": "2026-11-21T10:06:12Z",
+         *           "zone": "dakhla-1"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         VolumePage: {
             items: components["schemas"]["Volume"][];
             next_page_token: string | null;
@@ -3186,6 +3810,19 @@ export interface components {
             /** @description Unique zone name. */
             name: string;
         };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "created_at": "2026-10-01T07:55:00Z",
+         *           "id": "0193a3b0-0a1b-7c2d-8e3f-4a5b6c7d8e9f",
+         *           "jurisdiction": "MA",
+         *           "name": "dakhla-1"
+         *         }
+         *       ],
+         *       "next_page_token": "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9"
+         *     }
+         */
         ZonePage: {
             items: components["schemas"]["Zone"][];
             next_page_token: string | null;
@@ -3352,17 +3989,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (Health). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "ok";
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
             /** @description headers_too_large */
@@ -3513,20 +4147,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (Ready). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        checks: {
-                            [key: string]: string;
-                        };
-                        /** @enum {string} */
-                        status: "ready";
-                    };
+                    "application/json": components["schemas"]["Ready"];
                 };
             };
             /** @description headers_too_large */
@@ -3549,7 +4177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description OK. */
+            /** @description OK (NotReady). */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -3557,13 +4185,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        checks: {
-                            [key: string]: string;
-                        };
-                        /** @enum {string} */
-                        status: "unavailable";
-                    };
+                    "application/json": components["schemas"]["NotReady"];
                 };
             };
         };
@@ -4285,53 +4907,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (HostPage). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** @description What live instances hold on this host. */
-                            allocated: {
-                                disk_gib: number;
-                                instances: number;
-                                memory_mib: number;
-                                vcpus: number;
-                            };
-                            /** @description What placement may allocate: the machine after allocation ratios, rounded down. */
-                            capacity: {
-                                disk_gib: number;
-                                memory_mib: number;
-                                vcpus: number;
-                            };
-                            cpu_allocation_ratio: number;
-                            /** Format: date-time */
-                            created_at: string;
-                            disk_gib: number;
-                            embodied_kgco2e: number | null;
-                            estimated_power_w: number | null;
-                            /** Format: uuid */
-                            id: string;
-                            lifetime_years: number | null;
-                            memory_allocation_ratio: number;
-                            memory_mib: number;
-                            name: string;
-                            power_idle_w: number | null;
-                            power_max_w: number | null;
-                            /** @description Disabled hosts keep their instances but receive no new ones. */
-                            status: "enabled" | "disabled";
-                            /** Format: date-time */
-                            updated_at: string;
-                            /** @description Physical cores (or threads) of the machine. */
-                            vcpus: number;
-                            /** @description Zone name. */
-                            zone: string;
-                        }[];
-                        next_page_token: string | null;
-                    };
+                    "application/json": components["schemas"]["HostPage"];
                 };
             };
             /** @description validation_failed */
@@ -4420,30 +5003,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description vCPU overcommit; default 4. */
-                    cpu_allocation_ratio?: number;
-                    /** @description Local disk in GiB. */
-                    disk_gib: number;
-                    embodied_kgco2e?: number | null;
-                    lifetime_years?: number | null;
-                    /** @description Memory overcommit; default 1. */
-                    memory_allocation_ratio?: number;
-                    /** @description Physical memory in MiB (up to 16 TiB). */
-                    memory_mib: number;
-                    /** @description Unique host name. */
-                    name: string;
-                    power_idle_w?: number | null;
-                    power_max_w?: number | null;
-                    /** @description Physical vCPUs. */
-                    vcpus: number;
-                    /** @description Zone name or id. */
-                    zone: string;
-                };
+                "application/json": components["schemas"]["HostCreate"];
             };
         };
         responses: {
-            /** @description Created. */
+            /** @description Created (Host). */
             201: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -4451,43 +5015,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What live instances hold on this host. */
-                        allocated: {
-                            disk_gib: number;
-                            instances: number;
-                            memory_mib: number;
-                            vcpus: number;
-                        };
-                        /** @description What placement may allocate: the machine after allocation ratios, rounded down. */
-                        capacity: {
-                            disk_gib: number;
-                            memory_mib: number;
-                            vcpus: number;
-                        };
-                        cpu_allocation_ratio: number;
-                        /** Format: date-time */
-                        created_at: string;
-                        disk_gib: number;
-                        embodied_kgco2e: number | null;
-                        estimated_power_w: number | null;
-                        /** Format: uuid */
-                        id: string;
-                        lifetime_years: number | null;
-                        memory_allocation_ratio: number;
-                        memory_mib: number;
-                        name: string;
-                        power_idle_w: number | null;
-                        power_max_w: number | null;
-                        /** @description Disabled hosts keep their instances but receive no new ones. */
-                        status: "enabled" | "disabled";
-                        /** Format: date-time */
-                        updated_at: string;
-                        /** @description Physical cores (or threads) of the machine. */
-                        vcpus: number;
-                        /** @description Zone name. */
-                        zone: string;
-                    };
+                    "application/json": components["schemas"]["Host"];
                 };
             };
             /** @description validation_failed */
@@ -4620,50 +5148,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK. */
+            /** @description OK (Host). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What live instances hold on this host. */
-                        allocated: {
-                            disk_gib: number;
-                            instances: number;
-                            memory_mib: number;
-                            vcpus: number;
-                        };
-                        /** @description What placement may allocate: the machine after allocation ratios, rounded down. */
-                        capacity: {
-                            disk_gib: number;
-                            memory_mib: number;
-                            vcpus: number;
-                        };
-                        cpu_allocation_ratio: number;
-                        /** Format: date-time */
-                        created_at: string;
-                        disk_gib: number;
-                        embodied_kgco2e: number | null;
-                        estimated_power_w: number | null;
-                        /** Format: uuid */
-                        id: string;
-                        lifetime_years: number | null;
-                        memory_allocation_ratio: number;
-                        memory_mib: number;
-                        name: string;
-                        power_idle_w: number | null;
-                        power_max_w: number | null;
-                        /** @description Disabled hosts keep their instances but receive no new ones. */
-                        status: "enabled" | "disabled";
-                        /** Format: date-time */
-                        updated_at: string;
-                        /** @description Physical cores (or threads) of the machine. */
-                        vcpus: number;
-                        /** @description Zone name. */
-                        zone: string;
-                    };
+                    "application/json": components["schemas"]["Host"];
                 };
             };
             /** @description validation_failed */
@@ -4896,65 +5388,18 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description May not leave less vCPU capacity than is allocated. */
-                    cpu_allocation_ratio?: number;
-                    embodied_kgco2e?: number | null;
-                    lifetime_years?: number | null;
-                    /** @description May not leave less memory capacity than is allocated. */
-                    memory_allocation_ratio?: number;
-                    power_idle_w?: number | null;
-                    power_max_w?: number | null;
-                    /** @description Disabled hosts keep their instances but receive no new ones. */
-                    status?: "enabled" | "disabled";
-                };
+                "application/json": components["schemas"]["HostUpdate"];
             };
         };
         responses: {
-            /** @description OK. */
+            /** @description OK (Host). */
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What live instances hold on this host. */
-                        allocated: {
-                            disk_gib: number;
-                            instances: number;
-                            memory_mib: number;
-                            vcpus: number;
-                        };
-                        /** @description What placement may allocate: the machine after allocation ratios, rounded down. */
-                        capacity: {
-                            disk_gib: number;
-                            memory_mib: number;
-                            vcpus: number;
-                        };
-                        cpu_allocation_ratio: number;
-                        /** Format: date-time */
-                        created_at: string;
-                        disk_gib: number;
-                        embodied_kgco2e: number | null;
-                        estimated_power_w: number | null;
-                        /** Format: uuid */
-                        id: string;
-                        lifetime_years: number | null;
-                        memory_allocation_ratio: number;
-                        memory_mib: number;
-                        name: string;
-                        power_idle_w: number | null;
-                        power_max_w: number | null;
-                        /** @description Disabled hosts keep their instances but receive no new ones. */
-                        status: "enabled" | "disabled";
-                        /** Format: date-time */
-                        updated_at: string;
-                        /** @description Physical cores (or threads) of the machine. */
-                        vcpus: number;
-                        /** @description Zone name. */
-                        zone: string;
-                    };
+                    "application/json": components["schemas"]["Host"];
                 };
             };
             /** @description validation_failed */
