@@ -56,6 +56,7 @@ describe("price plans, usage and invoices through the API", () => {
 			// 100 x 365/730 + 200 x (744 - 365)/730
 			volume_gib_months: "153.835616438",
 			snapshot_gib_months: "0.000000000",
+			energy_kwh: "0.000000000",
 		});
 
 		const shares = await h.t.request<{ resources: { resource_type: string; items: { meter: string }[] }[] }>(
@@ -83,7 +84,9 @@ describe("price plans, usage and invoices through the API", () => {
 		expect(list.body.items).toHaveLength(1);
 		const invoice = list.body.items[0] as Invoice;
 		expect(invoice).toMatchObject({ status: "draft", number: null, currency: "MAD" });
-		expect(invoice.lines.map((l) => [l.meter, l.quantity, l.unit_price, l.amount])).toEqual([
+		expect(
+			invoice.lines.filter((l) => l.kind !== "information").map((l) => [l.meter, l.quantity, l.unit_price, l.amount]),
+		).toEqual([
 			["vcpu_hours", "24.000000000", "0.012500", "0.30"],
 			["memory_gib_hours", "48.000000000", "0.004000", "0.19"],
 			["volume_gib_months", "153.835616438", "0.350000", "53.84"],
@@ -126,6 +129,11 @@ describe("price plans, usage and invoices through the API", () => {
 			`usage,vcpu_hours,2026-05-01T00:00:00.000Z,${plan.versions[0]?.id},24.000000000,vCPU-hour,0.012500,0.30`,
 			`usage,memory_gib_hours,2026-05-01T00:00:00.000Z,${plan.versions[0]?.id},48.000000000,GiB-hour,0.004000,0.19`,
 			`usage,volume_gib_months,2026-05-01T00:00:00.000Z,${plan.versions[0]?.id},153.835616438,GiB-month,0.350000,53.84`,
+			`information,energy_kwh,2026-05-01T00:00:00.000Z,${plan.versions[0]?.id},0.000000000,kWh,0.000000,0.00`,
+			...["scope1", "scope2_location", "scope2_market", "embodied"].map(
+				(scope) =>
+					`information,co2e_${scope},2026-05-01T00:00:00.000Z,${plan.versions[0]?.id},0.000000000,gCO2e,0.000000,0.00`,
+			),
 			"",
 		]);
 	});

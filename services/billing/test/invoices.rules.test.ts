@@ -64,12 +64,20 @@ describe("adjustments", () => {
 			["usage", "volume_gib_months", "2026-09-01T00:00:00.000Z", "72.000000000", "36.00"],
 			// 50 GiB x 146 h / 730 h = 10 GiB-months of August, at 0.20.
 			["adjustment", "snapshot_gib_months", "2026-08-01T00:00:00.000Z", "10.000000000", "2.00"],
+			// Energy and carbon shown, never charged: this tenant has no rows in the energy ledger.
+			...["energy_kwh", "co2e_scope1", "co2e_scope2_location", "co2e_scope2_market", "co2e_embodied"].map((meter) => [
+				"information",
+				meter,
+				"2026-09-01T00:00:00.000Z",
+				"0.000000000",
+				"0.00",
+			]),
 		]);
 		// The finalized August invoice is untouched, and the adjustment is not made twice.
 		expect((await invoicesOf(tenant)).find((i) => i.id === august.id)).toEqual(finalized.body);
 		await h.runInvoices("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z");
 		const october = (await invoicesOf(tenant)).find((i) => i.period_start.startsWith("2026-10"));
-		expect(october?.lines.map((l) => l.kind)).toEqual(["usage"]);
+		expect(october?.lines.map((l) => l.kind)).toEqual(["usage", ...Array(5).fill("information")]);
 	});
 });
 
@@ -99,6 +107,7 @@ describe("price plans", () => {
 			memory_gib_hour: "0.002000",
 			volume_gib_month: "0.450000",
 			snapshot_gib_month: "0.200000",
+			energy_kwh: "0.000000",
 		});
 	});
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "@igoudar/db";
-import { instanceEvents, instances, operations, storageEvents } from "@igoudar/db";
+import { energyAttributions, energySites, instanceEvents, instances, operations, storageEvents } from "@igoudar/db";
 import { redisConnectionFactory, sagaHandler, startWorkers, type WorkerRunner } from "@igoudar/jobs";
 import { silentLogger, waitFor } from "@igoudar/jobs/testing";
 import { TestPlatform } from "@igoudar/server/testing";
@@ -173,6 +173,54 @@ export async function insertStorageLifecycle(
 		);
 	}
 	return id;
+}
+
+export interface LedgerRow {
+	hour: string;
+	/** Null: an operator line. */
+	tenantId: string | null;
+	resourceId?: string;
+	wh: number;
+	co2eMg?: { scope1: number; scope2Location: number; scope2Market: number; embodied: number };
+	status?: "provisional" | "final";
+}
+
+/**
+ * Rows of the energy ledger as the energy service writes them (billing only reads them): each
+ * row's energy all dynamic for simplicity, on a site made for the call.
+ */
+export async function insertLedgerRows(db: Db, rows: LedgerRow[]): Promise<number[]> {
+	const [site] = await db
+		.insert(energySites)
+		.values({ name: `site-${randomBytes(5).toString("hex")}` })
+		.returning({ id: energySites.id });
+	if (!site) throw new Error("no site");
+	const inserted = await db
+		.insert(energyAttributions)
+		.values(
+			rows.map((row) => ({
+				siteId: site.id,
+				hour: new Date(row.hour),
+				line: row.tenantId ? "tenant" : "unallocated_idle",
+				tenantId: row.tenantId,
+				resourceType: row.tenantId ? "instance" : null,
+				resourceId: row.tenantId ? (row.resourceId ?? crypto.randomUUID()) : null,
+				dynamicWh: row.wh,
+				idleWh: 0,
+				facilityOverheadWh: 0,
+				totalWh: row.wh,
+				cfeWh: row.wh,
+				scope1Mg: row.co2eMg?.scope1 ?? 0,
+				scope2LocationMg: row.co2eMg?.scope2Location ?? 0,
+				scope2MarketMg: row.co2eMg?.scope2Market ?? 0,
+				embodiedMg: row.co2eMg?.embodied ?? 0,
+				cfeFraction: 1,
+				status: row.status ?? "provisional",
+				methodologyVersion: "2026.1",
+			})),
+		)
+		.returning({ id: energyAttributions.id });
+	return inserted.map((row) => row.id);
 }
 
 export const microsOfIso = (iso: string): bigint => BigInt(new Date(iso).getTime()) * 1000n;

@@ -13,11 +13,13 @@ import {
 } from "../db/invoices";
 import { formatMoney, MONEY_SCALE } from "../domain/currencies";
 import { formatDecimal } from "../domain/decimal";
+import type { InformationMeter } from "../domain/footprint";
 import { type Meter, QUANTITY_SCALE } from "../domain/metering";
 
 export interface InvoiceLineView {
-	kind: "usage" | "adjustment";
-	meter: Meter;
+	/** `information`: energy and carbon of the month, priced at zero. */
+	kind: "usage" | "adjustment" | "information";
+	meter: Meter | InformationMeter;
 	/** The month the quantity belongs to: the invoice's own, or an earlier one for an adjustment. */
 	usage_period_start: string;
 	rate_version_id: string;
@@ -58,8 +60,8 @@ export function presentInvoice(row: InvoiceRecord): InvoiceView {
 		price_plan_id: row.pricePlanId,
 		lines: row.lines.map((line) => ({
 			kind: line.kind,
-			// Written only from METERS by invoicing.
-			meter: line.meter as Meter,
+			// Written only from METERS and INFORMATION_METERS by invoicing.
+			meter: line.meter as Meter | InformationMeter,
 			usage_period_start: line.usagePeriodStart.toISOString(),
 			rate_version_id: line.priceVersionId,
 			quantity: formatDecimal(line.quantityNanos, QUANTITY_SCALE),

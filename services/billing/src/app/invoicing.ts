@@ -1,4 +1,5 @@
 import type { Db } from "@igoudar/db";
+import { loadEnergyHours, loadFootprint } from "../db/energy";
 import {
 	billedQuantities,
 	insertInvoiceIfAbsent,
@@ -10,6 +11,7 @@ import {
 import { findPricePlan } from "../db/price-plans";
 import { loadLifetimes } from "../db/usage";
 import { lineAmountMicros } from "../domain/currencies";
+import { informationLines, isEmptyFootprint } from "../domain/footprint";
 import { addMonths, microsOf } from "../domain/instants";
 import { METER_DEFINITIONS, type Meter } from "../domain/metering";
 import { invoiceTotals, type RatedLine, type RateVersion, rateUsage, versionAt } from "../domain/rating";
@@ -56,7 +58,14 @@ async function adjustmentLines(db: Db, tenantId: string, periodStart: Date, curr
 		const versions = plan.versions.map(rateVersionOf);
 		const from = microsOf(invoice.periodStart);
 		const to = microsOf(invoice.periodEnd);
-		const now = rateUsage(await loadLifetimes(db, tenantId, from, to), versions, from, to, currency);
+		const now = rateUsage(
+			await loadLifetimes(db, tenantId, from, to),
+			await loadEnergyHours(db, tenantId, from, to),
+			versions,
+			from,
+			to,
+			currency,
+		);
 		const month = invoice.periodStart.toISOString();
 		const quantities = new Map<string, { meter: Meter; version: RateVersion; quantity: bigint }>();
 		for (const line of now) {
@@ -91,8 +100,9 @@ async function adjustmentLines(db: Db, tenantId: string, periodStart: Date, curr
 /**
  * Makes the tenant's invoice for one calendar month, unless it exists: in one transaction under
  * the tenant's invoicing lock, the month's usage rated per meter and rate version, the
- * adjustments to earlier months, the totals, and the insert that the unique (tenant, month) key
- * makes happen once however many runs get here. A tenant with nothing to bill gets no invoice.
+ * adjustments to earlier months, the month's energy and carbon as information lines, the totals,
+ * and the insert that the unique (tenant, month) key makes happen once however many runs get
+ * here. A tenant with nothing to bill and no energy gets no invoice.
  */
 export async function makeTenantInvoice(
 	db: Db,
@@ -112,15 +122,19 @@ export async function makeTenantInvoice(
 		const to = microsOf(period.end);
 		const usage: DraftLine[] = rateUsage(
 			await loadLifetimes(tx, tenantId, from, to),
+			await loadEnergyHours(tx, tenantId, from, to),
 			versions,
 			from,
 			to,
 			plan.currency,
 		).map((line) => ({ ...line, kind: "usage", usagePeriodStart: period.start }));
 		const lines = [...usage, ...(await adjustmentLines(tx, tenantId, period.start, plan.currency))];
-		if (lines.length === 0) return "nothing_to_bill";
-		// The tax rate in effect on the last instant of the month.
-		const taxRatePpm = versionAt(versions, to - 1n)?.taxRatePpm ?? 0n;
+		const footprint = await loadFootprint(tx, tenantId, from, to);
+		if (lines.length === 0 && isEmptyFootprint(footprint)) return "nothing_to_bill";
+		// The tax rate in effect on the last instant of the month; information lines name that version.
+		const closing = versionAt(versions, to - 1n);
+		if (!closing) throw new Error(`price plan ${plan.id} has no version`);
+		const taxRatePpm = closing.taxRatePpm;
 		const totals = invoiceTotals(
 			lines.map((line) => line.amountMicros),
 			taxRatePpm,
@@ -139,9 +153,16 @@ export async function makeTenantInvoice(
 			runId,
 		});
 		if (!invoice) return "exists";
-		await insertInvoiceLines(
-			tx,
-			lines.map((line, position) => ({
+		const information = informationLines(footprint).map((line) => ({
+			...line,
+			kind: "information" as const,
+			usagePeriodStart: period.start,
+			priceVersionId: closing.id,
+			unitPriceMicros: 0n,
+			amountMicros: 0n,
+		}));
+		await insertInvoiceLines(tx, [
+			...lines.map((line, position) => ({
 				invoiceId: invoice.id,
 				position,
 				kind: line.kind,
@@ -153,7 +174,8 @@ export async function makeTenantInvoice(
 				unitPriceMicros: line.unitPriceMicros,
 				amountMicros: line.amountMicros,
 			})),
-		);
+			...information.map((line, index) => ({ ...line, invoiceId: invoice.id, position: lines.length + index })),
+		]);
 		return "made";
 	});
 }

@@ -25,9 +25,13 @@ export const RATE_KEYS = {
 	memory_gib_hours: "memory_gib_hour",
 	volume_gib_months: "volume_gib_month",
 	snapshot_gib_months: "snapshot_gib_month",
+	energy_kwh: "energy_kwh",
 } as const satisfies Record<Meter, string>;
 type RateKey = (typeof RATE_KEYS)[Meter];
 export type Rates = Record<RateKey, string>;
+/** Energy came after the first plans: a plan made without its rate does not charge for energy. */
+const OPTIONAL_RATES: ReadonlySet<Meter> = new Set(["energy_kwh"]);
+export type RatesInput = Omit<Rates, "energy_kwh"> & Partial<Pick<Rates, "energy_kwh">>;
 
 export interface PriceVersionView {
 	id: string;
@@ -58,6 +62,7 @@ export function rateVersionOf(row: PriceVersionRow): RateVersion {
 			memory_gib_hours: row.memoryGibHourMicros,
 			volume_gib_months: row.volumeGibMonthMicros,
 			snapshot_gib_months: row.snapshotGibMonthMicros,
+			energy_kwh: row.energyKwhMicros,
 		},
 		taxRatePpm: BigInt(row.taxRatePpm),
 	};
@@ -96,7 +101,8 @@ function parseRates(rates: Partial<Rates>, fallback?: RateVersion): Record<Meter
 	const parsed = {} as Record<Meter, bigint>;
 	for (const meter of METERS) {
 		const text = rates[RATE_KEYS[meter]];
-		const value = text === undefined ? fallback?.rates[meter] : parseDecimal(text, MONEY_SCALE);
+		const carried = fallback?.rates[meter] ?? (OPTIONAL_RATES.has(meter) ? 0n : undefined);
+		const value = text === undefined ? carried : parseDecimal(text, MONEY_SCALE);
 		if (value === undefined || value === null) {
 			throw problems.validation(`rates.${RATE_KEYS[meter]} must be a decimal with at most 6 decimal places.`, [
 				{ field: `body/rates/${RATE_KEYS[meter]}`, message: "invalid rate" },
@@ -126,6 +132,7 @@ function versionValues(planId: string, effectiveAt: Date, rates: Record<Meter, b
 		memoryGibHourMicros: rates.memory_gib_hours,
 		volumeGibMonthMicros: rates.volume_gib_months,
 		snapshotGibMonthMicros: rates.snapshot_gib_months,
+		energyKwhMicros: rates.energy_kwh,
 		taxRatePpm,
 	};
 }
@@ -133,7 +140,7 @@ function versionValues(planId: string, effectiveAt: Date, rates: Record<Meter, b
 export interface PricePlanCreate {
 	name: string;
 	currency?: string;
-	rates: Rates;
+	rates: RatesInput;
 	tax_rate?: string;
 	effective_at?: string;
 }

@@ -1,8 +1,10 @@
 import { type Ctx, problems } from "@igoudar/kit";
+import { loadEnergyByResource, loadEnergyHours } from "../db/energy";
 import { loadLifetimes } from "../db/usage";
 import { formatDecimal } from "../domain/decimal";
 import { dateOfMicros, microsOf, monthStartOf } from "../domain/instants";
 import {
+	accumulateEnergy,
 	accumulateUsage,
 	METER_DEFINITIONS,
 	METERS,
@@ -47,6 +49,7 @@ export interface UsageQuery {
  * Usage over [from, to), default this month so far. The window ends now at the latest: what is
  * still running counts up to this moment. Each meter's total is rounded once from the exact sum;
  * a resource's share is rounded on its own, so shares may differ from the total in the last digit.
+ * Energy is the ledger's: the hours that start inside the window, whole.
  */
 export async function usageGet(ctx: Ctx, tenantId: string, query: UsageQuery): Promise<UsageView> {
 	const now = new Date();
@@ -60,11 +63,19 @@ export async function usageGet(ctx: Ctx, tenantId: string, query: UsageQuery): P
 	// A window that starts in the future has used nothing yet.
 	const toMicros = to > from ? microsOf(to) : fromMicros;
 	const lifetimes = await loadLifetimes(ctx.db, tenantId, fromMicros, toMicros);
-	const totals = zeroTotals();
+	const totals = accumulateEnergy(
+		zeroTotals(),
+		await loadEnergyHours(ctx.db, tenantId, fromMicros, toMicros),
+		fromMicros,
+		toMicros,
+	);
+	const energyByResource =
+		query.group_by === "resource" ? await loadEnergyByResource(ctx.db, tenantId, fromMicros, toMicros) : new Map();
 	const resources: NonNullable<UsageView["resources"]> = [];
 	for (const lifetime of lifetimes) {
 		const share = accumulateUsage(zeroTotals(), lifetime, fromMicros, toMicros);
-		for (const meter of METERS) totals[meter] += share[meter];
+		share.energy_kwh = energyByResource.get(lifetime.id) ?? 0n;
+		for (const meter of METERS) if (meter !== "energy_kwh") totals[meter] += share[meter];
 		if (query.group_by === "resource" && METERS.some((meter) => share[meter] > 0n)) {
 			resources.push({ resource_type: lifetime.type, resource_id: lifetime.id, items: itemsOf(share, true) });
 		}

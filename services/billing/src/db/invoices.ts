@@ -1,6 +1,6 @@
 import type { Db } from "@igoudar/db";
 import { auditEvents, invoiceLines, invoiceNumberCounters, invoices } from "@igoudar/db";
-import { and, asc, desc, eq, gt, gte, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, lt, ne, sql } from "drizzle-orm";
 import { ppmValue } from "./price-plans";
 
 export type InvoiceRow = typeof invoices.$inferSelect;
@@ -93,7 +93,8 @@ export async function invoicesOfTenantBetween(db: Db, tenantId: string, from: Da
 
 /**
  * What has been billed so far for each (month, meter, rate version) of a tenant, across every
- * invoice: the month's own lines and the adjustments later invoices made to it.
+ * invoice: the month's own lines and the adjustments later invoices made to it (information
+ * lines bill nothing).
  */
 export async function billedQuantities(db: Db, tenantId: string, from: Date, before: Date) {
 	return db
@@ -108,6 +109,7 @@ export async function billedQuantities(db: Db, tenantId: string, from: Date, bef
 		.where(
 			and(
 				eq(invoices.tenantId, tenantId),
+				ne(invoiceLines.kind, "information"),
 				gte(invoiceLines.usagePeriodStart, from),
 				lt(invoiceLines.usagePeriodStart, before),
 			),

@@ -11,7 +11,7 @@ export const atMicros = (micros: bigint) =>
 const micros = (column: unknown) => sql<string>`((extract(epoch from ${column}) * 1000000)::bigint)::text`;
 
 /** `execute` answers the driver's own result; node-postgres and PGlite both carry `rows`. */
-function rowsOf<Row>(result: unknown): Row[] {
+export function rowsOf<Row>(result: unknown): Row[] {
 	return (result as { rows: Row[] }).rows;
 }
 

@@ -7,7 +7,13 @@ import { divideRoundHalfEven, pow10 } from "./decimal";
  * microsecond, for the time between an event with a billable status and the next event.
  */
 
-export const METERS = ["vcpu_hours", "memory_gib_hours", "volume_gib_months", "snapshot_gib_months"] as const;
+export const METERS = [
+	"vcpu_hours",
+	"memory_gib_hours",
+	"volume_gib_months",
+	"snapshot_gib_months",
+	"energy_kwh",
+] as const;
 export type Meter = (typeof METERS)[number];
 
 /** Quantities are integer nano-units of the meter's unit: nine decimal places on the wire. */
@@ -19,13 +25,16 @@ export const HOURS_PER_MONTH = 730n;
 
 /**
  * A meter's quantity is `sum(weight x microseconds) / denominator`: the weight is vCPUs, MiB of
- * memory or GiB of storage, the denominator turns microseconds (and MiB) into the unit.
+ * memory or GiB of storage, the denominator turns microseconds (and MiB) into the unit. Energy
+ * is not a lifetime: its total is the watt-hours the energy ledger attributed to the tenant's
+ * resources, and 1000 turns Wh into kWh.
  */
 export const METER_DEFINITIONS: Readonly<Record<Meter, { unit: string; denominator: bigint }>> = {
 	vcpu_hours: { unit: "vCPU-hour", denominator: MICROS_PER_HOUR },
 	memory_gib_hours: { unit: "GiB-hour", denominator: 1024n * MICROS_PER_HOUR },
 	volume_gib_months: { unit: "GiB-month", denominator: HOURS_PER_MONTH * MICROS_PER_HOUR },
 	snapshot_gib_months: { unit: "GiB-month", denominator: HOURS_PER_MONTH * MICROS_PER_HOUR },
+	energy_kwh: { unit: "kWh", denominator: 1000n },
 };
 
 export type ResourceType = "instance" | "volume" | "snapshot";
@@ -69,6 +78,7 @@ export const zeroTotals = (): MeterTotals => ({
 	memory_gib_hours: 0n,
 	volume_gib_months: 0n,
 	snapshot_gib_months: 0n,
+	energy_kwh: 0n,
 });
 
 /** The weight per meter of a resource while it is in the status of `event` (empty: not billed). */
@@ -112,4 +122,28 @@ export function accumulateUsage(
 /** A meter's total (weight x microseconds) as nano-units of its unit, rounded half to even. */
 export function quantityNanos(meter: Meter, total: bigint): bigint {
 	return divideRoundHalfEven(total * pow10(QUANTITY_SCALE), METER_DEFINITIONS[meter].denominator);
+}
+
+/** A tenant's attributed energy in one hour: the sum of its rows in the energy ledger. */
+export interface EnergyHour {
+	/** Start of the hour, microseconds since the Unix epoch. */
+	hourMicros: bigint;
+	wh: bigint;
+}
+
+/**
+ * Adds the Wh of the hours that start inside [fromMicros, toMicros) to `totals.energy_kwh`. An
+ * hour is indivisible (the ledger's grain): it belongs to the window, month or rate version its
+ * start falls in.
+ */
+export function accumulateEnergy(
+	totals: MeterTotals,
+	hours: readonly EnergyHour[],
+	fromMicros: bigint,
+	toMicros: bigint,
+): MeterTotals {
+	for (const hour of hours) {
+		if (hour.hourMicros >= fromMicros && hour.hourMicros < toMicros) totals.energy_kwh += hour.wh;
+	}
+	return totals;
 }

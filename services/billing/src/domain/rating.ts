@@ -1,5 +1,14 @@
 import { lineAmountMicros, taxMicros } from "./currencies";
-import { accumulateUsage, METERS, type Meter, quantityNanos, type ResourceLifetime, zeroTotals } from "./metering";
+import {
+	accumulateEnergy,
+	accumulateUsage,
+	type EnergyHour,
+	METERS,
+	type Meter,
+	quantityNanos,
+	type ResourceLifetime,
+	zeroTotals,
+} from "./metering";
 
 /** One effective-dated version of a plan's rates (micro-units of the currency per unit). */
 export interface RateVersion {
@@ -56,10 +65,13 @@ export function versionAt(versions: readonly RateVersion[], atMicros: bigint): R
 /**
  * The usage lines of a period: per rate version and meter, the exact usage in the version's part
  * of the period as a quantity (rounded half to even to nano-units), and its amount, the quantity
- * times the rate rounded half to even to the currency's minor unit. Zero quantities make no line.
+ * times the rate rounded half to even to the currency's minor unit. Zero quantities make no line,
+ * and neither does energy under a version that does not charge for it: the invoice shows the
+ * month's kWh as an information line anyway, so a zero-priced usage line would only repeat it.
  */
 export function rateUsage(
 	lifetimes: readonly ResourceLifetime[],
+	energy: readonly EnergyHour[],
 	versions: readonly RateVersion[],
 	fromMicros: bigint,
 	toMicros: bigint,
@@ -69,10 +81,11 @@ export function rateUsage(
 	for (const slice of versionSlices(versions, fromMicros, toMicros)) {
 		const totals = zeroTotals();
 		for (const lifetime of lifetimes) accumulateUsage(totals, lifetime, slice.fromMicros, slice.toMicros);
+		accumulateEnergy(totals, energy, slice.fromMicros, slice.toMicros);
 		for (const meter of METERS) {
 			const quantity = quantityNanos(meter, totals[meter]);
-			if (quantity === 0n) continue;
 			const unitPriceMicros = slice.version.rates[meter];
+			if (quantity === 0n || (meter === "energy_kwh" && unitPriceMicros === 0n)) continue;
 			lines.push({
 				meter,
 				versionId: slice.version.id,
