@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,29 +8,70 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-export interface InstalledSdk {
-	/** The scratch project: a package.json, node_modules with the SDK from its tarball, nothing else. */
+export interface InstalledPackages {
+	/** The scratch project: a package.json, node_modules with the packages from their tarballs, nothing else. */
 	dir: string;
 	/** Runs an ESM script in the scratch project and resolves with what it printed. */
 	runScript(source: string, env: NodeJS.ProcessEnv): Promise<string>;
+	/** The path of an installed package's bin, as npm linked it into node_modules/.bin. */
+	bin(name: string): string;
 	remove(): Promise<void>;
 }
 
+/** Kept for the SDK's own test. */
+export type InstalledSdk = InstalledPackages;
+
 /**
- * Packs the SDK as it would be published (pnpm builds it in `prepack` and writes the
- * `publishConfig` exports into the packed manifest) and installs the tarball with plain npm into
- * an empty project, as a user of the package would, with no TypeScript and no workspace around.
+ * Packing builds into the packages' dist/ folders, which test files running in parallel share: a
+ * lock directory (mkdir is atomic) lets one pack at a time, so none reads a file another rewrites.
  */
-export async function packAndInstallSdk(): Promise<InstalledSdk> {
-	const dir = await mkdtemp(join(tmpdir(), "igoudar-sdk-consumer-"));
+async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
+	const lock = join(tmpdir(), `igoudar-pack-${Buffer.from(root).toString("hex").slice(-16)}.lock`);
+	for (;;) {
+		try {
+			await mkdir(lock);
+			break;
+		} catch {
+			// A lock left by a killed run is stale after two minutes (a pack takes seconds).
+			const age = await stat(lock).then(
+				(s) => Date.now() - s.mtimeMs,
+				() => 0,
+			);
+			if (age > 120_000) await rm(lock, { recursive: true, force: true });
+			await new Promise((resolve) => setTimeout(resolve, 200));
+		}
+	}
+	try {
+		return await work();
+	} finally {
+		await rm(lock, { recursive: true, force: true });
+	}
+}
+
+/**
+ * Packs workspace packages as they would be published (pnpm builds them in `prepack`, writes the
+ * `publishConfig` exports into the packed manifests and turns `workspace:*` into versions) and
+ * installs the tarballs together with plain npm into an empty project, as a user would, with no
+ * TypeScript and no workspace around. A package depending on another of the list gets it from its
+ * tarball, not from a registry.
+ */
+export async function packAndInstall(packages: readonly string[]): Promise<InstalledPackages> {
+	const dir = await mkdtemp(join(tmpdir(), "igoudar-consumer-"));
 	const packs = join(dir, "packs");
-	await run("pnpm", ["--filter", "@igoudar/sdk", "pack", "--pack-destination", packs], { cwd: root });
-	const tarball = (await readdir(packs)).find((name) => name.endsWith(".tgz"));
-	if (!tarball) throw new Error(`pnpm pack wrote no tarball into ${packs}`);
+	const tarballs: string[] = [];
+	await withPackLock(async () => {
+		for (const name of packages) {
+			const destination = join(packs, name.replace(/[@/]/g, "_"));
+			await run("pnpm", ["--filter", name, "pack", "--pack-destination", destination], { cwd: root });
+			const tarball = (await readdir(destination)).find((file) => file.endsWith(".tgz"));
+			if (!tarball) throw new Error(`pnpm pack of ${name} wrote no tarball into ${destination}`);
+			tarballs.push(join(destination, tarball));
+		}
+	});
 	const project = join(dir, "project");
-	await run("mkdir", ["-p", project]);
+	await mkdir(project, { recursive: true });
 	await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-	await run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", join(packs, tarball)], {
+	await run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", ...tarballs], {
 		cwd: project,
 		env: { ...process.env, npm_config_loglevel: "error" },
 	});
@@ -42,6 +83,11 @@ export async function packAndInstallSdk(): Promise<InstalledSdk> {
 			const { stdout } = await run(process.execPath, [file], { cwd: project, env: { ...process.env, ...env } });
 			return stdout;
 		},
+		bin: (name) => join(project, "node_modules", ".bin", name),
 		remove: () => rm(dir, { recursive: true, force: true }),
 	};
+}
+
+export function packAndInstallSdk(): Promise<InstalledSdk> {
+	return packAndInstall(["@igoudar/sdk"]);
 }

@@ -24,7 +24,10 @@ export interface StoryPlatform {
  * process, or one process per API service and one `--target=worker`, on the same database and
  * Redis, behind a router that follows the compose gateway's rules.
  */
-export async function startStoryPlatform(target: StoryTarget, extraEnv: NodeJS.ProcessEnv = {}): Promise<StoryPlatform> {
+export async function startStoryPlatform(
+	target: StoryTarget,
+	extraEnv: NodeJS.ProcessEnv = {},
+): Promise<StoryPlatform> {
 	const database: TestDatabase = await createTestDatabase();
 	const env: NodeJS.ProcessEnv = {
 		DATABASE_URL: database.url,
@@ -47,7 +50,9 @@ export async function startStoryPlatform(target: StoryTarget, extraEnv: NodeJS.P
 		} else {
 			// The tenants service first: it makes the signing keys and the operator the others trust.
 			processes.push(await startServerProcess("tenants", env));
-			processes.push(...(await Promise.all([...API_TARGETS.slice(1), "worker"].map((t) => startServerProcess(t, env)))));
+			processes.push(
+				...(await Promise.all([...API_TARGETS.slice(1), "worker"].map((t) => startServerProcess(t, env)))),
+			);
 		}
 	} catch (error) {
 		await stop();
