@@ -6,6 +6,8 @@ import { reportRoutes } from "./routes/reports";
 import { siteRoutes } from "./routes/sites";
 
 export { type AttributionPass, attributeDueHours, settleSiteHour } from "./app/attribution";
+export { DEMO_HOURS, feedDemoSite } from "./app/demo";
+export { demoSupply } from "./app/demo-supply";
 export { storeReadings } from "./app/readings";
 export { allSites } from "./db/sites";
 export type { EnergyDeps } from "./deps";

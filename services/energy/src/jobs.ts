@@ -3,6 +3,7 @@ import {
 	defineCatalog,
 	defineJob,
 	type JobHandler,
+	type JobPayload,
 	PRODUCER_CONNECTION,
 	type RedisConnectionFactory,
 } from "@igoudar/jobs";
@@ -37,7 +38,7 @@ export const ENERGY_SCHEDULER_ID = "energy-attribution";
 export function energyAttributionHandler(
 	db: Db,
 	settings: Pick<EnergySettings, "finalAfterHours">,
-): JobHandler<Record<string, never>> {
+): JobHandler<JobPayload<(typeof energyJobs)["energy.attribute"]>> {
 	return async (job) => {
 		for (;;) {
 			const pass = await attributeDueHours(db, settings, job.logger);

@@ -39,7 +39,7 @@ const to = new Date((hours[2] as Date).getTime() + HOUR_MS);
 beforeAll(async () => {
 	h = await EnergyHarness.start();
 	zones = [await h.zone(), await h.zone()];
-	const hosts = [];
+	const hosts: { zone: { id: string; name: string }; host: { id: string; name: string } }[] = [];
 	for (const zone of zones) hosts.push({ zone, host: await h.host(zone.id) }, { zone, host: await h.host(zone.id) });
 	site = await h.site(zones.map((zone) => zone.name));
 	// Three tenants: one on two hosts of two zones with a volume, one on one host, one that ran

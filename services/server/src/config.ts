@@ -42,6 +42,9 @@ export interface ServerConfig {
 	kit: KitConfig;
 }
 
+/** Hash-tagged, so the default works on a Redis Cluster as on a single Redis (docs/scaling.md). */
+export const DEFAULT_REDIS_PREFIX = "{igoudar}";
+
 export function parseTarget(argv: string[]): Target {
 	const flag = argv.find((a) => a.startsWith("--target="));
 	const index = argv.indexOf("--target");
@@ -62,7 +65,8 @@ export function serverConfigFromEnv(target: Target, env: NodeJS.ProcessEnv = pro
 		pgliteDir: envString("IGOUDAR_PGLITE_DIR", ".data/pglite", env),
 		redisUrl: envString("REDIS_URL", "redis://127.0.0.1:6379", env),
 		redisAutostart: envString("IGOUDAR_REDIS_AUTOSTART", "true", env) !== "false",
-		redisPrefix: envString("IGOUDAR_REDIS_PREFIX", "igoudar", env),
+		// In braces, a Redis Cluster hash tag: every key of a BullMQ queue lands in one slot (see redis.ts).
+		redisPrefix: envString("IGOUDAR_REDIS_PREFIX", DEFAULT_REDIS_PREFIX, env),
 		redisCommandTimeoutMs: envInt("IGOUDAR_REDIS_COMMAND_TIMEOUT_MS", 500, env),
 		logLevel: envString("LOG_LEVEL", "info", env),
 		production: env.NODE_ENV === "production",
@@ -75,7 +79,8 @@ export function serverConfigFromEnv(target: Target, env: NodeJS.ProcessEnv = pro
 		replaceUnsealedKeys: envString("IGOUDAR_REPLACE_UNSEALED_KEYS", "false", env) === "true",
 		metricsRefreshMs: envInt("IGOUDAR_METRICS_REFRESH_MS", 15_000, env),
 		billing: billingSettingsFromEnv(env),
-		energy: energySettingsFromEnv(env),
+		// The dev quickstart (everything in one process on embedded PGlite) shows the demo site.
+		energy: energySettingsFromEnv(env, target === "all" && !env.DATABASE_URL && env.NODE_ENV !== "production"),
 		kit: kitConfigFromEnv(env),
 	};
 }

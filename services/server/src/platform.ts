@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { billingJobs, billingService } from "@igoudar/billing";
 import { computeJobs, computeService, consistencyCheckers } from "@igoudar/compute";
 import type { DatabaseHandle } from "@igoudar/db";
-import { energyJobs, energyService } from "@igoudar/energy";
+import { energyJobs, energyService, feedDemoSite } from "@igoudar/energy";
 import { OutboxRelay, pruneRelayedOutbox, redisConnectionFactory } from "@igoudar/jobs";
 import {
 	type App,
@@ -228,6 +228,15 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 				energy: config.energy,
 				consistencyCheckers: platformConsistencyCheckers,
 			});
+		}
+		if (config.energy.demo && runsWorkers(config.target)) {
+			// The demo site: a day of readings at once, then each hour's as it ends.
+			const feedDemo = () =>
+				feedDemoSite(db, config.energy, logger as unknown as PinoLogger).catch((error: unknown) =>
+					logger.error({ err: error }, "could not feed the demo site"),
+				);
+			await feedDemo();
+			timers.push(setInterval(feedDemo, 5 * 60_000).unref());
 		}
 		timers.push(
 			setInterval(() => {

@@ -110,6 +110,28 @@ function volumeHour(track: StorageTrack, from: bigint, to: bigint): VolumeHour |
 	};
 }
 
+/**
+ * The site's hosts during the hour with their instances' use of them and their readings (none:
+ * `measuredWh` null). The demo site reads it too, to make readings that follow the load.
+ */
+export async function loadHostHours(
+	db: Db,
+	siteId: string,
+	hour: Date,
+	readings: Map<string, number>,
+): Promise<HostHour[]> {
+	const from = microsOf(hour);
+	const to = microsOf(new Date(hour.getTime() + HOUR_MS));
+	const hosts = await siteHosts(db, siteId, new Date(hour.getTime() + HOUR_MS), [...readings.keys()]);
+	const tracks = await instanceTracks(
+		db,
+		hosts.map((host) => host.id),
+		from,
+		to,
+	);
+	return hosts.map((host) => hostHour(host, tracks, readings.get(host.id), from, to));
+}
+
 export interface LoadedSiteHour {
 	input: SiteHourInput;
 	/** Ids of the snapshots among `input.volumes` (the domain prices both alike). */
@@ -128,13 +150,7 @@ export async function loadSiteHour(
 	const from = microsOf(hour);
 	const to = microsOf(hourEnd);
 	const readings = await hostReadingsOf(db, siteId, hour);
-	const hosts = await siteHosts(db, siteId, hourEnd, [...readings.keys()]);
-	const tracks = await instanceTracks(
-		db,
-		hosts.map((host) => host.id),
-		from,
-		to,
-	);
+	const hosts = await loadHostHours(db, siteId, hour, readings);
 	const storage = await storageTracks(db, zoneIds, from, to);
 	const volumes = storage.flatMap((track) => volumeHour(track, from, to) ?? []);
 	return {
@@ -150,7 +166,7 @@ export async function loadSiteHour(
 				diesel: reading.dieselWh,
 			},
 			gridGco2ePerKwh: reading.gridGco2ePerKwh,
-			hosts: hosts.map((host) => hostHour(host, tracks, readings.get(host.id), from, to)),
+			hosts,
 			volumes,
 		},
 		snapshotIds: new Set(storage.filter((track) => track.type === "snapshot").map((track) => track.id)),

@@ -63,7 +63,7 @@ export async function storeReadings(
 	tx: Db,
 	siteId: string,
 	items: ReadingItem[],
-	settings: EnergySettings,
+	settings: Pick<EnergySettings, "finalAfterHours">,
 	now = new Date(),
 ): Promise<ReadingsResult> {
 	const hours = checkHours(items, now);
