@@ -4,7 +4,7 @@ import closeWithGrace from "close-with-grace";
 import { checkProductionSettings, parseTarget, serverConfigFromEnv } from "./config";
 import { createLogger } from "./logger";
 import { createPlatform } from "./platform";
-import { createApiRedis, ensureRedis } from "./redis";
+import { createApiRedis, ensureRedis, redisHashTag } from "./redis";
 
 /**
  * igoudar-server --target=all|tenants|worker. Wires configuration, logging, the database, Redis,
@@ -44,6 +44,12 @@ async function main(): Promise<void> {
 		{ mayStart: config.redisAutostart, dataDir: config.dataDir },
 		logger,
 	);
+	if (redisHashTag(config.redisPrefix) === undefined) {
+		logger.warn(
+			{ prefix: config.redisPrefix },
+			"IGOUDAR_REDIS_PREFIX has no hash tag: fine on one Redis, but a Redis Cluster needs one, e.g. {igoudar}",
+		);
+	}
 	const redis = createApiRedis(redisEndpoint.url, { commandTimeoutMs: config.redisCommandTimeoutMs });
 	// One line when the connection is lost and one when it is back, not one per reconnect attempt.
 	let redisDown = false;

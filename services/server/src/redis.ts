@@ -113,3 +113,19 @@ export async function readyWithin(redis: Redis, timeoutMs: number): Promise<bool
 		redis.once("ready", onReady);
 	});
 }
+
+/**
+ * The hash tag of a key prefix as Redis Cluster reads it: what lies between the first `{` and the
+ * first `}` after it, if that is not empty; undefined otherwise. Every key the platform writes
+ * starts with the prefix, so with a tag they all hash to one slot: BullMQ's scripts, which touch
+ * several keys of a queue at once, need that on a cluster (a plain prefix fails with CROSSSLOT).
+ * The platform's other keys (rate-limit counters, the audit election) are one key per command
+ * and would work either way; pub/sub channels are not keys and reach every node.
+ */
+export function redisHashTag(prefix: string): string | undefined {
+	const open = prefix.indexOf("{");
+	if (open < 0) return undefined;
+	const close = prefix.indexOf("}", open + 1);
+	if (close < 0 || close === open + 1) return undefined;
+	return prefix.slice(open + 1, close);
+}
