@@ -4,7 +4,7 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client
 import { Type } from "typebox";
 import { problems } from "./errors";
 import type { AddressLimits } from "./rate-limit";
-import { errorResponses } from "./schemas";
+import { errorResponses, resourceSchema } from "./schemas";
 
 export interface Probe {
 	name: string;
@@ -85,7 +85,7 @@ export function registerServiceEndpoints(
 				summary: "Liveness: the process is up",
 				operationId: "healthCheck",
 				tags: ServiceTag,
-				response: { 200: Type.Object({ status: Type.Literal("ok") }) },
+				response: { 200: resourceSchema("Health", Type.Object({ status: Type.Literal("ok") }), { status: "ok" }) },
 			},
 		},
 		async () => ({ status: "ok" as const }),
@@ -101,8 +101,14 @@ export function registerServiceEndpoints(
 				operationId: "readinessCheck",
 				tags: ServiceTag,
 				response: {
-					200: Type.Object({ status: Type.Literal("ready"), checks: Checks }),
-					503: Type.Object({ status: Type.Literal("unavailable"), checks: Checks }),
+					200: resourceSchema("Ready", Type.Object({ status: Type.Literal("ready"), checks: Checks }), {
+						status: "ready",
+						checks: { database: "ok", redis: "ok" },
+					}),
+					503: resourceSchema("NotReady", Type.Object({ status: Type.Literal("unavailable"), checks: Checks }), {
+						status: "unavailable",
+						checks: { database: "ok", redis: "timeout" },
+					}),
 				},
 			},
 		},

@@ -210,7 +210,7 @@ const TENANT_ROLES: Role[] = ["viewer", "member", "admin"];
 
 /** Who may call a route, in words, from the rule the server enforces. */
 export function accessDescription(access: Access): string {
-	if ("public" in access) return "**Access:** public: no token needed.";
+	if ("public" in access) return "**Access:** public: no OAuth access token needed.";
 	if (access.role === "operator") return "**Access:** operators only.";
 	const roles = TENANT_ROLES.filter((role) => ROLE_RANK[role] >= ROLE_RANK[access.role]);
 	const named = roles.map((role) => `\`${role}\``).join(", ");

@@ -20,8 +20,53 @@ export function namedSchema<T extends TSchema>(name: string, schema: T, example?
 	// spread would drop (and `Type.Partial` of the copy would then be an empty object).
 	const named: Record<string, unknown> = Object.defineProperties({}, Object.getOwnPropertyDescriptors(schema));
 	named[SCHEMA_NAME] = name;
-	if (example !== undefined) named.examples = [example];
+	const shown = example ?? composedExample(schema);
+	if (shown !== undefined) named.examples = [shown];
 	return named as T;
+}
+
+const FORMAT_EXAMPLES: Record<string, string> = {
+	"date-time": "2026-12-01T00:00:00Z",
+	uuid: "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+};
+
+/**
+ * An object whose properties all have examples (`{ instance, operation }`) gets theirs put
+ * together, so an answer built from named parts needs no example of its own. A literal or enum
+ * stands for itself, a union for its first member that has an example, an array for one item,
+ * a timestamp or uuid for a fixed one.
+ */
+function composedExample(schema: unknown): unknown {
+	const node = schema as {
+		examples?: unknown[];
+		const?: unknown;
+		enum?: unknown[];
+		anyOf?: unknown[];
+		properties?: Record<string, unknown>;
+		type?: unknown;
+		items?: unknown;
+		format?: unknown;
+	};
+	if (node.examples?.length) return node.examples[0];
+	if (node.const !== undefined) return node.const;
+	if (node.enum?.length) return node.enum[0];
+	if (typeof node.format === "string" && node.format in FORMAT_EXAMPLES) return FORMAT_EXAMPLES[node.format];
+	if (node.type === "array") {
+		const item = composedExample(node.items);
+		return item === undefined ? undefined : [item];
+	}
+	for (const member of node.anyOf ?? []) {
+		const example = composedExample(member);
+		if (example !== undefined) return example;
+	}
+	if (!node.properties || Object.keys(node.properties).length === 0) return undefined;
+	const out: Record<string, unknown> = {};
+	for (const [key, property] of Object.entries(node.properties)) {
+		const example = composedExample(property);
+		if (example === undefined) return undefined;
+		out[key] = example;
+	}
+	return out;
 }
 
 /** A resource as the API returns it: named, with one realistic example. */
@@ -139,6 +184,8 @@ export const commonErrors: ProblemCode[] = [
 	"internal",
 ];
 
+const PAGE_TOKEN_EXAMPLE = "eyJrIjoiMDE5M2E1YjItN2M0ZSIsInYiOjF9";
+
 export const ListQuery = Type.Object(
 	{
 		limit: Type.Optional(
@@ -156,9 +203,13 @@ export const ListQuery = Type.Object(
 	{ additionalProperties: false },
 );
 
-/** One page of a list; a page of a named item is named `<Item>Page` in the spec. */
+/** One page of a list; a page of a named item is named `<Item>Page` in the spec, with its example. */
 export const Page = <T extends TSchema>(item: T, description?: string) => {
 	const name = schemaName(item);
+	const example = (item as { examples?: unknown[] }).examples?.[0];
+	const named = name ? { [SCHEMA_NAME]: `${name}Page` } : {};
+	const examples =
+		example === undefined ? {} : { examples: [{ items: [example], next_page_token: PAGE_TOKEN_EXAMPLE }] };
 	return Type.Object(
 		{
 			items: Type.Array(item),
@@ -166,7 +217,7 @@ export const Page = <T extends TSchema>(item: T, description?: string) => {
 				Type.String({ description: "Pass as `page_token` for the next page; null on the last page." }),
 			),
 		},
-		{ additionalProperties: false, description, ...(name ? { [SCHEMA_NAME]: `${name}Page` } : {}) },
+		{ additionalProperties: false, description, ...named, ...examples },
 	);
 };
 

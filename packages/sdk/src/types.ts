@@ -1,9 +1,9 @@
 import type { components, operations } from "./generated/schema.js";
 
 /**
- * Named types for what the API takes and returns, derived from the generated spec types so they
- * can never drift from it. Where the spec names a schema we use it; elsewhere the type is the
- * body of the operation that returns or takes it.
+ * Named types for what the API takes and returns: the spec's component schemas, generated from
+ * it, so they can never drift from it. The helpers below name the rest (query parameters, any
+ * operation's request or answer body).
  */
 type JsonOf<R> = R extends { content: { "application/json": infer B } } ? B : never;
 type SuccessStatus = 200 | 201 | 202;
@@ -25,52 +25,70 @@ export type ItemOf<K extends keyof operations> = ResponseOf<K> extends { items: 
 
 export type Schemas = components["schemas"];
 
-export type Tenant = ResponseOf<"tenantGet">;
-export type TenantCreate = RequestBodyOf<"tenantCreate">;
-export type TenantUpdate = RequestBodyOf<"tenantUpdate">;
-export type ServiceAccount = ItemOf<"serviceAccountList">;
-export type ServiceAccountCreate = RequestBodyOf<"serviceAccountCreate">;
+/** A component schema of the spec, by name: `Schema<"Instance">`. */
+export type Schema<N extends keyof Schemas> = Schemas[N];
+
+export type ProblemCode = Schemas["Problem"]["code"];
+export type ProblemFieldError = Schemas["ProblemFieldError"];
+
+export type Tenant = Schemas["Tenant"];
+export type TenantCreate = Schemas["TenantCreate"];
+export type TenantUpdate = Schemas["TenantUpdate"];
+export type ServiceAccount = Schemas["ServiceAccount"];
+export type ServiceAccountCreate = Schemas["ServiceAccountCreate"];
 /** The create answer, the only one that shows the secret. */
-export type ServiceAccountWithSecret = ResponseOf<"serviceAccountCreate">;
-export type Quota = ItemOf<"quotaList">;
-export type QuotaUpdate = RequestBodyOf<"quotaUpdate">;
-export type QuotaDefaults = ResponseOf<"quotaDefaultsGet">;
+export type ServiceAccountWithSecret = Schemas["ServiceAccountCreated"];
+export type Quota = Schemas["QuotaList"]["items"][number];
+export type QuotaList = Schemas["QuotaList"];
+export type QuotaUpdate = Schemas["QuotaUpdate"];
+export type QuotaDefaults = Schemas["QuotaDefaultList"];
+export type Token = Schemas["Token"];
+export type AuditEvent = Schemas["AuditEvent"];
 
-export type Operation = ResponseOf<"operationGet">;
+export type Operation = Schemas["Operation"];
 export type OperationStatus = Operation["status"];
+export type OperationAccepted = Schemas["OperationAccepted"];
 
-export type Instance = ResponseOf<"instanceGet">;
-export type InstanceCreate = RequestBodyOf<"instanceCreate">;
+export type Instance = Schemas["Instance"];
+export type InstanceCreate = Schemas["InstanceCreate"];
+export type InstanceAccepted = Schemas["InstanceAccepted"];
 export type InstanceStatus = Instance["status"];
 export type InstanceListQuery = QueryOf<"instanceList">;
-export type Flavor = ResponseOf<"flavorGet">;
-export type FlavorCreate = RequestBodyOf<"flavorCreate">;
-export type Zone = ResponseOf<"zoneGet">;
-export type ZoneCreate = RequestBodyOf<"zoneCreate">;
-export type Host = ResponseOf<"hostGet">;
-export type HostCreate = RequestBodyOf<"hostCreate">;
-export type HostUpdate = RequestBodyOf<"hostUpdate">;
-export type PlacementGroup = ResponseOf<"placementGroupGet">;
-export type PlacementGroupCreate = RequestBodyOf<"placementGroupCreate">;
+export type Flavor = Schemas["Flavor"];
+export type FlavorCreate = Schemas["FlavorCreate"];
+export type Zone = Schemas["Zone"];
+export type ZoneCreate = Schemas["ZoneCreate"];
+export type Host = Schemas["Host"];
+export type HostCreate = Schemas["HostCreate"];
+export type HostUpdate = Schemas["HostUpdate"];
+export type PlacementGroup = Schemas["PlacementGroup"];
+export type PlacementGroupCreate = Schemas["PlacementGroupCreate"];
+export type PlacementSettings = Schemas["PlacementSettings"];
+export type PlacementSettingsUpdate = Schemas["PlacementSettingsUpdate"];
 
-export type Volume = ResponseOf<"volumeGet">;
-export type VolumeCreate = RequestBodyOf<"volumeCreate">;
-export type VolumeResize = RequestBodyOf<"volumeResize">;
-export type VolumeAttach = RequestBodyOf<"volumeAttach">;
+export type Volume = Schemas["Volume"];
+export type VolumeCreate = Schemas["VolumeCreate"];
+export type VolumeAccepted = Schemas["VolumeAccepted"];
+export type VolumeResize = Schemas["VolumeResize"];
+export type VolumeAttach = Schemas["VolumeAttach"];
 export type VolumeListQuery = QueryOf<"volumeList">;
-export type Snapshot = ResponseOf<"snapshotGet">;
-export type SnapshotCreate = RequestBodyOf<"snapshotCreate">;
-export type StoragePool = ResponseOf<"storagePoolGet">;
-export type StoragePoolCreate = RequestBodyOf<"storagePoolCreate">;
-export type StoragePoolUpdate = RequestBodyOf<"storagePoolUpdate">;
+export type Snapshot = Schemas["Snapshot"];
+export type SnapshotCreate = Schemas["SnapshotCreate"];
+export type SnapshotAccepted = Schemas["SnapshotAccepted"];
+export type StoragePool = Schemas["StoragePool"];
+export type StoragePoolCreate = Schemas["StoragePoolCreate"];
+export type StoragePoolUpdate = Schemas["StoragePoolUpdate"];
 
-export type Usage = ResponseOf<"usageGet">;
+export type Usage = Schemas["Usage"];
 export type UsageQuery = QueryOf<"usageGet">;
-export type Invoice = ResponseOf<"invoiceGet">;
+export type Invoice = Schemas["Invoice"];
 export type InvoiceSummary = ItemOf<"invoiceList">;
-export type InvoiceRun = ResponseOf<"invoiceRunGet">;
-export type InvoiceRunCreate = RequestBodyOf<"invoiceRunCreate">;
-export type PricePlan = ResponseOf<"pricePlanGet">;
-export type PricePlanCreate = RequestBodyOf<"pricePlanCreate">;
-export type AuditEvent = ItemOf<"auditEventList">;
-export type ConsistencyReport = ResponseOf<"consistencyGet">;
+export type InvoiceRun = Schemas["InvoiceRun"];
+export type InvoiceRunCreate = Schemas["InvoiceRunCreate"];
+export type InvoiceRunAccepted = Schemas["InvoiceRunAccepted"];
+export type PricePlan = Schemas["PricePlan"];
+export type PricePlanCreate = Schemas["PricePlanCreate"];
+export type PricePlanVersionCreate = Schemas["PricePlanVersionCreate"];
+export type TenantPricePlan = Schemas["TenantPricePlan"];
+export type ConsistencyReport = Schemas["ConsistencyReport"];
+export type ConsistencyRepair = Schemas["ConsistencyRepair"];

@@ -1498,18 +1498,93 @@ export interface components {
             /** @description Entries of kind stuck. */
             stuck: number;
         };
+        /**
+         * @example {
+         *       "changes": [
+         *         {
+         *           "cause": "Counter 10, live resources hold 8: a release was lost.",
+         *           "from": 10,
+         *           "kind": "quota",
+         *           "resource": "vcpus",
+         *           "tenant_id": "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01",
+         *           "to": 8
+         *         }
+         *       ],
+         *       "counts": {
+         *         "host": 0,
+         *         "pool": 0,
+         *         "quota": 1,
+         *         "stuck": 0
+         *       },
+         *       "repaired_at": "2026-11-22T03:00:02Z"
+         *     }
+         */
         ConsistencyRepair: {
             changes: (components["schemas"]["QuotaChange"] | components["schemas"]["HostChange"] | components["schemas"]["StuckInstanceChange"] | components["schemas"]["PoolChange"])[];
             counts: components["schemas"]["ConsistencyCounts"];
             /** Format: date-time */
             repaired_at: string;
         };
+        /**
+         * @example {
+         *       "checked_at": "2026-11-22T03:00:00Z",
+         *       "counts": {
+         *         "host": 0,
+         *         "pool": 0,
+         *         "quota": 1,
+         *         "stuck": 0
+         *       },
+         *       "drifts": [
+         *         {
+         *           "actual": 8,
+         *           "cause": "Counter 10, live resources hold 8: a release was lost.",
+         *           "kind": "quota",
+         *           "resource": "vcpus",
+         *           "stored": 10,
+         *           "tenant_id": "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01"
+         *         }
+         *       ]
+         *     }
+         */
         ConsistencyReport: {
             /** Format: date-time */
             checked_at: string;
             counts: components["schemas"]["ConsistencyCounts"];
             drifts: (components["schemas"]["QuotaDrift"] | components["schemas"]["HostDrift"] | components["schemas"]["StuckInstanceDrift"] | components["schemas"]["PoolDrift"])[];
         };
+        /**
+         * @example {
+         *       "from": "2026-12-01T00:00:00Z",
+         *       "items": [
+         *         {
+         *           "cfe_fraction": 0.952941,
+         *           "facility_overhead_wh": 51000,
+         *           "grid_gco2e_per_kwh": 610,
+         *           "hour": "2026-12-01T12:00:00.000Z",
+         *           "it_wh": 374000,
+         *           "meter_wh": 425000,
+         *           "metering_discrepancy_wh": 0,
+         *           "methodology_version": "2026.1",
+         *           "pue": 1.1364,
+         *           "residual_wh": 0,
+         *           "status": "provisional",
+         *           "supply_wh": {
+         *             "battery": 0,
+         *             "diesel": 0,
+         *             "grid": 20000,
+         *             "solar": 95000,
+         *             "wind": 310000
+         *           },
+         *           "tenants_wh": 301200,
+         *           "unallocated_dynamic_wh": 0,
+         *           "unallocated_idle_wh": 123800,
+         *           "unattributed_facility_wh": 0
+         *         }
+         *       ],
+         *       "site_id": "0193a5b2-7c4e-7d21-9f3a-5b8c2d1e4f60",
+         *       "to": "2026-12-01T00:00:00Z"
+         *     }
+         */
         EnergyBalance: {
             /** Format: date-time */
             from: string;
@@ -1633,6 +1708,39 @@ export interface components {
             };
             version: string;
         };
+        /**
+         * @example {
+         *       "current": "2026.1",
+         *       "items": [
+         *         {
+         *           "carbon_free_sources": [
+         *             "wind",
+         *             "solar",
+         *             "battery"
+         *           ],
+         *           "default_host_power": {
+         *             "idle_w": 130,
+         *             "max_w": 400
+         *           },
+         *           "default_storage_wh_per_tb_hour": 1.2,
+         *           "diesel_gco2e_per_kwh": 762,
+         *           "effective_from": "2026-01-01T00:00:00Z",
+         *           "hours_per_year": 8760,
+         *           "idle_weights": {
+         *             "watts_per_gb_memory": 0.392,
+         *             "watts_per_vcpu": 0.74
+         *           },
+         *           "residual_mix_gco2e_per_kwh": null,
+         *           "storage_wh_per_tb_hour": {
+         *             "hdd": 0.65,
+         *             "nvme": 1.2,
+         *             "ssd": 1.2
+         *           },
+         *           "version": "2026.1"
+         *         }
+         *       ]
+         *     }
+         */
         EnergyMethodologyList: {
             /** @description The version new hours are computed with. */
             current: string;
@@ -1705,6 +1813,34 @@ export interface components {
                 hour: string;
             }[];
         };
+        /**
+         * @example {
+         *       "from": "2026-12-01T00:00:00Z",
+         *       "granularity": "hour",
+         *       "items": [
+         *         {
+         *           "cfe_fraction": 0.952941,
+         *           "co2e_g": {
+         *             "embodied": 11.25,
+         *             "scope1": 0,
+         *             "scope2_location": 2.009,
+         *             "scope2_market": 2.009
+         *           },
+         *           "energy_wh": {
+         *             "dynamic": 41,
+         *             "facility_overhead": 7,
+         *             "idle": 22,
+         *             "total": 70
+         *           },
+         *           "estimated": false,
+         *           "hour": "2026-12-01T12:00:00.000Z",
+         *           "methodology_version": "2026.1",
+         *           "status": "provisional"
+         *         }
+         *       ],
+         *       "to": "2026-12-01T00:00:00Z"
+         *     }
+         */
         EnergyReport: {
             /** Format: date-time */
             from: string;
@@ -3505,6 +3641,40 @@ export interface components {
             items: components["schemas"]["Tenant"][];
             next_page_token: string | null;
         };
+        /**
+         * @example {
+         *       "plan": {
+         *         "created_at": "2026-10-01T08:20:00Z",
+         *         "currency": "MAD",
+         *         "id": "0193a4e1-2c3d-7b4e-9f50-6b7c8d9e0f12",
+         *         "name": "standard-mad",
+         *         "rates": {
+         *           "energy_kwh": "0.000000",
+         *           "memory_gib_hour": "0.015000",
+         *           "snapshot_gib_month": "0.400000",
+         *           "vcpu_hour": "0.120000",
+         *           "volume_gib_month": "0.800000"
+         *         },
+         *         "tax_rate": "0.200000",
+         *         "updated_at": "2026-10-01T08:20:00Z",
+         *         "versions": [
+         *           {
+         *             "effective_at": "1970-01-01T00:00:00Z",
+         *             "id": "0193a4e1-2c3e-7b4e-9f50-6b7c8d9e0f13",
+         *             "rates": {
+         *               "energy_kwh": "0.000000",
+         *               "memory_gib_hour": "0.015000",
+         *               "snapshot_gib_month": "0.400000",
+         *               "vcpu_hour": "0.120000",
+         *               "volume_gib_month": "0.800000"
+         *             },
+         *             "tax_rate": "0.200000"
+         *           }
+         *         ]
+         *       },
+         *       "source": "assigned"
+         *     }
+         */
         TenantPricePlan: {
             plan: components["schemas"]["PricePlan"] | null;
             /** @description The tenant's own plan, the deployment's default plan, or none (nothing is invoiced). */

@@ -135,13 +135,33 @@ function responseSchemas(
 		>,
 		{ $id: "ConsistencyCounts", additionalProperties: false, description: "Entries by kind; every kind is listed." },
 	);
+	const noEntries = Object.fromEntries(kinds.map((kind) => [kind, 0]));
 	const report = Type.Object(
 		{
 			checked_at: Timestamp(),
 			drifts: Type.Array(Type.Union([QuotaDriftSchema, HostDriftSchema, StuckInstanceDriftSchema, ...extra.drifts])),
 			counts,
 		},
-		{ $id: "ConsistencyReport", additionalProperties: false },
+		{
+			$id: "ConsistencyReport",
+			additionalProperties: false,
+			examples: [
+				{
+					checked_at: "2026-11-22T03:00:00Z",
+					drifts: [
+						{
+							kind: "quota",
+							tenant_id: "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01",
+							resource: "vcpus",
+							stored: 10,
+							actual: 8,
+							cause: "Counter 10, live resources hold 8: a release was lost.",
+						},
+					],
+					counts: { ...noEntries, quota: 1 },
+				},
+			],
+		},
 	);
 	const repair = Type.Object(
 		{
@@ -151,7 +171,26 @@ function responseSchemas(
 			),
 			counts,
 		},
-		{ $id: "ConsistencyRepair", additionalProperties: false },
+		{
+			$id: "ConsistencyRepair",
+			additionalProperties: false,
+			examples: [
+				{
+					repaired_at: "2026-11-22T03:00:02Z",
+					changes: [
+						{
+							kind: "quota",
+							tenant_id: "0193a4f0-1b2c-7a3d-8e4f-5a6b7c8d9e01",
+							resource: "vcpus",
+							from: 10,
+							to: 8,
+							cause: "Counter 10, live resources hold 8: a release was lost.",
+						},
+					],
+					counts: { ...noEntries, quota: 1 },
+				},
+			],
+		},
 	);
 	return { report, repair };
 }

@@ -5,8 +5,10 @@ import {
 	ListQuery,
 	Name,
 	Nullable,
+	namedSchema,
 	Page,
 	pageRequest,
+	resourceSchema,
 	Timestamp,
 	Uuid,
 } from "@igoudar/kit";
@@ -42,68 +44,110 @@ const Resources = Type.Object(
 	{ additionalProperties: false },
 );
 
-const HostSchema = Type.Object(
-	{
-		id: Uuid(),
-		name: Type.String(),
-		zone: Type.String({ description: "Zone name." }),
-		status: Status,
-		vcpus: Type.Integer({ description: "Physical cores (or threads) of the machine." }),
-		memory_mib: Type.Integer(),
-		disk_gib: Type.Integer(),
-		cpu_allocation_ratio: Type.Number(),
-		memory_allocation_ratio: Type.Number(),
-		power_idle_w: Nullable(Type.Integer()),
-		power_max_w: Nullable(Type.Integer()),
-		estimated_power_w: Nullable(
-			Type.Integer({
-				description: "Estimated draw now: idle plus the dynamic range in proportion to the cores allocated.",
+const HostSchema = resourceSchema(
+	"Host",
+	Type.Object(
+		{
+			id: Uuid(),
+			name: Type.String(),
+			zone: Type.String({ description: "Zone name." }),
+			status: Status,
+			vcpus: Type.Integer({ description: "Physical cores (or threads) of the machine." }),
+			memory_mib: Type.Integer(),
+			disk_gib: Type.Integer(),
+			cpu_allocation_ratio: Type.Number(),
+			memory_allocation_ratio: Type.Number(),
+			power_idle_w: Nullable(Type.Integer()),
+			power_max_w: Nullable(Type.Integer()),
+			estimated_power_w: Nullable(
+				Type.Integer({
+					description: "Estimated draw now: idle plus the dynamic range in proportion to the cores allocated.",
+				}),
+			),
+			embodied_kgco2e: EmbodiedKg,
+			lifetime_years: LifetimeYears,
+			capacity: Type.Object(Resources.properties, {
+				additionalProperties: false,
+				description: "What placement may allocate: the machine after allocation ratios, rounded down.",
 			}),
-		),
-		embodied_kgco2e: EmbodiedKg,
-		lifetime_years: LifetimeYears,
-		capacity: Type.Object(Resources.properties, {
-			additionalProperties: false,
-			description: "What placement may allocate: the machine after allocation ratios, rounded down.",
-		}),
-		allocated: Type.Object(
-			{ ...Resources.properties, instances: Type.Integer() },
-			{ additionalProperties: false, description: "What live instances hold on this host." },
-		),
-		created_at: Timestamp(),
-		updated_at: Timestamp(),
+			allocated: Type.Object(
+				{ ...Resources.properties, instances: Type.Integer() },
+				{ additionalProperties: false, description: "What live instances hold on this host." },
+			),
+			created_at: Timestamp(),
+			updated_at: Timestamp(),
+		},
+		{ additionalProperties: false },
+	),
+	{
+		id: "0193a3c8-3c4d-7e5f-8a60-7b8c9d0e1f2a",
+		name: "dkh1-r04-h12",
+		zone: "dakhla-1",
+		status: "enabled",
+		vcpus: 64,
+		memory_mib: 524288,
+		disk_gib: 3840,
+		cpu_allocation_ratio: 4,
+		memory_allocation_ratio: 1,
+		power_idle_w: 180,
+		power_max_w: 620,
+		estimated_power_w: 207,
+		embodied_kgco2e: 1450,
+		lifetime_years: 5,
+		capacity: { vcpus: 256, memory_mib: 524288, disk_gib: 3840 },
+		allocated: { vcpus: 16, memory_mib: 32768, disk_gib: 320, instances: 8 },
+		created_at: "2026-10-01T08:05:00Z",
+		updated_at: "2026-11-21T10:02:04Z",
 	},
-	{ additionalProperties: false },
 );
 
-const HostCreateBody = Type.Object(
+const HostCreateBody = namedSchema(
+	"HostCreate",
+	Type.Object(
+		{
+			name: Name("Unique host name."),
+			zone: Type.String({ minLength: 1, maxLength: 63, description: "Zone name or id." }),
+			vcpus: Count("Physical vCPUs.", 65_536),
+			memory_mib: Count("Physical memory in MiB (up to 16 TiB).", 16 * 1024 * 1024),
+			disk_gib: Count("Local disk in GiB.", 1_000_000_000, 0),
+			cpu_allocation_ratio: Type.Optional(Ratio("vCPU overcommit; default 4.")),
+			memory_allocation_ratio: Type.Optional(Ratio("Memory overcommit; default 1.")),
+			power_idle_w: Type.Optional(Watts("Draw when idle, in watts.")),
+			power_max_w: Type.Optional(Watts("Draw at full load, in watts; at least power_idle_w.")),
+			embodied_kgco2e: Type.Optional(EmbodiedKg),
+			lifetime_years: Type.Optional(LifetimeYears),
+		},
+		{ additionalProperties: false },
+	),
 	{
-		name: Name("Unique host name."),
-		zone: Type.String({ minLength: 1, maxLength: 63, description: "Zone name or id." }),
-		vcpus: Count("Physical vCPUs.", 65_536),
-		memory_mib: Count("Physical memory in MiB (up to 16 TiB).", 16 * 1024 * 1024),
-		disk_gib: Count("Local disk in GiB.", 1_000_000_000, 0),
-		cpu_allocation_ratio: Type.Optional(Ratio("vCPU overcommit; default 4.")),
-		memory_allocation_ratio: Type.Optional(Ratio("Memory overcommit; default 1.")),
-		power_idle_w: Type.Optional(Watts("Draw when idle, in watts.")),
-		power_max_w: Type.Optional(Watts("Draw at full load, in watts; at least power_idle_w.")),
-		embodied_kgco2e: Type.Optional(EmbodiedKg),
-		lifetime_years: Type.Optional(LifetimeYears),
+		name: "dkh1-r04-h12",
+		zone: "dakhla-1",
+		vcpus: 64,
+		memory_mib: 524288,
+		disk_gib: 3840,
+		cpu_allocation_ratio: 4,
+		power_idle_w: 180,
+		power_max_w: 620,
+		embodied_kgco2e: 1450,
+		lifetime_years: 5,
 	},
-	{ additionalProperties: false },
 );
 
-const HostUpdateBody = Type.Object(
-	{
-		status: Type.Optional(Status),
-		cpu_allocation_ratio: Type.Optional(Ratio("May not leave less vCPU capacity than is allocated.")),
-		memory_allocation_ratio: Type.Optional(Ratio("May not leave less memory capacity than is allocated.")),
-		power_idle_w: Type.Optional(Watts("Draw when idle, in watts.")),
-		power_max_w: Type.Optional(Watts("Draw at full load, in watts; at least power_idle_w.")),
-		embodied_kgco2e: Type.Optional(EmbodiedKg),
-		lifetime_years: Type.Optional(LifetimeYears),
-	},
-	{ additionalProperties: false, minProperties: 1 },
+const HostUpdateBody = namedSchema(
+	"HostUpdate",
+	Type.Object(
+		{
+			status: Type.Optional(Status),
+			cpu_allocation_ratio: Type.Optional(Ratio("May not leave less vCPU capacity than is allocated.")),
+			memory_allocation_ratio: Type.Optional(Ratio("May not leave less memory capacity than is allocated.")),
+			power_idle_w: Type.Optional(Watts("Draw when idle, in watts.")),
+			power_max_w: Type.Optional(Watts("Draw at full load, in watts; at least power_idle_w.")),
+			embodied_kgco2e: Type.Optional(EmbodiedKg),
+			lifetime_years: Type.Optional(LifetimeYears),
+		},
+		{ additionalProperties: false, minProperties: 1 },
+	),
+	{ status: "disabled" },
 );
 
 const HostQuery = Type.Object(

@@ -303,4 +303,5 @@ export const MethodologyListSchema = namedSchema(
 		},
 		{ additionalProperties: false },
 	),
+	{ current: CURRENT_METHODOLOGY.version, items: [presentMethodology(CURRENT_METHODOLOGY)] },
 );
