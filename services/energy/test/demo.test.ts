@@ -88,4 +88,18 @@ describe("demo site", () => {
 		const later = await feedDemoSite(h.db, h.settings, undefined, new Date(now.getTime() + HOUR_MS));
 		expect(later.posted).toBe(1);
 	});
+
+	it("shows its latest hour at /metrics, per site and zone", async () => {
+		await h.t.platform.refreshMetrics();
+		const res = await h.t.request<string>("GET", "/metrics");
+		expect(res.status).toBe(200);
+		const value = (pattern: RegExp) => Number(pattern.exec(res.body)?.[1]);
+		expect(value(/^igoudar_site_energy_wh\{site="dakhla-demo"\} (\d+)$/m)).toBeGreaterThan(0);
+		expect(value(/^igoudar_site_pue\{site="dakhla-demo"\} ([\d.]+)$/m)).toBeGreaterThan(1);
+		expect(value(/^igoudar_site_cfe_fraction\{site="dakhla-demo"\} ([\d.e-]+)$/m)).toBeGreaterThan(0);
+		expect(value(/^igoudar_zone_energy_wh\{site="dakhla-demo",zone="dakhla-demo"\} (\d+)$/m)).toBeGreaterThan(0);
+		expect(res.body).toMatch(
+			/^igoudar_zone_co2e_grams\{site="dakhla-demo",zone="dakhla-demo",scope="embodied"\} [\d.]+$/m,
+		);
+	});
 });

@@ -1,5 +1,6 @@
 import { estimatedPower } from "@igoudar/compute";
 import { type Db, hosts, operations, outbox, zones } from "@igoudar/db";
+import { latestEnergyFigures } from "@igoudar/energy";
 import { latestConsistencyCheck } from "@igoudar/provisioner";
 import { readPoolUsage } from "@igoudar/storage";
 import { eq, inArray, isNull, sql } from "drizzle-orm";
@@ -53,6 +54,7 @@ export function registerPlatformMetrics(registry: Registry, db: Db): PlatformGau
 		labelNames: poolLabels,
 		registers: [registry],
 	});
+	const siteEnergy = energyGauges(registry);
 	const refreshedAt = new Gauge({
 		name: "igoudar_platform_gauges_refreshed_seconds",
 		help: "When the database-backed gauges were last read (Unix time): alert when it falls behind.",
@@ -78,7 +80,7 @@ export function registerPlatformMetrics(registry: Registry, db: Db): PlatformGau
 	return {
 		async refresh() {
 			// Read everything first and set the gauges after: a failed read leaves the last good values.
-			const [openRows, backlogRows, oldestRows, powerRows, poolRows] = await Promise.all([
+			const [openRows, backlogRows, oldestRows, powerRows, poolRows, energyFigures] = await Promise.all([
 				db
 					.select({ status: operations.status, n: sql<number>`count(*)::int` })
 					.from(operations)
@@ -102,6 +104,7 @@ export function registerPlatformMetrics(registry: Registry, db: Db): PlatformGau
 					.innerJoin(zones, eq(zones.id, hosts.zoneId))
 					.where(eq(hosts.status, "enabled")),
 				readPoolUsage(db),
+				latestEnergyFigures(db),
 			]);
 			for (const status of ["pending", "running"]) {
 				open.set({ status }, openRows.find((r) => r.status === status)?.n ?? 0);
@@ -124,7 +127,59 @@ export function registerPlatformMetrics(registry: Registry, db: Db): PlatformGau
 				poolAllocated.set(labels, row.allocatedGib);
 				poolFree.set(labels, row.freeGib);
 			}
+			siteEnergy.set(energyFigures);
 			refreshedAt.set(Date.now() / 1000);
+		},
+	};
+}
+
+/**
+ * The energy ledger's latest computed hour per site: the meter, PUE and carbon-free share of the
+ * site, and the energy and carbon of each zone in that hour. An hour's figures, not a rate: they
+ * change when the next hour is computed (or a late reading corrects this one).
+ */
+function energyGauges(registry: Registry) {
+	const gauge = (name: string, help: string, labelNames: string[]) =>
+		new Gauge({ name, help, labelNames, registers: [registry] });
+	const hour = gauge("igoudar_site_energy_hour_seconds", "Start of the latest computed hour (Unix time).", ["site"]);
+	const meter = gauge("igoudar_site_energy_wh", "The site meter over its latest computed hour, Wh.", ["site"]);
+	const pue = gauge("igoudar_site_pue", "Measured PUE of the site's latest computed hour.", ["site"]);
+	const cfe = gauge(
+		"igoudar_site_cfe_fraction",
+		"Carbon-free share of the site's supply in its latest computed hour.",
+		["site"],
+	);
+	const zoneEnergy = gauge(
+		"igoudar_zone_energy_wh",
+		"Energy attributed to each zone in its site's latest computed hour, Wh.",
+		["site", "zone"],
+	);
+	const zoneCarbon = gauge(
+		"igoudar_zone_co2e_grams",
+		"Carbon of each zone in its site's latest computed hour, g CO2e, by scope.",
+		["site", "zone", "scope"],
+	);
+	return {
+		set(figures: Awaited<ReturnType<typeof latestEnergyFigures>>) {
+			for (const g of [hour, meter, pue, cfe, zoneEnergy, zoneCarbon]) g.reset();
+			for (const site of figures) {
+				hour.set({ site: site.site }, site.hourSeconds);
+				meter.set({ site: site.site }, site.meterWh);
+				if (site.pue !== null) pue.set({ site: site.site }, site.pue);
+				cfe.set({ site: site.site }, site.cfeFraction);
+				for (const zone of site.zones) {
+					zoneEnergy.set({ site: site.site, zone: zone.zone }, zone.wh);
+					const scopes = {
+						scope1: zone.co2eMg.scope1,
+						scope2_location: zone.co2eMg.scope2Location,
+						scope2_market: zone.co2eMg.scope2Market,
+						embodied: zone.co2eMg.embodied,
+					};
+					for (const [scope, mg] of Object.entries(scopes)) {
+						zoneCarbon.set({ site: site.site, zone: zone.zone, scope }, mg / 1000);
+					}
+				}
+			}
 		},
 	};
 }
