@@ -87,6 +87,8 @@ export interface LoadOptions {
 	headers?: Record<string, string>;
 	/** A fixed body, or one per request (e.g. a unique name), serialised as JSON. */
 	body?: unknown | ((index: number) => unknown);
+	/** Per request: another path (on the same host) and headers, e.g. to spread over tenants. */
+	vary?: (index: number) => { path?: string; headers?: Record<string, string> };
 	connections: number;
 	durationSeconds: number;
 	/** Open-loop pacing: requests per second over all connections (omit for as fast as possible). */
@@ -124,9 +126,15 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
 		requests: [
 			{
 				setupRequest: (request) => {
-					if (body === undefined) return request;
-					const value = typeof body === "function" ? (body as (i: number) => unknown)(index++) : body;
-					return { ...request, body: JSON.stringify(value) };
+					const i = index++;
+					const varied = options.vary?.(i) ?? {};
+					const value = typeof body === "function" ? (body as (i: number) => unknown)(i) : body;
+					return {
+						...request,
+						...(varied.path ? { path: varied.path } : {}),
+						...(varied.headers ? { headers: { ...request.headers, ...varied.headers } } : {}),
+						...(value === undefined ? {} : { body: JSON.stringify(value) }),
+					};
 				},
 			},
 		],
@@ -211,12 +219,23 @@ export interface BenchPlatform {
  * Starts `igoudar-server --target=<target>` as a real child process on a fresh database cloned
  * from the migrated template, with its own Redis prefix; more processes join through startProcess.
  */
-export async function startPlatform(
-	options: { target?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<BenchPlatform> {
+/** A fresh database cloned from the run's migrated template; dropped by releaseAll() at the latest. */
+export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
 	template ??= prepareTemplateDatabase();
 	await template;
 	const testDb = await createTestDatabase();
+	const drop = async () => {
+		cleanups.delete(drop);
+		await testDb.drop();
+	};
+	cleanups.add(drop);
+	return { url: testDb.url, drop };
+}
+
+export async function startPlatform(
+	options: { target?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<BenchPlatform> {
+	const testDb = await freshDatabase();
 	const redisPrefix = `igb-${randomBytes(4).toString("hex")}`;
 	const env: NodeJS.ProcessEnv = {
 		...BENCH_SERVER_ENV,

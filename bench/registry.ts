@@ -6,4 +6,7 @@ import type { Benchmark } from "./harness";
  */
 export const BENCHMARKS: { name: string; load: () => Promise<Benchmark> }[] = [
 	{ name: "read-path", load: async () => (await import("./read-path")).benchmark },
+	{ name: "write-path", load: async () => (await import("./write-path")).benchmark },
+	{ name: "quota-overhead", load: async () => (await import("./quota-overhead")).benchmark },
+	{ name: "placement", load: async () => (await import("./placement")).benchmark },
 ];

@@ -10,6 +10,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { buildServer } from "../services/server/build";
 import { type BenchFigure, releaseAll } from "./harness";
 import { BENCHMARKS } from "./registry";
 import { describeMachine, textTable, writeResults } from "./report";
@@ -28,6 +29,8 @@ if (unknown.length > 0) {
 	process.exit(2);
 }
 
+// The servers under test run the compiled output, as production does: built from the sources now.
+await buildServer();
 const machine = await describeMachine();
 const figures: BenchFigure[] = [];
 const started = Date.now();

@@ -2,5 +2,6 @@ export * from "./client";
 export * from "./errors";
 export * from "./migrate";
 export * from "./queries/attachments";
+export * from "./queries/prepared";
 export * from "./queries/quotas";
 export * from "./schema/index";

@@ -19,9 +19,10 @@ export const OPERATION_CAP_RETRY_AFTER_SECONDS = 5;
  * with 429 `rate_limited` and Retry-After: it is a limit on how fast work is submitted, not a
  * quota on what is owned, and retrying later succeeds. Call it in the transaction that writes the
  * operation. Requests of one tenant are serialised from here to their commit (a transaction-level
- * advisory lock), so parallel requests never overshoot the cap. Take it before any other lock (a
- * create) or after the last one (an action on an existing resource): then no holder of this lock
- * ever waits for a lock that a transaction queued behind it holds.
+ * advisory lock), so parallel requests never overshoot the cap. Take it before any exclusive row
+ * lock (a create: shared locks on the tenant and flavor may come first, no holder of this lock
+ * waits for those) or after the last one (an action on an existing resource): then no holder of
+ * this lock ever waits for a lock that a transaction queued behind it holds.
  */
 export async function claimOperationSlot(tx: Db, tenantId: string, cap: number): Promise<void> {
 	await tx.execute(sql`select pg_advisory_xact_lock(${OPEN_OPERATIONS_LOCK}, hashtext(${tenantId}))`);

@@ -83,32 +83,40 @@ function positive(amounts: QuotaAmounts): [QuotaResource, number][] {
 }
 
 /**
- * Claims usage with one conditional UPDATE per resource, in a fixed order so concurrent claims
- * never deadlock. Must run inside the caller's transaction: on a shortfall the caller throws and
- * the rows already claimed roll back with it.
+ * Claims usage of every resource in one statement (one round trip, however many resources): the
+ * tenant's rows are locked in a fixed order (code-unit order of the resource, `collate "C"`, as
+ * every release and repair sorts them) so concurrent claims never deadlock, then each is raised
+ * only where it stays within its limit. Must run inside the caller's transaction: on a shortfall
+ * the caller throws and the rows already raised roll back with it.
  */
 export async function claimQuota(
 	tx: Db,
 	tenantId: string,
 	amounts: QuotaAmounts,
 ): Promise<{ ok: true } | { ok: false; shortfalls: QuotaShortfall[] }> {
-	const failed: [QuotaResource, number][] = [];
-	for (const [resource, n] of positive(amounts)) {
-		const claimed = await tx
-			.update(quotas)
-			.set({ used: sql`${quotas.used} + ${n}`, updatedAt: new Date() })
-			.where(
-				and(
-					eq(quotas.tenantId, tenantId),
-					eq(quotas.resource, resource),
-					sql`${quotas.used} + ${n} <= ${quotas.limit}`,
-				),
-			)
-			.returning({ used: quotas.used });
-		if (claimed.length === 0) failed.push([resource, n]);
-	}
+	const wanted = positive(amounts);
+	if (wanted.length === 0) return { ok: true };
+	const resources = wanted.map(([r]) => r);
+	const counts = wanted.map(([, n]) => n);
+	const result = await tx.execute(sql`
+		with locked as (
+			select ${quotas.resource} as resource from ${quotas}
+			where ${quotas.tenantId} = ${tenantId} and ${quotas.resource} = any(${sql.param(resources)}::text[])
+			order by ${quotas.resource} collate "C"
+			for update
+		), wanted as (
+			select * from unnest(${sql.param(resources)}::text[], ${sql.param(counts)}::bigint[]) as w(resource, n)
+		)
+		update ${quotas} set used = ${quotas.used} + wanted.n, updated_at = now()
+		from locked join wanted on wanted.resource = locked.resource
+		where ${quotas.tenantId} = ${tenantId} and ${quotas.resource} = locked.resource
+			and ${quotas.used} + wanted.n <= ${quotas.limit}
+		returning ${quotas.resource} as resource`);
+	const rows = (result as unknown as { rows: { resource: string }[] }).rows;
+	const claimed = new Set(rows.map((r) => r.resource));
+	const failed = wanted.filter(([resource]) => !claimed.has(resource));
 	if (failed.length === 0) return { ok: true };
-	const rows = await tx
+	const current = await tx
 		.select({ resource: quotas.resource, limit: quotas.limit, used: quotas.used })
 		.from(quotas)
 		.where(
@@ -120,7 +128,7 @@ export async function claimQuota(
 				),
 			),
 		);
-	const byName = new Map(rows.map((r) => [r.resource, r]));
+	const byName = new Map(current.map((r) => [r.resource, r]));
 	return {
 		ok: false,
 		shortfalls: failed.map(([resource, requested]) => ({

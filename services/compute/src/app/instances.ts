@@ -10,7 +10,14 @@ import {
 	toPage,
 	withDb,
 } from "@igoudar/kit";
-import { candidateHosts, lockPlacementGroup, lockTenantForPlacement } from "../db/capacity";
+import {
+	type CandidateFilter,
+	candidateHosts,
+	claimBestHost,
+	lockPlacementGroup,
+	lockTenantForPlacement,
+	type PlacedHost,
+} from "../db/capacity";
 import { findFlavorByRef } from "../db/flavors";
 import { findInstance, type InstanceRecord, insertInstance, listInstances, transitionInstance } from "../db/instances";
 import { findPlacementGroupIdByRef } from "../db/placement-groups";
@@ -69,9 +76,12 @@ function unknownReference(field: string, value: string) {
 }
 
 /**
- * One transaction: lock the placement group, claim quota, pick and claim a host, write the
- * instance, its operation and the outbox row. Any refusal rolls all of it back, so a 422 or 503
- * leaves nothing claimed.
+ * One transaction, ordered so the locks that serialise one tenant's requests are held for the
+ * fewest round trips: the plain and shared reads first (tenant, flavor, zone, placement
+ * strategy), then the tenant's operation slot, the placement group and the volumes, one
+ * statement claiming every quota row, one statement choosing and claiming a host, and the writes.
+ * Any refusal rolls all of it back, so a 422 or 503 leaves nothing claimed. The answer is built
+ * from what was written, not read back.
  */
 export async function instanceCreate(
 	ctx: Ctx,
@@ -83,25 +93,18 @@ export async function instanceCreate(
 	try {
 		created = await ctx.db.transaction(async (tx) => {
 			const db = tx as unknown as Db;
-			// First, before any placement work: a tenant at its cap is refused for nothing.
-			await claimOperationSlot(db, tenantId, deps.maxOpenOperationsPerTenant);
+			// Shared locks and plain reads: no holder of the slot below ever waits for these.
 			const tenant = await lockTenantForPlacement(db, tenantId);
 			if (!tenant) throw problems.notFound("tenant");
 			// Held FOR SHARE: a flavor deleted concurrently must wait for this create, not break it.
 			const flavor = await findFlavorByRef(db, input.flavor, "share");
 			if (!flavor) throw unknownReference("flavor", input.flavor);
 			let zoneId: string | undefined;
-			if (input.zone) {
-				const zone = await findZoneByRef(db, input.zone);
-				if (!zone) throw unknownReference("zone", input.zone);
-				if (tenant.dataResidency && !tenant.dataResidency.includes(zone.jurisdiction)) {
-					throw problems.validation(
-						`Zone ${zone.name} is in ${zone.jurisdiction}, outside the tenant's data residency (${tenant.dataResidency.join(", ")}).`,
-						[{ field: "body/zone", message: "outside data residency" }],
-					);
-				}
-				zoneId = zone.id;
-			}
+			if (input.zone) zoneId = (await requestedZone(db, input.zone, tenant.dataResidency)).id;
+			const { strategy } = await getPlacementSettings(db);
+
+			// Before any exclusive lock: a tenant at its cap is refused for nothing.
+			await claimOperationSlot(db, tenantId, deps.maxOpenOperationsPerTenant);
 			let group: Awaited<ReturnType<typeof lockPlacementGroup>>;
 			let groupId: string | undefined;
 			if (input.placement_group) {
@@ -115,30 +118,14 @@ export async function instanceCreate(
 
 			const size = { vcpus: flavor.vcpus, memoryMib: flavor.memoryMib, diskGib: flavor.diskGib };
 			await claimInstanceQuota(db, tenantId, size);
-
-			const { strategy } = await getPlacementSettings(db);
-			const excluded = group?.policy === "anti-affinity" ? [...group.memberHostIds] : [];
-			let host: { id: string; zoneId: string } | undefined;
-			// The ranking is a plain read: a parallel request may fill a host before our claim, so a
-			// failed claim moves on to the next candidate, and an exhausted page asks for more.
-			for (let round = 0; round < 4 && !host; round++) {
-				const candidates = await candidateHosts(db, {
-					size,
-					zoneId,
-					jurisdictions: tenant.dataResidency,
-					excludeHostIds: excluded,
-					onlyHostId: group?.policy === "affinity" ? group.memberHostIds[0] : undefined,
-					strategy,
-				});
-				if (candidates.length === 0) break;
-				for (const candidate of candidates) {
-					excluded.push(candidate.id);
-					if (await claimHostCapacity(db, candidate.id, size)) {
-						host = candidate;
-						break;
-					}
-				}
-			}
+			const host = await placeInstance(db, {
+				size,
+				zoneId,
+				jurisdictions: tenant.dataResidency,
+				excludeHostIds: group?.policy === "anti-affinity" ? [...group.memberHostIds] : [],
+				onlyHostId: group?.policy === "affinity" ? group.memberHostIds[0] : undefined,
+				strategy,
+			});
 			if (!host) {
 				throw problems.noCapacity(
 					group
@@ -173,8 +160,13 @@ export async function instanceCreate(
 				targetId: instance.id,
 				detail: { flavor: flavor.name, host_id: host.id },
 			});
-			const record = await findInstance(db, tenantId, instance.id);
-			if (!record) throw problems.internal();
+			const record: InstanceRecord = {
+				...instance,
+				flavorName: flavor.name,
+				zoneName: host.zoneName,
+				placementGroupName: group?.name ?? null,
+				volumeIds: [...attach.volumeIds].sort(),
+			};
 			return idempotentResult(withDb(ctx, db), 202, {
 				instance: presentInstance(record),
 				operation: presentOperation(operation),
@@ -190,6 +182,39 @@ export async function instanceCreate(
 	}
 	deps.afterCommit();
 	return created;
+}
+
+async function requestedZone(db: Db, ref: string, dataResidency: string[] | null) {
+	const zone = await findZoneByRef(db, ref);
+	if (!zone) throw unknownReference("zone", ref);
+	if (dataResidency && !dataResidency.includes(zone.jurisdiction)) {
+		throw problems.validation(
+			`Zone ${zone.name} is in ${zone.jurisdiction}, outside the tenant's data residency (${dataResidency.join(", ")}).`,
+			[{ field: "body/zone", message: "outside data residency" }],
+		);
+	}
+	return zone;
+}
+
+/**
+ * Picks and claims a host: first in one statement among hosts no parallel create is claiming;
+ * when all that fit are being claimed, by ranking and waiting for each in turn, since a parallel
+ * create may roll back and leave room. A failed claim moves on to the next candidate, and an
+ * exhausted page asks for more.
+ */
+async function placeInstance(db: Db, filter: CandidateFilter): Promise<PlacedHost | undefined> {
+	const fast = await claimBestHost(db, filter);
+	if (fast) return fast;
+	const excluded = [...filter.excludeHostIds];
+	for (let round = 0; round < 4; round++) {
+		const candidates = await candidateHosts(db, { ...filter, excludeHostIds: excluded });
+		if (candidates.length === 0) return undefined;
+		for (const candidate of candidates) {
+			excluded.push(candidate.id);
+			if (await claimHostCapacity(db, candidate.id, filter.size)) return candidate;
+		}
+	}
+	return undefined;
 }
 
 export async function instanceList(ctx: Ctx, tenantId: string, page: PageRequest, filter: { status?: InstanceStatus }) {

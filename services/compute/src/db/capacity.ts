@@ -32,50 +32,88 @@ export interface CandidateFilter {
 	strategy: "spread" | "pack";
 }
 
+function candidateWhere(filter: CandidateFilter) {
+	return and(
+		eq(hosts.status, "enabled"),
+		fits(filter.size),
+		filter.zoneId ? eq(hosts.zoneId, filter.zoneId) : undefined,
+		filter.jurisdictions ? inArray(zones.jurisdiction, filter.jurisdictions) : undefined,
+		filter.excludeHostIds.length > 0 ? notInArray(hosts.id, filter.excludeHostIds) : undefined,
+		filter.onlyHostId ? eq(hosts.id, filter.onlyHostId) : undefined,
+	);
+}
+
 /**
- * Filter and weigh. Spread puts the instance on the least loaded host (by the larger of its cpu
- * and memory fractions), pack on the most loaded one that still fits. This read is only a ranking:
- * the claim that follows re-checks everything in one conditional UPDATE.
+ * Spread puts the instance on the least loaded host (by the larger of its cpu and memory
+ * fractions), pack on the most loaded one that still fits; ties go to the lowest id.
  */
-export async function candidateHosts(
-	db: Db,
-	filter: CandidateFilter,
-	limit = 16,
-): Promise<{ id: string; zoneId: string }[]> {
+function weighing(filter: CandidateFilter) {
 	const load = sql`greatest(
 		(${hosts.vcpusUsed} + ${filter.size.vcpus})::float8 / nullif(${vcpuCapacity}, 0),
 		(${hosts.memoryMibUsed} + ${filter.size.memoryMib})::float8 / nullif(${memoryCapacity}, 0)
 	)`;
-	const rows = await db
-		.select({ id: hosts.id, zoneId: hosts.zoneId })
+	return [filter.strategy === "pack" ? sql`${load} desc` : sql`${load} asc`, hosts.id] as const;
+}
+
+export interface PlacedHost {
+	id: string;
+	zoneId: string;
+	zoneName: string;
+}
+
+/**
+ * Filter, weigh and claim in one statement: the best host that fits and that no other
+ * transaction is claiming right now (SKIP LOCKED), raised by the size. Parallel creates so take
+ * different hosts instead of queueing on the best one. Undefined when every fitting host is
+ * locked or none fits: the caller then falls back to `candidateHosts`, which waits for locks.
+ */
+export async function claimBestHost(db: Db, filter: CandidateFilter): Promise<PlacedHost | undefined> {
+	const best = db
+		.select({ id: hosts.id })
 		.from(hosts)
 		.innerJoin(zones, eq(zones.id, hosts.zoneId))
-		.where(
-			and(
-				eq(hosts.status, "enabled"),
-				fits(filter.size),
-				filter.zoneId ? eq(hosts.zoneId, filter.zoneId) : undefined,
-				filter.jurisdictions ? inArray(zones.jurisdiction, filter.jurisdictions) : undefined,
-				filter.excludeHostIds.length > 0 ? notInArray(hosts.id, filter.excludeHostIds) : undefined,
-				filter.onlyHostId ? eq(hosts.id, filter.onlyHostId) : undefined,
-			),
-		)
-		.orderBy(filter.strategy === "pack" ? sql`${load} desc` : sql`${load} asc`, hosts.id)
+		.where(candidateWhere(filter))
+		.orderBy(...weighing(filter))
+		.limit(1)
+		.for("update", { of: hosts, skipLocked: true });
+	const [row] = await db
+		.update(hosts)
+		.set(claimedBy(filter.size))
+		.from(zones)
+		.where(and(eq(hosts.id, sql`(${best})`), eq(zones.id, hosts.zoneId)))
+		.returning({ id: hosts.id, zoneId: hosts.zoneId, zoneName: zones.name });
+	return row;
+}
+
+/**
+ * Filter and weigh (see `weighing`). This read is only a ranking: the claim that follows
+ * re-checks everything in one conditional UPDATE.
+ */
+export async function candidateHosts(db: Db, filter: CandidateFilter, limit = 16): Promise<PlacedHost[]> {
+	return db
+		.select({ id: hosts.id, zoneId: hosts.zoneId, zoneName: zones.name })
+		.from(hosts)
+		.innerJoin(zones, eq(zones.id, hosts.zoneId))
+		.where(candidateWhere(filter))
+		.orderBy(...weighing(filter))
 		.limit(limit);
-	return rows;
+}
+
+function claimedBy(size: Size) {
+	return {
+		vcpusUsed: sql`${hosts.vcpusUsed} + ${size.vcpus}`,
+		memoryMibUsed: sql`${hosts.memoryMibUsed} + ${size.memoryMib}`,
+		diskGibUsed: sql`${hosts.diskGibUsed} + ${size.diskGib}`,
+		instanceCount: sql`${hosts.instanceCount} + 1`,
+		updatedAt: new Date(),
+	};
 }
 
 /** Claims room on one host, or returns false if it no longer fits (or was disabled meanwhile). */
 export async function claimHostCapacity(db: Db, hostId: string, size: Size): Promise<boolean> {
 	const claimed = await db
 		.update(hosts)
-		.set({
-			vcpusUsed: sql`${hosts.vcpusUsed} + ${size.vcpus}`,
-			memoryMibUsed: sql`${hosts.memoryMibUsed} + ${size.memoryMib}`,
-			diskGibUsed: sql`${hosts.diskGibUsed} + ${size.diskGib}`,
-			instanceCount: sql`${hosts.instanceCount} + 1`,
-			updatedAt: new Date(),
-		})
+		.set(claimedBy(size))
 		.where(and(eq(hosts.id, hostId), eq(hosts.status, "enabled"), fits(size)))
 		.returning({ id: hosts.id });
 	return claimed.length === 1;
@@ -120,9 +158,9 @@ export async function lockPlacementGroup(
 	db: Db,
 	tenantId: string,
 	groupId: string,
-): Promise<{ policy: "affinity" | "anti-affinity"; memberHostIds: string[] } | undefined> {
+): Promise<{ name: string; policy: "affinity" | "anti-affinity"; memberHostIds: string[] } | undefined> {
 	const [group] = await db
-		.select({ id: placementGroups.id, policy: placementGroups.policy })
+		.select({ id: placementGroups.id, name: placementGroups.name, policy: placementGroups.policy })
 		.from(placementGroups)
 		.where(and(eq(placementGroups.id, groupId), eq(placementGroups.tenantId, tenantId)))
 		.for("update");
@@ -131,5 +169,9 @@ export async function lockPlacementGroup(
 		.selectDistinct({ hostId: instances.hostId })
 		.from(instances)
 		.where(and(eq(instances.placementGroupId, groupId), isNull(instances.deletedAt), isNotNull(instances.hostId)));
-	return { policy: group.policy, memberHostIds: members.map((m) => m.hostId).filter((h): h is string => h !== null) };
+	return {
+		name: group.name,
+		policy: group.policy,
+		memberHostIds: members.map((m) => m.hostId).filter((h): h is string => h !== null),
+	};
 }

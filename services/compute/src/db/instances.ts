@@ -1,5 +1,13 @@
-import type { Db } from "@igoudar/db";
-import { flavors, type InstanceStatus, instances, placementGroups, volumes, zones } from "@igoudar/db";
+import {
+	type Db,
+	flavors,
+	type InstanceStatus,
+	instances,
+	placementGroups,
+	prepared,
+	volumes,
+	zones,
+} from "@igoudar/db";
 import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 
 export type InstanceRow = typeof instances.$inferSelect;
@@ -48,9 +56,18 @@ function selectRecords(db: Db) {
 }
 
 export async function findInstance(db: Db, tenantId: string, id: string): Promise<InstanceRecord | undefined> {
-	const [row] = await selectRecords(db)
-		.where(and(eq(instances.id, id), eq(instances.tenantId, tenantId), isNull(instances.deletedAt)))
-		.limit(1);
+	const query = prepared(db, "instance_get", (d) =>
+		selectRecords(d)
+			.where(
+				and(
+					eq(instances.id, sql.placeholder("id")),
+					eq(instances.tenantId, sql.placeholder("tenantId")),
+					isNull(instances.deletedAt),
+				),
+			)
+			.limit(1),
+	);
+	const [row] = await query.execute({ id, tenantId });
 	return row ? toRecord(row) : undefined;
 }
 
@@ -66,18 +83,29 @@ export async function listInstances(
 	page: { limit: number; after?: string },
 	filter: { status?: InstanceStatus; zoneId?: string } = {},
 ): Promise<InstanceRecord[]> {
-	const rows = await selectRecords(db)
-		.where(
-			and(
-				eq(instances.tenantId, tenantId),
-				isNull(instances.deletedAt),
-				page.after ? gt(instances.id, page.after) : undefined,
-				filter.status ? eq(instances.status, filter.status) : undefined,
-				filter.zoneId ? eq(instances.zoneId, filter.zoneId) : undefined,
-			),
-		)
-		.orderBy(asc(instances.id))
-		.limit(page.limit + 1);
+	// One prepared statement per combination of filters: each is a different SQL text.
+	const shape = `instance_list${page.after ? "_after" : ""}${filter.status ? "_status" : ""}${filter.zoneId ? "_zone" : ""}`;
+	const query = prepared(db, shape, (d) =>
+		selectRecords(d)
+			.where(
+				and(
+					eq(instances.tenantId, sql.placeholder("tenantId")),
+					isNull(instances.deletedAt),
+					page.after ? gt(instances.id, sql.placeholder("after")) : undefined,
+					filter.status ? eq(instances.status, sql.placeholder("status")) : undefined,
+					filter.zoneId ? eq(instances.zoneId, sql.placeholder("zoneId")) : undefined,
+				),
+			)
+			.orderBy(asc(instances.id))
+			.limit(sql.placeholder("limit")),
+	);
+	const rows = await query.execute({
+		tenantId,
+		after: page.after,
+		status: filter.status,
+		zoneId: filter.zoneId,
+		limit: page.limit + 1,
+	});
 	return rows.map(toRecord);
 }
 
