@@ -4,6 +4,7 @@ import type { paths } from "./generated/schema.js";
 import { invoices, usage } from "./resources/billing.js";
 import { flavors, hosts, instances, zones } from "./resources/compute.js";
 import type { Context } from "./resources/context.js";
+import { energy, sites } from "./resources/energy.js";
 import { auditEvents, placementGroups, pricePlans, system } from "./resources/platform.js";
 import { snapshots, storagePools, volumes } from "./resources/storage.js";
 import { operations, quotas, serviceAccounts, tenants } from "./resources/tenancy.js";
@@ -62,6 +63,8 @@ function resources(context: Context) {
 		system: system(context),
 		usage: usage(context),
 		invoices: invoices(context),
+		sites: sites(context),
+		energy: energy(context),
 	};
 }
 

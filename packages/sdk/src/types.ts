@@ -92,3 +92,14 @@ export type PricePlanVersionCreate = Schemas["PricePlanVersionCreate"];
 export type TenantPricePlan = Schemas["TenantPricePlan"];
 export type ConsistencyReport = Schemas["ConsistencyReport"];
 export type ConsistencyRepair = Schemas["ConsistencyRepair"];
+
+export type Site = Schemas["Site"];
+export type SiteCreate = Schemas["SiteCreate"];
+export type EnergyReadingsBatch = Schemas["EnergyReadingsBatch"];
+export type EnergyReadingsResult = Schemas["EnergyReadingsResult"];
+export type EnergyReport = Schemas["EnergyReport"];
+export type EnergyUsage = Schemas["EnergyUsage"];
+export type EnergyQuery = QueryOf<"tenantEnergyGet">;
+export type EnergyBalance = Schemas["EnergyBalance"];
+export type EnergyBalanceQuery = QueryOf<"siteEnergyBalanceGet">;
+export type EnergyMethodologyList = Schemas["EnergyMethodologyList"];
