@@ -20,6 +20,7 @@ import type { ProblemCode } from "./errors";
 import { ProblemError, problems } from "./errors";
 import type { IdempotencyClaim } from "./idempotency";
 import { claimIdempotencyKey, completeIdempotencyKey, idempotencyKeyOf, replayResponse } from "./idempotency";
+import { locationHeaders } from "./location";
 import { createMetrics, type Probe, registerServiceEndpoints } from "./observability";
 import { describeAccess, SpecComponents } from "./openapi";
 import { type Access, type Principal, ROLE_RANK } from "./principal";
@@ -291,6 +292,8 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		}
 		return payload;
 	});
+
+	app.addHook("onSend", locationHeaders(routes));
 
 	app.addHook("onResponse", async (request, reply) => {
 		const route = request.routeOptions.url ?? "unmatched";

@@ -39,6 +39,12 @@ const headers: Record<string, Json> = {
 		description: "Seconds to wait before retrying.",
 		schema: { type: "integer", minimum: 0 },
 	},
+	Location: {
+		description:
+			"201: the new resource. 202: the operation doing the work (`/v1/tenants/{tenant_id}/operations/{operation_id}`).",
+		required: true,
+		schema: { type: "string", format: "uri-reference" },
+	},
 	RetryAfterRequired: {
 		description: "Seconds to wait before retrying.",
 		required: true,
@@ -90,6 +96,28 @@ export class SpecComponents {
 		return out;
 	}
 
+	/** Where `locationHeaders` sends `Location`, by the same rule. */
+	private addLocation(path: string, operation: Json, paths: Record<string, Json>): void {
+		const responses = (operation.responses ?? {}) as Record<string, Json>;
+		const created = responses["201"];
+		const hasItem = Object.keys(paths).some(
+			(other) =>
+				/^\{[A-Za-z_]+\}$/.test(other.slice(path.length + 1)) &&
+				other.startsWith(`${path}/`) &&
+				"get" in (paths[other] ?? {}),
+		);
+		if (created && hasItem) (created.headers as Json).Location = headerRef("Location");
+		const accepted = responses["202"];
+		const schema = (accepted?.content as Record<string, Json> | undefined)?.["application/json"]?.schema as
+			| Json
+			| undefined;
+		const name = typeof schema?.$ref === "string" ? schema.$ref.slice(SCHEMA_REF.length) : "";
+		const carriesOperation = !!(this.schemas.get(name)?.properties as Json | undefined)?.operation;
+		if (accepted && carriesOperation && path.startsWith("/v1/tenants/{tenant_id}/")) {
+			(accepted.headers as Json).Location = headerRef("Location");
+		}
+	}
+
 	private hoistContent(body: Json & { content: Record<string, Json> }): Json {
 		const content: Record<string, Json> = {};
 		for (const [type, media] of Object.entries(body.content))
@@ -109,9 +137,11 @@ export class SpecComponents {
 		document.paths ??= {};
 		const paths = document.paths as Record<string, Json>;
 		Object.assign(paths, selfDescribingPaths());
-		for (const item of Object.values(paths)) {
+		for (const [path, item] of Object.entries(paths)) {
 			for (const [method, operation] of Object.entries(item)) {
-				if (HTTP_METHODS.has(method)) addResponseHeaders(operation as Json);
+				if (!HTTP_METHODS.has(method)) continue;
+				addResponseHeaders(operation as Json);
+				if (method === "post" || method === "delete") this.addLocation(path, operation as Json, paths);
 			}
 		}
 		return openapi;
