@@ -9,6 +9,7 @@ export { type AttributionPass, attributeDueHours, settleSiteHour } from "./app/a
 export { DEMO_HOURS, feedDemoSite } from "./app/demo";
 export { demoSupply } from "./app/demo-supply";
 export { storeReadings } from "./app/readings";
+export { DEMO_SITE, DEMO_ZONE, ensureDemoSite } from "./db/demo";
 export { latestEnergyFigures, type SiteFigures } from "./db/metrics";
 export { allSites } from "./db/sites";
 export type { EnergyDeps } from "./deps";

@@ -1,7 +1,7 @@
-import { energySiteReadings } from "@igoudar/db";
+import { energySiteReadings, hosts } from "@igoudar/db";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_HOURS, demoSupply, feedDemoSite } from "../src/index";
+import { DEMO_HOURS, demoSupply, ensureDemoSite, feedDemoSite } from "../src/index";
 import { EnergyHarness, HOUR_MS, hourAgo } from "./support";
 
 /** The demo site: a day of Dakhla readings at once, then each hour as it ends. */
@@ -22,11 +22,12 @@ const now = new Date(hourAgo(0).getTime() + 20 * 60_000);
 
 beforeAll(async () => {
 	h = await EnergyHarness.start();
-	// A zone no site feeds yet, with a tenant's instance running in it: the demo adopts it.
-	const zone = await h.zone();
-	const host = await h.host(zone.id);
+	// A tenant's instance running on a demo host: the demo's readings follow it, its rows show it.
+	await ensureDemoSite(h.db);
+	const [host] = await h.db.select().from(hosts).where(eq(hosts.name, "dakhla-demo-h1"));
+	if (!host) throw new Error("no demo host");
 	tenantId = (await h.t.createTenant()).id;
-	await h.instance(tenantId, host, zone.id, hourAgo(40), undefined, { vcpus: 16, memoryMib: 65_536 });
+	await h.instance(tenantId, host, host.zoneId, hourAgo(40), undefined, { vcpus: 16, memoryMib: 65_536 });
 }, 60_000);
 afterAll(async () => {
 	await h?.close();
@@ -66,7 +67,7 @@ describe("demo site", () => {
 		expect(Math.max(...cfe)).toBe(1);
 		expect(Math.min(...cfe)).toBeLessThan(1);
 
-		// The adopted zone's tenant sees its own day, at the hour's share (to a Wh per row: each
+		// The tenant sees its own day, at the hour's share (to a Wh per row: each
 		// row's carbon-free energy is a whole number of Wh).
 		const energy = await h.t.request<{ items: { hour: string; cfe_fraction: number; energy_wh: { total: number } }[] }>(
 			"GET",

@@ -1,6 +1,6 @@
 import type { Db } from "@igoudar/db";
 import { energySiteReadings, energySites, energySiteZones, hosts, zones } from "@igoudar/db";
-import { and, eq, gte, isNull, sql } from "drizzle-orm";
+import { and, eq, gte, sql } from "drizzle-orm";
 
 export const DEMO_SITE = "dakhla-demo";
 export const DEMO_ZONE = "dakhla-demo";
@@ -9,8 +9,7 @@ const DEMO_HOSTS = ["dakhla-demo-h1", "dakhla-demo-h2", "dakhla-demo-h3", "dakhl
 
 /**
  * The demo site, its zone and hosts, made once whoever gets there first (every insert ignores a
- * row that exists), and any zone no site feeds yet adopted into it, so what an operator builds on
- * a demo platform shows up in its balance. Returns the site's id.
+ * row that exists). Instances placed in the zone show in its tenants' reports. Returns the site's id.
  */
 export async function ensureDemoSite(db: Db): Promise<string> {
 	return db.transaction(async (tx) => {
@@ -38,17 +37,7 @@ export async function ensureDemoSite(db: Db): Promise<string> {
 		await tx.insert(energySites).values({ name: DEMO_SITE }).onConflictDoNothing();
 		const [site] = await tx.select({ id: energySites.id }).from(energySites).where(eq(energySites.name, DEMO_SITE));
 		if (!site) throw new Error("demo site vanished");
-		const orphans = await tx
-			.select({ id: zones.id })
-			.from(zones)
-			.leftJoin(energySiteZones, eq(energySiteZones.zoneId, zones.id))
-			.where(isNull(energySiteZones.siteId));
-		if (orphans.length > 0) {
-			await tx
-				.insert(energySiteZones)
-				.values(orphans.map((orphan) => ({ siteId: site.id, zoneId: orphan.id })))
-				.onConflictDoNothing();
-		}
+		await tx.insert(energySiteZones).values({ siteId: site.id, zoneId: zone.id }).onConflictDoNothing();
 		return site.id;
 	});
 }
