@@ -719,7 +719,7 @@ export interface paths {
         };
         /**
          * Get a tenant
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["tenantGet"];
         put?: never;
@@ -773,7 +773,7 @@ export interface paths {
          * A tenant's energy and carbon per hour, day or month
          * @description The tenant's rows of the hourly ledger, summed: dynamic, idle and facility energy in Wh, Scope 1, Scope 2 (location and market based) and embodied carbon in g CO2e, and the carbon-free share. Provisional rows appear within an hour after the hour ends; final rows never change.
          *
-         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["tenantEnergyGet"];
         put?: never;
@@ -793,7 +793,7 @@ export interface paths {
         };
         /**
          * List instances
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["instanceList"];
         put?: never;
@@ -801,7 +801,7 @@ export interface paths {
          * Create an instance
          * @description Quota and host capacity are claimed before the 202; the operation then provisions the instance or fails and gives everything back.
          *
-         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         post: operations["instanceCreate"];
         delete?: never;
@@ -819,14 +819,14 @@ export interface paths {
         };
         /**
          * Get an instance
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["instanceGet"];
         put?: never;
         post?: never;
         /**
          * Delete an instance
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         delete: operations["instanceDelete"];
         options?: never;
@@ -845,7 +845,7 @@ export interface paths {
         put?: never;
         /**
          * Reboot a running instance
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         post: operations["instanceReboot"];
         delete?: never;
@@ -865,7 +865,7 @@ export interface paths {
         put?: never;
         /**
          * Start a stopped instance
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         post: operations["instanceStart"];
         delete?: never;
@@ -885,7 +885,7 @@ export interface paths {
         put?: never;
         /**
          * Stop a running instance
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         post: operations["instanceStop"];
         delete?: never;
@@ -903,7 +903,7 @@ export interface paths {
         };
         /**
          * List a tenant's invoices
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["invoiceList"];
         put?: never;
@@ -923,7 +923,7 @@ export interface paths {
         };
         /**
          * Get an invoice, as JSON or (Accept: text/csv) its lines as CSV
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["invoiceGet"];
         put?: never;
@@ -965,7 +965,7 @@ export interface paths {
         };
         /**
          * List operations
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["operationList"];
         put?: never;
@@ -985,7 +985,7 @@ export interface paths {
         };
         /**
          * Get an operation
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["operationGet"];
         put?: never;
@@ -1005,13 +1005,13 @@ export interface paths {
         };
         /**
          * List the tenant's placement groups
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["placementGroupList"];
         put?: never;
         /**
          * Create a placement group
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         post: operations["placementGroupCreate"];
         delete?: never;
@@ -1029,14 +1029,14 @@ export interface paths {
         };
         /**
          * Get a placement group and its members
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["placementGroupGet"];
         put?: never;
         post?: never;
         /**
          * Delete a placement group that has no members
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         delete: operations["placementGroupDelete"];
         options?: never;
@@ -1053,7 +1053,7 @@ export interface paths {
         };
         /**
          * Get the price plan a tenant is invoiced under
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["tenantPricePlanGet"];
         put?: never;
@@ -1073,7 +1073,7 @@ export interface paths {
         };
         /**
          * Show the tenant's quota limits and usage
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["quotaList"];
         put?: never;
@@ -1097,7 +1097,7 @@ export interface paths {
         };
         /**
          * List the tenant's service accounts
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["serviceAccountList"];
         put?: never;
@@ -1141,7 +1141,7 @@ export interface paths {
         };
         /**
          * List snapshots
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["snapshotList"];
         put?: never;
@@ -1161,7 +1161,7 @@ export interface paths {
         };
         /**
          * Get a snapshot
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["snapshotGet"];
         put?: never;
@@ -1170,7 +1170,7 @@ export interface paths {
          * Delete a snapshot
          * @description Allowed whatever became of its volume. A snapshot still being taken is accepted (that operation is cancelled first); 409 invalid_state while a volume is still being restored from it.
          *
-         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         delete: operations["snapshotDelete"];
         options?: never;
@@ -1189,7 +1189,7 @@ export interface paths {
          * Metered usage over a window
          * @description Computed from the resources' lifetimes, to the microsecond: running time for instances, allocated GiB over time for volumes and snapshots. Resources still running count up to now.
          *
-         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["usageGet"];
         put?: never;
@@ -1209,7 +1209,7 @@ export interface paths {
         };
         /**
          * List volumes
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["volumeList"];
         put?: never;
@@ -1217,7 +1217,7 @@ export interface paths {
          * Create a volume, empty or restored from a snapshot
          * @description Quota (`volumes`, `volume_gib`) and pool space are claimed before the 202, on the enabled pool with the most free space in the zone and class asked for, else in any zone the tenant's data residency allows and any class. With `snapshot_id` the volume is made in the snapshot's zone and class, at least as large as the snapshot. The operation then makes the volume or fails and gives everything back.
          *
-         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         post: operations["volumeCreate"];
         delete?: never;
@@ -1235,7 +1235,7 @@ export interface paths {
         };
         /**
          * Get a volume
-         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member`, `admin`; another tenant's principals get 404.
+         * @description **Access:** operators, and the principals of the tenant `tenant_id` with role `viewer`, `member` or `admin`; another tenant's principals get 404.
          */
         get: operations["volumeGet"];
         put?: never;
@@ -1244,7 +1244,7 @@ export interface paths {
          * Delete a volume that is not attached
          * @description 409 invalid_state while the volume is attached (or attaching or detaching) or a snapshot of it is still being taken. A volume still being created or resized is accepted: that operation is cancelled and rolled back first. The volume's snapshots are full copies and are kept: they hold their own quota and space until deleted themselves, and can still be restored.
          *
-         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         delete: operations["volumeDelete"];
         options?: never;
@@ -1265,7 +1265,7 @@ export interface paths {
          * Attach an available volume to an instance
          * @description The instance must be the tenant's (else 404), in the volume's zone (else 400 validation_failed: the pairing can never work) and running or stopped (else 409 invalid_state). Of parallel attaches of one volume exactly one is accepted; the others answer 409 invalid_state.
          *
-         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         post: operations["volumeAttach"];
         delete?: never;
@@ -1287,7 +1287,7 @@ export interface paths {
          * Detach a volume from its instance
          * @description Allowed from in_use; the volume is available again when the operation ends.
          *
-         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         post: operations["volumeDetach"];
         delete?: never;
@@ -1309,7 +1309,7 @@ export interface paths {
          * Grow a volume
          * @description Only growing is allowed (a size not larger than the current one is 400). The difference is claimed before the 202 on the `volume_gib` quota (422) and on the volume's pool (503). Allowed from available or in_use; the volume is resizing until the operation ends.
          *
-         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         post: operations["volumeResize"];
         delete?: never;
@@ -1331,7 +1331,7 @@ export interface paths {
          * Take a snapshot of a volume
          * @description Allowed while the volume is available or in_use. The `snapshots` quota (422) and the volume's size on the volume's own pool (503 when it has no room or is disabled) are claimed before the 202. A snapshot is a full copy: it outlives the volume, which may be deleted while its snapshots are kept.
          *
-         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member`, `admin`; another tenant's principals get 404.
+         *     **Access:** operators, and the principals of the tenant `tenant_id` with role `member` or `admin`; another tenant's principals get 404.
          */
         post: operations["snapshotCreate"];
         delete?: never;
@@ -1753,7 +1753,7 @@ export interface components {
          *           "grid_gco2e_per_kwh": 610,
          *           "hosts": [
          *             {
-         *               "host": "dakhla-a-h01",
+         *               "host": "dakhla-1-h01",
          *               "wh": 612
          *             }
          *           ],
@@ -3280,7 +3280,7 @@ export interface components {
          *       "name": "dakhla-1",
          *       "updated_at": "2026-12-01T08:00:00.000Z",
          *       "zones": [
-         *         "dakhla-a"
+         *         "dakhla-1"
          *       ]
          *     }
          */
@@ -3299,7 +3299,7 @@ export interface components {
          * @example {
          *       "name": "dakhla-1",
          *       "zones": [
-         *         "dakhla-a"
+         *         "dakhla-1"
          *       ]
          *     }
          */
@@ -3318,7 +3318,7 @@ export interface components {
          *           "name": "dakhla-1",
          *           "updated_at": "2026-12-01T08:00:00.000Z",
          *           "zones": [
-         *             "dakhla-a"
+         *             "dakhla-1"
          *           ]
          *         }
          *       ],

@@ -27,7 +27,7 @@ export const SiteSchema = resourceSchema(
 	{
 		id: "01938c6e-7b1a-7cc0-8f00-5a1d2b3c4d5e",
 		name: "dakhla-1",
-		zones: ["dakhla-a"],
+		zones: ["dakhla-1"],
 		created_at: "2026-12-01T08:00:00.000Z",
 		updated_at: "2026-12-01T08:00:00.000Z",
 	},
@@ -46,7 +46,7 @@ export const SiteCreateSchema = namedSchema(
 		},
 		{ additionalProperties: false },
 	),
-	{ name: "dakhla-1", zones: ["dakhla-a"] },
+	{ name: "dakhla-1", zones: ["dakhla-1"] },
 );
 
 export const SupplySchema = namedSchema(
@@ -108,7 +108,7 @@ export const ReadingsBatchSchema = namedSchema(
 			{
 				hour: "2026-12-01T12:00:00Z",
 				site_wh: 425_000,
-				hosts: [{ host: "dakhla-a-h01", wh: 612 }],
+				hosts: [{ host: "dakhla-1-h01", wh: 612 }],
 				supply_wh: { wind: 310_000, solar: 95_000, battery: 0, grid: 20_000, diesel: 0 },
 				grid_gco2e_per_kwh: 610,
 			},
