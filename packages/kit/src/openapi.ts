@@ -243,7 +243,8 @@ export function accessDescription(access: Access): string {
 	if ("public" in access) return "**Access:** public: no OAuth access token needed.";
 	if (access.role === "operator") return "**Access:** operators only.";
 	const roles = TENANT_ROLES.filter((role) => ROLE_RANK[role] >= ROLE_RANK[access.role]);
-	const named = roles.map((role) => `\`${role}\``).join(", ");
+	const quoted = roles.map((role) => `\`${role}\``);
+	const named = quoted.length > 1 ? `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}` : (quoted[0] ?? "");
 	if (access.tenant) {
 		return `**Access:** operators, and the principals of the tenant \`tenant_id\` with role ${named}; another tenant's principals get 404.`;
 	}
