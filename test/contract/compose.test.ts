@@ -102,7 +102,9 @@ describe("docker-compose.yml", () => {
 		expect(gateway).toContain("volumes|snapshots");
 		expect(gateway).toContain("storage-pools");
 		expect(gateway).toContain("invoice-runs");
-		expect(gateway).toMatch(/location ~ \^\/v1\/tenants\/\[\^\/\]\+\/energy\(\/\|\$\) \{ proxy_pass http:\/\/energy; \}/);
+		expect(gateway).toMatch(
+			/location ~ \^\/v1\/tenants\/\[\^\/\]\+\/energy\(\/\|\$\) \{ proxy_pass http:\/\/energy; \}/,
+		);
 		expect(gateway).toMatch(/location ~ \^\/v1\/\(sites\|methodology\)\(\/\|\$\) \{ proxy_pass http:\/\/energy; \}/);
 	});
 });
