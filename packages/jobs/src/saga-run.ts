@@ -54,15 +54,16 @@ export async function runSaga<Payload, Data extends Record<string, unknown>>(
 ): Promise<SagaOutcome> {
 	const id = job.operationId;
 	const logger = job.logger.child({ operationId: id, saga: saga.name });
-	const existing = await getOperation(db, id);
-	if (!existing) throw new UnrecoverableError(`operation ${id} does not exist`);
-	// A duplicate delivery of a finished job: nothing to do, and nothing may be redone.
-	if (TERMINAL_STATUSES.includes(existing.status)) return "skipped";
 	let row: OperationRow;
 	try {
+		// One conditional UPDATE both reads and takes the operation; a finished one refuses it.
 		row = await markRunning(db, id);
 	} catch (error) {
+		// A duplicate delivery of a finished job: nothing to do, and nothing may be redone.
 		if (endedElsewhere(error)) return "skipped";
+		if (error instanceof OperationTransitionError && error.current === undefined) {
+			throw new UnrecoverableError(`operation ${id} does not exist`);
+		}
 		throw error;
 	}
 	const runner = new SagaRun(db, saga as unknown as AnySaga, row, job.payload, logger, options, job.attemptsMade + 1);
@@ -196,6 +197,7 @@ class SagaRun {
 	/** Runs the steps not done yet; returns the problem to compensate with, or undefined on success. */
 	private async forward(finalDelivery: boolean): Promise<OperationProblem | undefined> {
 		const { state, ctx } = this;
+		const last = this.steps[this.steps.length - 1];
 		for (const step of this.steps) {
 			if (state.done.includes(step.name)) continue;
 			this.enter(step.name, "do");
@@ -213,6 +215,10 @@ class SagaRun {
 			}
 			if (output) Object.assign(state.data, output);
 			state.done.push(step.name);
+			// The last step is recorded by the transaction that settles the success, one write
+			// fewer; should that transaction not commit, a resumed run repeats the step, which is
+			// idempotent (its data-plane call carries the same key).
+			if (step === last) break;
 			await this.write(
 				{ done: state.done, data: state.data, retry: null },
 				progressOf(state.done.length, this.steps.length),
@@ -221,7 +227,7 @@ class SagaRun {
 		try {
 			await this.db.transaction(async (tx) => {
 				await this.saga.onSucceeded?.(ctx, tx);
-				await succeed(tx, this.token);
+				await succeed(tx, this.token, { done: state.done, data: state.data, retry: null });
 			});
 		} catch (error) {
 			if (error instanceof OperationTransitionError || !isPermanentError(error)) throw error;

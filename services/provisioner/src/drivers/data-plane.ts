@@ -1,4 +1,4 @@
-import { type Db, simFaults, simFences } from "@igoudar/db";
+import { type Db, simFaults, simFences, simLedger } from "@igoudar/db";
 import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { type DriverCall, PermanentDriverError, StaleFenceError, TransientDriverError } from "./driver";
 
@@ -25,6 +25,33 @@ export async function admitFence(tx: Db, resourceId: string, call: DriverCall): 
 		})
 		.returning({ fence: simFences.fence });
 	if (admitted.length === 1) return;
+	const [seen] = await tx.select().from(simFences).where(eq(simFences.instanceId, resourceId));
+	throw new StaleFenceError(resourceId, call.fence, seen?.fence ?? 0);
+}
+
+/**
+ * `admitFence`, and in the same statement whether the ledger already holds `ledgerKey` (the
+ * effect this call would record): one round trip instead of two on every simulated call.
+ */
+export async function admitFenceAndLookUp(
+	tx: Db,
+	resourceId: string,
+	call: DriverCall,
+	ledgerKey: string,
+): Promise<{ repeated: boolean }> {
+	const result = (await tx.execute(sql`
+		with admitted as (
+			insert into ${simFences} (instance_id, fence) values (${resourceId}, ${call.fence})
+			on conflict (instance_id) do update set fence = excluded.fence, updated_at = now()
+			where ${simFences.fence} <= excluded.fence
+			returning fence
+		)
+		select exists (select 1 from admitted) as admitted,
+			exists (select 1 from ${simLedger} where ${simLedger.idempotencyKey} = ${ledgerKey}) as repeated`)) as unknown as {
+		rows: { admitted: boolean; repeated: boolean }[];
+	};
+	const row = result.rows[0];
+	if (row?.admitted) return { repeated: row.repeated };
 	const [seen] = await tx.select().from(simFences).where(eq(simFences.instanceId, resourceId));
 	throw new StaleFenceError(resourceId, call.fence, seen?.fence ?? 0);
 }

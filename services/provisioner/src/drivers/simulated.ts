@@ -1,6 +1,6 @@
 import { type Db, simLedger, simMachines } from "@igoudar/db";
 import { eq } from "drizzle-orm";
-import { admitFence, type SimulationOptions, simulateCall } from "./data-plane";
+import { admitFenceAndLookUp, type SimulationOptions, simulateCall } from "./data-plane";
 import {
 	type ComputeDriver,
 	type DriverAction,
@@ -35,43 +35,34 @@ export class SimulatedDriver implements ComputeDriver {
 		return simulateCall(this.db, this.options, action, instanceId);
 	}
 
-	private admit(tx: Db, instanceId: string, call: DriverCall): Promise<void> {
-		return admitFence(tx, instanceId, call);
-	}
-
-	/** True when the effect was already carried out for this (operation, step, do|undo). */
-	private async repeated(tx: Db, call: DriverCall, effect: string): Promise<boolean> {
-		const [row] = await tx
-			.select({ seq: simLedger.seq })
-			.from(simLedger)
-			.where(eq(simLedger.idempotencyKey, `${call.idempotencyKey}#${effect}`));
-		return row !== undefined;
-	}
-
 	private async record(tx: Db, instanceId: string, effect: string, call: DriverCall): Promise<void> {
 		await tx
 			.insert(simLedger)
 			.values({ instanceId, effect, idempotencyKey: `${call.idempotencyKey}#${effect}`, fence: call.fence });
 	}
 
-	/** One call: latency and faults, then fence, idempotency and the effect in one transaction. */
+	/**
+	 * One call: latency and faults, then in one transaction the fence, the idempotency check (was
+	 * `effect` already carried out for this (operation, step, do|undo)?) and the effect.
+	 */
 	private async call(
 		action: DriverAction,
 		instanceId: string,
 		call: DriverCall,
-		effect: (tx: Db) => Promise<void>,
+		effectName: string,
+		effect: (tx: Db, repeated: boolean) => Promise<void>,
 	): Promise<void> {
 		await this.enter(action, instanceId);
 		await this.db.transaction(async (transaction) => {
 			const tx = transaction as unknown as Db;
-			await this.admit(tx, instanceId, call);
-			await effect(tx);
+			const { repeated } = await admitFenceAndLookUp(tx, instanceId, call, `${call.idempotencyKey}#${effectName}`);
+			await effect(tx, repeated);
 		});
 	}
 
 	createInstance(spec: InstanceSpec, call: DriverCall): Promise<void> {
-		return this.call("createInstance", spec.instanceId, call, async (tx) => {
-			if (await this.repeated(tx, call, "create")) return;
+		return this.call("createInstance", spec.instanceId, call, "create", async (tx, repeated) => {
+			if (repeated) return;
 			const created = await tx
 				.insert(simMachines)
 				.values({ instanceId: spec.instanceId, hostId: spec.hostId, powerState: "off" })
@@ -82,8 +73,8 @@ export class SimulatedDriver implements ComputeDriver {
 	}
 
 	deleteInstance(instanceId: string, call: DriverCall): Promise<void> {
-		return this.call("deleteInstance", instanceId, call, async (tx) => {
-			if (await this.repeated(tx, call, "delete")) return;
+		return this.call("deleteInstance", instanceId, call, "delete", async (tx, repeated) => {
+			if (repeated) return;
 			const deleted = await tx
 				.delete(simMachines)
 				.where(eq(simMachines.instanceId, instanceId))
@@ -93,12 +84,12 @@ export class SimulatedDriver implements ComputeDriver {
 	}
 
 	private power(action: DriverAction, instanceId: string, to: "on" | "off", effect: string, call: DriverCall) {
-		return this.call(action, instanceId, call, async (tx) => {
+		return this.call(action, instanceId, call, effect, async (tx, repeated) => {
 			const [machine] = await tx.select().from(simMachines).where(eq(simMachines.instanceId, instanceId)).for("update");
 			// Powering off what does not exist is already done (an undo after a failed create).
 			if (!machine && to === "off") return;
 			if (!machine) throw new MachineNotFoundError(instanceId);
-			if (machine.powerState === to || (await this.repeated(tx, call, effect))) return;
+			if (machine.powerState === to || repeated) return;
 			await tx
 				.update(simMachines)
 				.set({ powerState: to, updatedAt: new Date() })
@@ -116,11 +107,11 @@ export class SimulatedDriver implements ComputeDriver {
 	}
 
 	rebootInstance(instanceId: string, call: DriverCall): Promise<void> {
-		return this.call("rebootInstance", instanceId, call, async (tx) => {
+		return this.call("rebootInstance", instanceId, call, "reboot", async (tx, repeated) => {
 			const [machine] = await tx.select().from(simMachines).where(eq(simMachines.instanceId, instanceId));
 			if (!machine) throw new MachineNotFoundError(instanceId);
 			// A reboot leaves no state to compare; its idempotency key is what makes a repeat a no-op.
-			if (await this.repeated(tx, call, "reboot")) return;
+			if (repeated) return;
 			await this.record(tx, instanceId, "reboot", call);
 		});
 	}
