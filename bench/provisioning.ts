@@ -1,0 +1,132 @@
+/**
+ * Provisioning throughput: instance creates carried to `running` per second by one worker
+ * process (`--target=worker`) with a zero-latency simulated driver, against the floor of the job
+ * system itself: no-op BullMQ jobs per second through the same Redis, with the same concurrency.
+ *
+ * The creates are accepted first, with no worker running, so the worker meets a full queue and
+ * the figure is its own rate, not the create path's. The rate is read from the operations' own
+ * timestamps: the first run started to the last one completed.
+ */
+import { randomBytes } from "node:crypto";
+import { operations } from "@igoudar/db";
+import { Queue, Worker } from "bullmq";
+import { sql } from "drizzle-orm";
+import { Redis } from "ioredis";
+import { type Benchmark, type BenchPlatform, createFleet, createTenant, figure, startPlatform } from "./harness";
+import { acceptCreates, rows, waitFor, ZERO_LATENCY_DRIVER } from "./provisioning-support";
+
+/** Jobs at once per worker process and queue: the provisioner's default. */
+const CONCURRENCY = 16;
+
+export const benchmark: Benchmark = async ({ quick }) => {
+	const count = quick ? 300 : 3_000;
+	const sagas = await provisioningRate(count);
+	const noop = await noopJobsRate(count, sagas.redisUrl, sagas.redisPrefix);
+	return [
+		figure({
+			benchmark: "provisioning",
+			metric: `instance creates carried to running, ${count} queued, 1 worker x ${CONCURRENCY}`,
+			ours: sagas.perSecond,
+			unit: "ops/s",
+			baseline: noop,
+			baselineName: `no-op BullMQ jobs/s, same Redis, concurrency ${CONCURRENCY}`,
+			goal: { ratioAtLeast: 0.5 },
+			note: sagas.note,
+		}),
+	];
+};
+
+interface ProvisioningRun {
+	perSecond: number;
+	redisUrl: string;
+	redisPrefix: string;
+	note: string;
+}
+
+async function provisioningRate(count: number): Promise<ProvisioningRun> {
+	// Tokens and tenants from `tenants`, creates through `compute` (whose relay queues the jobs);
+	// no worker yet.
+	const platform = await startPlatform({ target: "tenants", env: ZERO_LATENCY_DRIVER });
+	try {
+		const compute = await platform.startProcess("compute");
+		const view: BenchPlatform = { ...platform, url: compute.url };
+		const fleet = await createFleet(view, { hosts: 20 });
+		const tenant = await createTenant(platform);
+		const accepted = await acceptCreates(compute.url, tenant, fleet, count, 16);
+		const db = platform.database.db;
+		await waitFor("every outbox row relayed", 120_000, async () => {
+			const [row] = await rows<{ n: number }>(db, sql`select count(*)::int as n from outbox where relayed_at is null`);
+			return row?.n === 0;
+		});
+		await platform.startProcess("worker", ZERO_LATENCY_DRIVER);
+		await waitFor(`${accepted} operations ended`, 600_000, async () => {
+			const [row] = await rows<{ n: number }>(
+				db,
+				sql`select count(*)::int as n from ${operations} where status in ('pending', 'running')`,
+			);
+			return row?.n === 0;
+		});
+		const [span] = await rows<{ seconds: number; succeeded: number; failed: number }>(
+			db,
+			sql`
+			select extract(epoch from max(completed_at) - min(started_at))::float8 as seconds,
+				count(*) filter (where status = 'succeeded')::int as succeeded,
+				count(*) filter (where status = 'failed')::int as failed
+			from ${operations} where kind = 'instance.create'`,
+		);
+		if (!span || span.succeeded !== accepted) {
+			throw new Error(`expected ${accepted} creates to succeed, got ${JSON.stringify(span)}`);
+		}
+		return {
+			perSecond: span.succeeded / span.seconds,
+			redisUrl: platform.redisUrl,
+			redisPrefix: platform.redisPrefix,
+			note: `${span.succeeded} creates in ${span.seconds.toFixed(1)} s`,
+		};
+	} finally {
+		await platform.close();
+	}
+}
+
+/** The same number of jobs through BullMQ with a processor that does nothing. */
+async function noopJobsRate(count: number, redisUrl: string, prefix: string): Promise<number> {
+	const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+	const queueName = `noop-${randomBytes(3).toString("hex")}`;
+	const queue = new Queue(queueName, { connection, prefix: `${prefix}-noop` });
+	const options = { attempts: 15, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 604_800 } };
+	for (let from = 0; from < count; from += 500) {
+		const size = Math.min(500, count - from);
+		await queue.addBulk(
+			Array.from({ length: size }, (_, i) => ({
+				name: "noop",
+				data: { instance_id: `${from + i}` },
+				opts: { ...options, jobId: `job-${from + i}` },
+			})),
+		);
+	}
+	let first = 0;
+	let last = 0;
+	let completed = 0;
+	const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+	const worker = new Worker(
+		queueName,
+		async () => {
+			first ||= performance.now();
+		},
+		{ connection: workerConnection, prefix: `${prefix}-noop`, concurrency: CONCURRENCY },
+	);
+	worker.on("completed", () => {
+		completed += 1;
+		last = performance.now();
+	});
+	try {
+		await waitFor(`${count} no-op jobs completed`, 300_000, async () => completed >= count);
+		return count / ((last - first) / 1000);
+	} finally {
+		await worker.close();
+		await queue.obliterate({ force: true }).catch(() => undefined);
+		await queue.close();
+		connection.disconnect();
+		workerConnection.disconnect();
+	}
+}
