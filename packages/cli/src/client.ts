@@ -2,6 +2,7 @@ import { createIgoudarClient, type IgoudarClient, type Operation, type WaitOptio
 import { resolveSettings, type Settings } from "./config.js";
 import { UsageError } from "./exit-codes.js";
 import type { Io } from "./output.js";
+import { commandFetch, TokenCache } from "./token-cache.js";
 
 /** The options every command takes (declared on the program, so they work anywhere in the line). */
 export interface GlobalOptions {
@@ -38,6 +39,12 @@ export async function openSession(globals: GlobalOptions, io: Io, env: NodeJS.Pr
 		token: settings.token,
 		// Retries never outlast the command's own deadline.
 		retry: { maxElapsedMs: Math.min(timeoutMs, 120_000) },
+		fetch: commandFetch(
+			signal,
+			settings.clientId && settings.clientSecret
+				? new TokenCache(env, { url: settings.url, clientId: settings.clientId, clientSecret: settings.clientSecret })
+				: undefined,
+		),
 	});
 	const progress = io.stderr.isTTY === true ? progressLine(io) : undefined;
 	return {

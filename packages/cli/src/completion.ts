@@ -1,6 +1,6 @@
 import { Argument, type Command } from "commander";
 import { examplesText } from "./options.js";
-import type { Runtime } from "./program.js";
+import { buildProgram, type Runtime } from "./program.js";
 
 const SHELLS = ["bash", "zsh", "fish"] as const;
 type Shell = (typeof SHELLS)[number];
@@ -27,6 +27,19 @@ export function completionTable(program: Command): Map<string, string[]> {
 	};
 	visit(program, "");
 	return table;
+}
+
+/** Every command that runs something (`instances create`, `login`), as the words that call it. */
+export function leafCommands(
+	program: Command = buildProgram({ io: { stdout: process.stdout, stderr: process.stderr }, env: {} }),
+): string[] {
+	const leaves: string[] = [];
+	const visit = (command: Command, path: string) => {
+		if (command.commands.length === 0 && path !== "") leaves.push(path);
+		for (const sub of command.commands) visit(sub, path ? `${path} ${sub.name()}` : sub.name());
+	};
+	visit(program, "");
+	return leaves;
 }
 
 function cases(table: Map<string, string[]>, shell: Shell): string {

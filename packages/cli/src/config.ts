@@ -60,7 +60,6 @@ export async function readConfig(path: string): Promise<ConfigFile> {
  * it even for a moment.
  */
 export async function writeConfig(path: string, config: ConfigFile): Promise<void> {
-	await mkdir(dirname(path), { recursive: true, mode: 0o700 });
 	const profiles = Object.fromEntries(
 		Object.entries(config.profiles).map(([name, profile]) => [
 			name,
@@ -71,8 +70,14 @@ export async function writeConfig(path: string, config: ConfigFile): Promise<voi
 		...(config.default_profile ? { default_profile: config.default_profile } : {}),
 		profiles,
 	});
+	await writePrivateFile(path, `# igoudar profiles, written by \`igoudar login\`\n${body}\n`);
+}
+
+/** Owner-only (0600 in a 0700 directory), whole or not at all: a temporary file, then a rename. */
+export async function writePrivateFile(path: string, text: string): Promise<void> {
+	await mkdir(dirname(path), { recursive: true, mode: 0o700 });
 	const temporary = `${path}.${process.pid}.tmp`;
-	await writeFile(temporary, `# igoudar profiles, written by \`igoudar login\`\n${body}\n`, { mode: 0o600 });
+	await writeFile(temporary, text, { mode: 0o600 });
 	await chmod(temporary, 0o600);
 	await rename(temporary, path);
 }

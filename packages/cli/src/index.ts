@@ -1,3 +1,4 @@
+export { leafCommands } from "./completion.js";
 export { type ConfigFile, configPath, type Profile, readConfig, resolveSettings, type Settings } from "./config.js";
 export { EXIT } from "./exit-codes.js";
 export { main } from "./main.js";
