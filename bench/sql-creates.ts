@@ -7,6 +7,11 @@
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 
+const FITS = `f.status = 'enabled' and f.zone_id = $1
+	and f.vcpus_used + $2 <= floor(f.vcpus * f.cpu_allocation_ratio)
+	and f.memory_mib_used + $3 <= floor(f.memory_mib * f.memory_allocation_ratio)
+	and f.disk_gib_used + $4 <= f.disk_gib`;
+
 /** In the order the create runs them (services/compute/src/app/instances.ts). */
 const STATEMENTS: Record<string, string> = {
 	tenant: "select data_residency from tenants where id = $1 for key share",
@@ -28,11 +33,13 @@ const STATEMENTS: Record<string, string> = {
 			disk_gib_used = disk_gib_used + $4, instance_count = instance_count + 1, updated_at = now()
 		from zones
 		where hosts.id = (
-			select h.id from hosts h join zones z on z.id = h.zone_id
-			where h.status = 'enabled' and h.zone_id = $1
-				and h.vcpus_used + $2 <= floor(h.vcpus * h.cpu_allocation_ratio)
-				and h.memory_mib_used + $3 <= floor(h.memory_mib * h.memory_allocation_ratio)
-				and h.disk_gib_used + $4 <= h.disk_gib
+			select h.id from hosts h
+			where h.id in (select id from (
+					(select f.id from hosts f join zones z on z.id = f.zone_id where ${FITS} and f.id > $5 order by f.id limit 256)
+					union all
+					(select f.id from hosts f join zones z on z.id = f.zone_id where ${FITS} and f.id <= $5 order by f.id limit 256)
+				) w limit 256)
+				and h.status = 'enabled' and ${FITS.replaceAll("f.", "h.")}
 			order by greatest((h.vcpus_used + $2)::float8 / nullif(floor(h.vcpus * h.cpu_allocation_ratio), 0),
 				(h.memory_mib_used + $3)::float8 / nullif(floor(h.memory_mib * h.memory_allocation_ratio), 0)) asc, h.id
 			limit 1 for update of h skip locked)
@@ -44,9 +51,12 @@ const STATEMENTS: Record<string, string> = {
 		values (gen_random_uuid(), $1, 'instance.create', 'instance', $2, 'pending') returning *`,
 	outbox: `insert into outbox (operation_id, queue, job_name, payload)
 		values ($1, 'compute', 'instance.create', jsonb_build_object('instance_id', $2::text))`,
-	audit: `insert into audit_events (tenant_id, actor_id, actor_role, action, target_type, target_id, request_id, source_address, detail)
-		values ($1, $2, 'member', 'instance.create', 'instance', $3, $4, '127.0.0.1', jsonb_build_object('host_id', $5::text))`,
+	audit: `insert into audit_events (id, tenant_id, actor_id, actor_role, action, target_type, target_id, request_id, source_address, detail)
+		values (gen_random_uuid(), $1, $2, 'member', 'instance.create', 'instance', $3, $4, '127.0.0.1', jsonb_build_object('host_id', $5::text))`,
 };
+
+/** As the server keeps it: the next placement window starts after the last host placed on. */
+let windowStart = "00000000-0000-0000-0000-000000000000";
 
 function run(client: pg.PoolClient, name: string, values: unknown[]) {
 	return client.query({ name: `floor_create_${name}`, text: STATEMENTS[name] ?? "", values });
@@ -67,8 +77,10 @@ async function createOnce(client: pg.PoolClient, tenantId: string, flavorName: s
 			[1, flavor.memory_mib, flavor.vcpus],
 		]);
 		if (claimed.rowCount !== 3) throw new Error("quota refused");
-		const host = (await run(client, "host", [zone.id, flavor.vcpus, flavor.memory_mib, flavor.disk_gib])).rows[0];
+		const host = (await run(client, "host", [zone.id, flavor.vcpus, flavor.memory_mib, flavor.disk_gib, windowStart]))
+			.rows[0];
 		if (!host) throw new Error("no host");
+		windowStart = host.id;
 		const instance = (
 			await run(client, "instance", [
 				tenantId,

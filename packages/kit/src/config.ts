@@ -44,6 +44,11 @@ export interface KitConfig {
 	metricsToken?: string;
 	/** Operations a tenant may have pending or running at once; the next request answers 429. */
 	maxOpenOperationsPerTenant: number;
+	/**
+	 * How long an api process reuses a caller's account and tenant status: the bound on how late a
+	 * revocation or suspension takes effect on a replica whose notice was lost (default 1000).
+	 */
+	principalCacheMs?: number;
 }
 
 /** The contract's bound on `?limit=`: a deployment may lower the page size, never raise it. */
@@ -80,6 +85,7 @@ export function kitConfigFromEnv(env: NodeJS.ProcessEnv = process.env): KitConfi
 		pageSizeMax,
 		metricsToken,
 		maxOpenOperationsPerTenant,
+		principalCacheMs: envInt("IGOUDAR_PRINCIPAL_CACHE_MS", 1_000, env),
 	};
 }
 

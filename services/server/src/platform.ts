@@ -117,7 +117,10 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 	];
 	const { app, routes, metrics } = await createApp({
 		db,
-		authenticator: createAuthenticator(db, config.kit, { revocations }),
+		authenticator: createAuthenticator(db, config.kit, {
+			revocations,
+			principalTtlMs: config.kit.principalCacheMs,
+		}),
 		config: config.kit,
 		probes,
 		logger,

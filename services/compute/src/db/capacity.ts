@@ -1,6 +1,6 @@
 import type { Db } from "@igoudar/db";
 import { hosts, instances, placementGroups, tenants, zones } from "@igoudar/db";
-import { and, eq, inArray, isNotNull, isNull, notInArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, notInArray, type SQL, sql } from "drizzle-orm";
 
 export interface Size {
 	vcpus: number;
@@ -62,17 +62,44 @@ export interface PlacedHost {
 }
 
 /**
- * Filter, weigh and claim in one statement: the best host that fits and that no other
- * transaction is claiming right now (SKIP LOCKED), raised by the size. Parallel creates so take
- * different hosts instead of queueing on the best one. Undefined when every fitting host is
- * locked or none fits: the caller then falls back to `candidateHosts`, which waits for locks.
+ * How many fitting hosts one placement weighs. A larger fleet is weighed a window at a time,
+ * as kube-scheduler scores a share of the nodes: each decision reads a bounded slice of the
+ * primary key instead of sorting the whole fleet, and a fleet this small or smaller is weighed
+ * whole, as before.
+ */
+export const PLACEMENT_WINDOW = 256;
+
+/**
+ * Where the next window starts: after the host this process placed on last, wrapping around, so
+ * successive decisions sweep the fleet (kube-scheduler's round-robin start). Shared by parallel
+ * requests, which SKIP LOCKED then spreads over the window.
+ */
+let windowStart = "00000000-0000-0000-0000-000000000000";
+
+/**
+ * Filter, weigh and claim in one statement: among the next `PLACEMENT_WINDOW` hosts that fit,
+ * the best one that no other transaction is claiming right now (SKIP LOCKED), raised by the size.
+ * Parallel creates so take different hosts instead of queueing on the best one. Undefined when
+ * every fitting host of the window is locked or none fits: the caller then falls back to
+ * `candidateHosts`, which weighs the whole fleet and waits for locks.
  */
 export async function claimBestHost(db: Db, filter: CandidateFilter): Promise<PlacedHost | undefined> {
+	const slice = (part: SQL) =>
+		db
+			.select({ id: hosts.id })
+			.from(hosts)
+			.innerJoin(zones, eq(zones.id, hosts.zoneId))
+			.where(and(candidateWhere(filter), part))
+			.orderBy(hosts.id)
+			.limit(PLACEMENT_WINDOW);
+	const window = sql`select id from ((${slice(sql`${hosts.id} > ${windowStart}`)}) union all (${slice(
+		sql`${hosts.id} <= ${windowStart}`,
+	)})) as w limit ${PLACEMENT_WINDOW}`;
 	const best = db
 		.select({ id: hosts.id })
 		.from(hosts)
-		.innerJoin(zones, eq(zones.id, hosts.zoneId))
-		.where(candidateWhere(filter))
+		// The window's filter again, on the row as locked: it may have changed since the window was read.
+		.where(and(sql`${hosts.id} in (${window})`, eq(hosts.status, "enabled"), fits(filter.size)))
 		.orderBy(...weighing(filter))
 		.limit(1)
 		.for("update", { of: hosts, skipLocked: true });
@@ -82,6 +109,7 @@ export async function claimBestHost(db: Db, filter: CandidateFilter): Promise<Pl
 		.from(zones)
 		.where(and(eq(hosts.id, sql`(${best})`), eq(zones.id, hosts.zoneId)))
 		.returning({ id: hosts.id, zoneId: hosts.zoneId, zoneName: zones.name });
+	if (row) windowStart = row.id;
 	return row;
 }
 
