@@ -2,6 +2,7 @@ import type { LifecycleEvent } from "@igoudar/billing";
 import type { Db } from "@igoudar/db";
 import { energySiteZones, hosts, instanceEvents, instances, snapshots, storageEvents, volumes } from "@igoudar/db";
 import { and, eq, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { rowsOf } from "./sql";
 
 /**
  * What the attribution of a site-hour reads: the hosts of the site's zones, and the lifecycle
@@ -19,10 +20,6 @@ const list = (values: string[]) =>
 		values.map((value) => sql`${value}::uuid`),
 		sql`, `,
 	);
-
-function rowsOf<Row>(result: unknown): Row[] {
-	return (result as { rows: Row[] }).rows;
-}
 
 export interface SiteHostRow {
 	id: string;

@@ -1,10 +1,7 @@
 import type { Db } from "@igoudar/db";
 import { energyAttributions, energyHours, energySites, zones } from "@igoudar/db";
 import { sql } from "drizzle-orm";
-
-function rowsOf<Row>(result: unknown): Row[] {
-	return (result as { rows: Row[] }).rows;
-}
+import { rowsOf } from "./sql";
 
 export interface SiteFigures {
 	site: string;

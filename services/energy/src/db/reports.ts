@@ -1,10 +1,7 @@
 import type { Db } from "@igoudar/db";
 import { energyAttributions, energyHours, energySiteReadings, zones } from "@igoudar/db";
 import { type SQL, sql } from "drizzle-orm";
-
-function rowsOf<Row>(result: unknown): Row[] {
-	return (result as { rows: Row[] }).rows;
-}
+import { rowsOf } from "./sql";
 
 const instant = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 /** RFC 3339 in UTC, as text, so both drivers read the same string. */
