@@ -32,7 +32,7 @@ async function startGateway(upstreamPort: number): Promise<Gateway> {
 	const workDir = mkdtempSync(join(tmpdir(), "igoudar-gateway-"));
 	const port = await freePort();
 	const site = readFileSync(gatewayConf, "utf8")
-		.replace(/server (tenants|compute|storage|billing):8080;/g, `server 127.0.0.1:${upstreamPort};`)
+		.replace(/server (tenants|compute|storage|billing|energy):8080;/g, `server 127.0.0.1:${upstreamPort};`)
 		.replace(/listen 8080;/, `listen 127.0.0.1:${port};`);
 	writeFileSync(join(workDir, "gateway.conf"), site);
 	const temp = (name: string) => `${name}_temp_path ${join(workDir, name)};`;
