@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { testServerUrl } from "@igoudar/db/testing";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -13,6 +13,8 @@ export interface Machine {
 	postgres: string;
 	redis: string;
 	date: string;
+	/** The 1-minute load average when the run started and when it ended: how shared the machine was. */
+	load: { start: number; end?: number };
 }
 
 export async function describeMachine(): Promise<Machine> {
@@ -31,6 +33,7 @@ export async function describeMachine(): Promise<Machine> {
 			postgres: rows[0]?.server_version ?? "unknown",
 			redis: /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown",
 			date: new Date().toISOString(),
+			load: { start: loadavg()[0] ?? 0 },
 		};
 	} finally {
 		redis.disconnect();
@@ -87,6 +90,7 @@ export function writeResults(path: string, figures: BenchFigure[], machine: Mach
 		`- ${machine.cores} cores (${machine.cpu}), ${machine.memoryGib} GiB memory`,
 		`- Node ${machine.node}, PostgreSQL ${machine.postgres}, Redis ${machine.redis}`,
 		"- The load generator, the server, Postgres and Redis all share these cores.",
+		`- Load average (1 min) ${machine.load.start.toFixed(1)} at the start of the run, ${(machine.load.end ?? Number.NaN).toFixed(1)} at its end: above the core count, other work shared the machine and absolute rates are low by about that factor; ratios within the run still compare like with like.`,
 		"",
 		"## Figures",
 		"",

@@ -8,6 +8,7 @@
  *   pnpm bench --only read-path   one benchmark (repeatable), prints only
  *   pnpm bench --write            also write RESULTS.md from a --quick or --only run
  */
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildServer } from "../services/server/build";
@@ -73,6 +74,7 @@ try {
 console.log(textTable(figures));
 console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
 if (values.write || (!values.quick && only.length === 0)) {
+	machine.load.end = loadavg()[0];
 	const path = fileURLToPath(new URL("./RESULTS.md", import.meta.url));
 	writeResults(path, figures, machine, values.quick);
 	console.log(`wrote ${path}`);

@@ -34,11 +34,11 @@ const STATEMENTS: Record<string, string> = {
 		from zones
 		where hosts.id = (
 			select h.id from hosts h
-			where h.id in (select id from (
+			where h.id = any(array(select id from (
 					(select f.id from hosts f join zones z on z.id = f.zone_id where ${FITS} and f.id > $5 order by f.id limit 256)
 					union all
 					(select f.id from hosts f join zones z on z.id = f.zone_id where ${FITS} and f.id <= $5 order by f.id limit 256)
-				) w limit 256)
+				) w limit 256))
 				and h.status = 'enabled' and ${FITS.replaceAll("f.", "h.")}
 			order by greatest((h.vcpus_used + $2)::float8 / nullif(floor(h.vcpus * h.cpu_allocation_ratio), 0),
 				(h.memory_mib_used + $3)::float8 / nullif(floor(h.memory_mib * h.memory_allocation_ratio), 0)) asc, h.id

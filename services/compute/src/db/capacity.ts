@@ -99,7 +99,8 @@ export async function claimBestHost(db: Db, filter: CandidateFilter): Promise<Pl
 		.select({ id: hosts.id })
 		.from(hosts)
 		// The window's filter again, on the row as locked: it may have changed since the window was read.
-		.where(and(sql`${hosts.id} in (${window})`, eq(hosts.status, "enabled"), fits(filter.size)))
+		// `= any(array(...))`: the window's few ids then come by primary key, not by a scan of the fleet.
+		.where(and(sql`${hosts.id} = any(array(${window}))`, eq(hosts.status, "enabled"), fits(filter.size)))
 		.orderBy(...weighing(filter))
 		.limit(1)
 		.for("update", { of: hosts, skipLocked: true });
