@@ -3172,6 +3172,15 @@ export interface components {
                 volumes?: number;
             };
         };
+        /**
+         * @example {
+         *       "energy_kwh": "1.05",
+         *       "memory_gib_hour": "0.015",
+         *       "snapshot_gib_month": "0.40",
+         *       "vcpu_hour": "0.12",
+         *       "volume_gib_month": "0.80"
+         *     }
+         */
         Rates: {
             /** @description Price of one unit of energy_kwh (a kWh the energy ledger attributed to the tenant's resources); default 0, not charged in the plan's currency, as a decimal string (at most 6 decimals). */
             energy_kwh?: string;

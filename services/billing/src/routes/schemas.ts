@@ -23,7 +23,13 @@ const rateProperties = {
 	),
 };
 
-export const RatesInput = namedSchema("Rates", Type.Object(rateProperties, { additionalProperties: false }));
+export const RatesInput = namedSchema("Rates", Type.Object(rateProperties, { additionalProperties: false }), {
+	vcpu_hour: "0.12",
+	memory_gib_hour: "0.015",
+	volume_gib_month: "0.80",
+	snapshot_gib_month: "0.40",
+	energy_kwh: "1.05",
+});
 export const PartialRatesInput = Type.Partial(RatesInput, { additionalProperties: false });
 
 export const TaxRateInput = Type.String({
