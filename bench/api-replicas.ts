@@ -13,7 +13,7 @@ import { sendCreates } from "./provisioning-support";
 const CONCURRENCY = 32;
 
 export const benchmark: Benchmark = async ({ quick }) => {
-	const count = quick ? 400 : 4_000;
+	const count = quick ? 300 : 1_500;
 	const platform = await startPlatform({ target: "tenants", env: BURST_ENV });
 	try {
 		const first = await platform.startProcess("compute");

@@ -19,7 +19,7 @@ import { acceptCreates, rows, waitFor, ZERO_LATENCY_DRIVER } from "./provisionin
 const CONCURRENCY = 16;
 
 export const benchmark: Benchmark = async ({ quick }) => {
-	const count = quick ? 300 : 3_000;
+	const count = quick ? 300 : 1_500;
 	const sagas = await provisioningRate(count);
 	const noop = await noopJobsRate(count, sagas.redisUrl, sagas.redisPrefix);
 	return [
