@@ -8,6 +8,7 @@
  * and a page of 50 instances against the same list on the floor server.
  */
 import { fileURLToPath } from "node:url";
+import { drain } from "./creates";
 import {
 	apiOk,
 	type BenchFigure,
@@ -44,6 +45,8 @@ export const benchmark: Benchmark = async ({ quick }) => {
 		);
 		instanceId = created.instance.id;
 	}
+	// The workers provision what was just created; measuring starts once they are done.
+	await drain(platform, 30);
 	const floor = await startScript(fileURLToPath(new URL("./floor-server.ts", import.meta.url)), {
 		DATABASE_URL: platform.databaseUrl,
 	});
