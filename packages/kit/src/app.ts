@@ -345,8 +345,9 @@ function withoutSecrets(body: string, secretFields: string[] | undefined): strin
 function decorateSchema(route: RouteOptions, access: Access, methods: string[]): void {
 	route.schema ??= {};
 	const schema = route.schema as Record<string, unknown>;
-	// headers_too_large: Node refuses an over-long URL or header block before any route is known.
-	const codes: ProblemCode[] = ["headers_too_large", "internal", "unavailable"];
+	// Node answers an over-long URL or header block (431) and a request not received in time (408)
+	// before any route is known, so any route can get them.
+	const codes: ProblemCode[] = ["request_timeout", "headers_too_large", "internal", "unavailable"];
 	// Fastify parses a body on these methods (never on GET): too large or not JSON is answered first.
 	if (methods.some((method) => BODY_METHODS.has(method))) codes.push("payload_too_large", "unsupported_media_type");
 	describeAccess(schema, access);

@@ -200,8 +200,8 @@ function selfDescribingPaths(): Record<string, Json> {
 		description,
 		content: { [type]: { schema } },
 	});
-	// Node refuses an over-long request line or header block before any route is known.
-	const tooLarge = answer("headers_too_large", "application/problem+json", { $ref: `${SCHEMA_REF}Problem` });
+	// Node refuses an over-long request line or header block, or a slow request, before any route is known.
+	const problem = (code: string) => answer(code, "application/problem+json", { $ref: `${SCHEMA_REF}Problem` });
 	return {
 		"/openapi.json": {
 			get: {
@@ -216,7 +216,8 @@ function selfDescribingPaths(): Record<string, Json> {
 						additionalProperties: true,
 						description: "An OpenAPI 3.1 document.",
 					}),
-					"431": tooLarge,
+					"408": problem("request_timeout"),
+					"431": problem("headers_too_large"),
 				},
 			},
 		},
@@ -229,7 +230,8 @@ function selfDescribingPaths(): Record<string, Json> {
 				security: [],
 				responses: {
 					"200": answer("The reference page.", "text/html", { type: "string" }),
-					"431": tooLarge,
+					"408": problem("request_timeout"),
+					"431": problem("headers_too_large"),
 				},
 			},
 		},
