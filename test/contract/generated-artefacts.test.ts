@@ -43,7 +43,7 @@ describe("committed generated artefacts match the code", () => {
 		};
 		const problems = report.problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`);
 		expect(problems).toEqual([]);
-	});
+	}, 150_000);
 
 	it("drizzle-kit would generate no new migration (fix: pnpm db:generate)", () => {
 		const migrations = join(scratch, "migrations");
