@@ -32,12 +32,13 @@ async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
 			await mkdir(lock);
 			break;
 		} catch {
-			// A lock left by a killed run is stale after two minutes (a pack takes seconds).
+			// A lock left by a killed run is stale after ten minutes (a pack takes seconds, a minute
+			// or two on a loaded machine).
 			const age = await stat(lock).then(
 				(s) => Date.now() - s.mtimeMs,
 				() => 0,
 			);
-			if (age > 120_000) await rm(lock, { recursive: true, force: true });
+			if (age > 600_000) await rm(lock, { recursive: true, force: true });
 			await new Promise((resolve) => setTimeout(resolve, 200));
 		}
 	}

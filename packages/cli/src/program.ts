@@ -142,7 +142,7 @@ function addAction(group: Command, resource: Resource, action: Action, runtime: 
 		const text =
 			format === "table" && action.show && typeof result !== "string"
 				? action.show(result)
-				: render(result, format, { columns: resource.columns });
+				: render(result, format, { columns: action.columns ?? resource.columns });
 		runtime.io.stdout.write(text);
 	});
 	return command;

@@ -129,6 +129,7 @@ export function sessionCommands(program: Command, runtime: Runtime): void {
 	profiles
 		.command("list")
 		.description("List the profiles (the default marked *)")
+		.addHelpText("after", examplesText(["igoudar profiles list", "igoudar profiles list -o json"]))
 		.action(async (_options: unknown, self: Command) => {
 			const globals = self.optsWithGlobals() as GlobalOptions;
 			const config = await readConfig(configPath(env));

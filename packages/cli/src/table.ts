@@ -63,6 +63,8 @@ export interface Action {
 	list?: boolean;
 	/** Shown under Examples in `--help`; one is generated when there are none. */
 	examples?: string[];
+	/** The columns of its list answer, where they are not the resource's (a site's energy balance). */
+	columns?: string[];
 	/** The table form, where the generic one would not read well (an invoice and its lines). */
 	show?: (result: unknown) => string;
 	run(context: RunContext): Promise<unknown>;

@@ -10,6 +10,7 @@ const RATES: Field[] = [
 	{ key: "rates.memory_gib_hour", help: "price of a GiB-hour of memory", example: "0.003" },
 	{ key: "rates.volume_gib_month", help: "price of a GiB-month of volume", example: "0.4" },
 	{ key: "rates.snapshot_gib_month", help: "price of a GiB-month of snapshot", example: "0.1" },
+	{ key: "rates.energy_kwh", help: "price of an attributed kWh (default 0)" },
 ];
 const TAX: Field = { key: "tax_rate", help: "tax as a decimal fraction (0.2 for 20 %)" };
 const EFFECTIVE: Field = { key: "effective_at", help: "when the rates apply from (RFC 3339)" };

@@ -13,6 +13,10 @@ const POWER = [
 	{ key: "power_idle_w", type: "int", nullable: true, help: "draw when idle, in watts (energy estimates)" },
 	{ key: "power_max_w", type: "int", nullable: true, help: "draw at full load, in watts" },
 ] as const;
+const EMBODIED = [
+	{ key: "embodied_kgco2e", type: "int", nullable: true, help: "manufacturing carbon, in kgCO2e (energy reports)" },
+	{ key: "lifetime_years", type: "int", nullable: true, help: "years its embodied carbon is spread over" },
+] as const;
 const RATIOS = [
 	{ key: "cpu_allocation_ratio", type: "number", help: "vCPUs sold per core" },
 	{ key: "memory_allocation_ratio", type: "number", help: "memory sold per MiB" },
@@ -69,6 +73,7 @@ export const compute: Resource[] = [
 					{ key: "memory_mib", type: "int", required: true, help: "memory in MiB", example: "262144" },
 					{ key: "disk_gib", type: "int", required: true, help: "local disk in GiB", example: "4000" },
 					...POWER,
+					...EMBODIED,
 					...RATIOS,
 				],
 				({ client, body }) => client.hosts.create(body as HostCreate),
@@ -80,6 +85,7 @@ export const compute: Resource[] = [
 				body: [
 					{ key: "status", type: ["enabled", "disabled"], help: "disabled: no new placements" },
 					...POWER,
+					...EMBODIED,
 					...RATIOS,
 				],
 				examples: ["igoudar hosts update 7a1b... --status disabled"],
