@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createDatabase, type DatabaseHandle, hosts, zones } from "@igoudar/db";
 import { createTestDatabase, dropTemplateDatabase, prepareTemplateDatabase } from "@igoudar/db/testing";
@@ -286,7 +287,10 @@ export async function startPlatform(
 }
 
 /** A plain Node process running `script` (TypeScript through tsx) that prints its URL on its first line. */
-export async function startScript(script: string, env: NodeJS.ProcessEnv = {}): Promise<{ url: string; stop(): void }> {
+export async function startScript(
+	script: string,
+	env: NodeJS.ProcessEnv = {},
+): Promise<{ url: string; pid: number; stop(): void }> {
 	const child = spawn(process.execPath, ["--import", "tsx", script], {
 		env: { ...process.env, ...env },
 		stdio: ["ignore", "pipe", "inherit"],
@@ -302,8 +306,26 @@ export async function startScript(script: string, env: NodeJS.ProcessEnv = {}): 
 		});
 		child.once("close", (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
 	});
-	return { url, stop: () => child.kill("SIGTERM") };
+	return { url, pid: child.pid ?? 0, stop: () => child.kill("SIGTERM") };
 }
+
+/**
+ * CPU seconds (user and system) a process has used so far, from /proc (Linux; NaN elsewhere).
+ * Two readings around a load give the CPU it spent per request, and how busy it was.
+ */
+export function cpuSeconds(pid: number): number {
+	try {
+		// Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+	} catch {
+		return Number.NaN;
+	}
+}
+
+/** USER_HZ: 100 on every Linux build Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 // ---------------------------------------------------------------------------------------------
 // Setup through the API

@@ -60,7 +60,7 @@ async function decisions(db: Db, zoneId: string, seconds: number): Promise<{ per
 }
 
 export const benchmark: Benchmark = async ({ quick }) => {
-	const seconds = quick ? 2 : 10;
+	const seconds = quick ? 1 : 10;
 	const fresh = await freshDatabase();
 	const database = createDatabase({ url: fresh.url, poolSize: 10 });
 	try {

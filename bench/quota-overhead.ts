@@ -7,9 +7,9 @@ import { assertClean, CREATE_CONNECTIONS, createLoad, createTenants, drain, with
 import { type Benchmark, figure } from "./harness";
 
 export const benchmark: Benchmark = async ({ quick }) => {
-	const seconds = quick ? 3 : 10;
+	const seconds = quick ? 2 : 10;
 	return withCreatePlatform(
-		{ quick, tenants: quick ? 20 : 100 },
+		{ quick, tenants: quick ? 10 : 100 },
 		async ({ platform, fleet, tenants: spreadTenants }) => {
 			const [hot] = await createTenants(platform, 1);
 			if (!hot) throw new Error("no tenant");

@@ -8,7 +8,7 @@ import { type Benchmark, figure } from "./harness";
 import { sqlCreates } from "./sql-creates";
 
 export const benchmark: Benchmark = async ({ quick }) => {
-	const seconds = quick ? 3 : 10;
+	const seconds = quick ? 2 : 10;
 	return withCreatePlatform({ quick, tenants: quick ? 5 : 20 }, async ({ platform, fleet, tenants }) => {
 		const peak = await createLoad(platform, fleet, tenants, { seconds });
 		assertClean("creates at peak", peak);
@@ -25,7 +25,7 @@ export const benchmark: Benchmark = async ({ quick }) => {
 		await drain(platform, quick ? 5 : 30);
 		const rate = Math.max(1, Math.round(peak.perSecond / 2));
 		// Paced: enough connections that a slow answer never holds back the next request.
-		const half = await createLoad(platform, fleet, tenants, { seconds: quick ? 3 : 15, rate, connections: 128 });
+		const half = await createLoad(platform, fleet, tenants, { seconds: quick ? 2 : 15, rate, connections: 128 });
 		assertClean("creates at half the peak", half);
 		return [
 			figure({
