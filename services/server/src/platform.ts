@@ -238,7 +238,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 				feedDemoSite(db, config.energy, logger as unknown as PinoLogger).catch((error: unknown) =>
 					logger.error({ err: error }, "could not feed the demo site"),
 				);
-			await feedDemo();
+			// Not awaited: seeding a day on embedded PGlite takes a while, and must not hold up start.
+			void feedDemo();
 			timers.push(setInterval(feedDemo, 5 * 60_000).unref());
 		}
 		timers.push(
