@@ -1,4 +1,4 @@
-import { energyAttributions } from "@igoudar/db";
+import { energyAttributions, energyHostReadings } from "@igoudar/db";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { settleSiteHour } from "../src/index";
@@ -121,6 +121,29 @@ describe("readings and hours", () => {
 		expect(onA.length).toBeGreaterThan(0);
 		expect(onA.every((row) => row.estimated)).toBe(true);
 		expect(rows.filter((row) => row.hostId === hostB.id).every((row) => !row.estimated)).toBe(true);
+	});
+
+	it("takes parallel batches sharing hours in any order without deadlock, one value per meter and hour", async () => {
+		const hours = [hourAgo(12), hourAgo(13), hourAgo(14), hourAgo(15)];
+		const batches = Array.from({ length: 12 }, (_, n) => {
+			const order = n % 2 === 0 ? hours : [...hours].reverse();
+			return order.map((hour) => reading(hour, 1_000 + n, { [hostA.name]: 200 + n }));
+		});
+		const answers = await Promise.all(batches.map((items) => h.postReadings(site.id, items)));
+		expect(answers.map((answer) => answer.status)).toEqual(batches.map(() => 200));
+		await h.attribute();
+		for (const hour of hours) {
+			const rows = await rowsOf(hour);
+			const meter = rows.reduce((sum, row) => sum + row.totalWh, 0);
+			// Whichever batch committed last holds the hour, whole: its meter and its host reading.
+			expect(meter).toBeGreaterThanOrEqual(1_000);
+			expect(meter).toBeLessThan(1_012);
+			const [hostReading] = await h.db
+				.select()
+				.from(energyHostReadings)
+				.where(and(eq(energyHostReadings.hostId, hostA.id), eq(energyHostReadings.hour, hour)));
+			expect(hostReading?.wh).toBe(200 + (meter - 1_000));
+		}
 	});
 
 	it("refuses malformed readings with 400 and a field per fault", async () => {
