@@ -9,7 +9,10 @@ const DEMO_HOSTS = ["dakhla-demo-h1", "dakhla-demo-h2", "dakhla-demo-h3", "dakhl
 
 /**
  * The demo site, its zone and hosts, made once whoever gets there first (every insert ignores a
- * row that exists). Instances placed in the zone show in its tenants' reports. Returns the site's id.
+ * row that exists). The hosts start disabled: placement must not surprise anyone by putting their
+ * instances in a zone they did not make (a volume made elsewhere could not attach). An operator
+ * who enables them gets instances placed there, and the demo's readings follow their load.
+ * Returns the site's id.
  */
 export async function ensureDemoSite(db: Db): Promise<string> {
 	return db.transaction(async (tx) => {
@@ -25,6 +28,7 @@ export async function ensureDemoSite(db: Db): Promise<string> {
 					vcpus: 64,
 					memoryMib: 524_288,
 					diskGib: 4_000,
+					status: "disabled" as const,
 					powerIdleW: 180,
 					powerMaxW: 520,
 					embodiedKgco2e: 1_600,
