@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import rateLimit, { type FastifyRateLimitStore } from "@fastify/rate-limit";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
@@ -72,6 +73,18 @@ if current == 1 or ttl < 0 then
 end
 return {current, ttl}
 `;
+// Sent by digest (EVALSHA) on every request: the script's text only travels when Redis lacks it.
+const INCR_SCRIPT_SHA = createHash("sha1").update(INCR_SCRIPT).digest("hex");
+
+async function incrWindow(redis: Redis, key: string, windowMs: number): Promise<unknown> {
+	try {
+		return await redis.evalsha(INCR_SCRIPT_SHA, 1, key, windowMs);
+	} catch (error) {
+		// A restarted or flushed Redis has forgotten the script: send it whole once.
+		if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+		return await redis.eval(INCR_SCRIPT, 1, key, windowMs);
+	}
+}
 
 export type CountingMode = "redis" | "local";
 
@@ -114,7 +127,7 @@ export class FallbackStore implements FastifyRateLimitStore {
 		// Not connected means the command would only be refused: go local without a round trip.
 		if (this.redis.status === "ready" && Date.now() >= this.skipRedisUntil) {
 			try {
-				const reply = await this.redis.eval(INCR_SCRIPT, 1, `${this.namespace}${key}`, windowMs);
+				const reply = await incrWindow(this.redis, `${this.namespace}${key}`, windowMs);
 				if (!Array.isArray(reply) || reply.length !== 2) throw new Error("unexpected rate-limit reply from Redis");
 				this.switchTo("redis");
 				return { current: Number(reply[0]), ttl: Number(reply[1]) };

@@ -70,4 +70,19 @@ describe("rate limits, counted in Redis", () => {
 		expect(accepted.status).toBe(201);
 		expect(accepted.headers["idempotent-replayed"]).toBeUndefined();
 	});
+
+	it("keeps counting in Redis after Redis forgets the counting script (restart, SCRIPT FLUSH)", async () => {
+		await resetWindows();
+		const tenant = await t.createTenant();
+		const admin = await t.principal(tenant.id, "admin");
+		expect((await t.request("GET", `/v1/tenants/${tenant.id}/quotas`, { token: admin.token })).status).toBe(200);
+		await t.redis.script("FLUSH");
+		const seen: number[] = [];
+		for (let i = 0; i < 6; i++) {
+			seen.push((await t.request("GET", `/v1/tenants/${tenant.id}/quotas`, { token: admin.token })).status);
+		}
+		// Six allowed per window: the counter in Redis carried on across the flush.
+		expect(seen).toEqual([200, 200, 200, 200, 200, 429]);
+		expect(await resetWindows()).toBeGreaterThan(0);
+	});
 });

@@ -82,6 +82,9 @@ export const operations = pgTable(
 		index("operations_tenant_idx").on(t.tenantId, t.id),
 		index("operations_target_idx").on(t.targetId),
 		index("operations_open_idx").on(t.updatedAt).where(sql`${t.status} in ('pending', 'running')`),
+		// The per-tenant operation cap counts a tenant's open operations on every write; without
+		// this it walks the tenant's whole history.
+		index("operations_tenant_open_idx").on(t.tenantId).where(sql`${t.status} in ('pending', 'running')`),
 		check("operations_status_check", sql`${t.status} in ('pending', 'running', 'succeeded', 'failed')`),
 		check("operations_progress_check", sql`${t.progress} between 0 and 100`),
 	],

@@ -1,0 +1,1 @@
+CREATE INDEX "operations_tenant_open_idx" ON "operations" USING btree ("tenant_id") WHERE "operations"."status" in ('pending', 'running');
