@@ -11,7 +11,7 @@ export * from "./openapi";
 export * from "./operation-cap";
 export * from "./pagination";
 export * from "./principal";
-export * from "./revocation";
 export * from "./rate-limit";
+export * from "./revocation";
 export * from "./schemas";
 export * from "./strict-input";
