@@ -11,6 +11,7 @@ import { createDatabase, type DatabaseHandle, hosts, zones } from "@igoudar/db";
 import { createTestDatabase, dropTemplateDatabase, prepareTemplateDatabase } from "@igoudar/db/testing";
 import autocannon from "autocannon";
 import { eq } from "drizzle-orm";
+import { jsonCall as api } from "../test/support/json-call";
 import { type ServerProcess, startServerProcess } from "../test/support/server-process";
 
 export interface BenchFigure {
@@ -330,23 +331,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 // ---------------------------------------------------------------------------------------------
 // Setup through the API
 
-export async function api<T = Record<string, unknown>>(
-	baseUrl: string,
-	method: string,
-	path: string,
-	options: { token?: string; body?: unknown } = {},
-): Promise<{ status: number; body: T }> {
-	const response = await fetch(`${baseUrl}${path}`, {
-		method,
-		headers: {
-			...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-			...(options.body === undefined ? {} : { "content-type": "application/json" }),
-		},
-		...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-	});
-	const text = await response.text();
-	return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
-}
+export { api };
 
 /** Like api() but any answer other than `expected` is an error naming the call. */
 export async function apiOk<T = Record<string, unknown>>(

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createTestDatabase, type TestDatabase } from "@igoudar/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jsonCall } from "../support/json-call";
 import { type PrivateRedis, startPrivateRedis } from "../support/redis-server";
 import { type ServerProcess, startServerProcess } from "../support/server-process";
 
@@ -35,16 +36,8 @@ async function call(
 	token?: string,
 	body?: unknown,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-	const response = await fetch(`${base}${path}`, {
-		method,
-		headers: {
-			...(token ? { authorization: `Bearer ${token}` } : {}),
-			...(body === undefined ? {} : { "content-type": "application/json" }),
-		},
-		...(body === undefined ? {} : { body: JSON.stringify(body) }),
-	});
-	const text = await response.text();
-	return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+	const res = await jsonCall(base, method, path, { token, body });
+	return { status: res.status, body: res.body ?? {} };
 }
 
 async function token(clientId: string, clientSecret: string): Promise<string> {

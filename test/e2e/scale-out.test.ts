@@ -13,6 +13,7 @@ import {
 import { createTestDatabase, type TestDatabase } from "@igoudar/db/testing";
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jsonCall as call } from "../support/json-call";
 import { type ServerProcess, startServerProcess } from "../support/server-process";
 
 /**
@@ -61,24 +62,6 @@ afterAll(async () => {
 	await handle?.close();
 	await database?.drop();
 });
-
-async function call<T = Record<string, unknown>>(
-	url: string,
-	method: string,
-	path: string,
-	options: { token?: string; body?: unknown } = {},
-): Promise<{ status: number; body: T }> {
-	const response = await fetch(`${url}${path}`, {
-		method,
-		headers: {
-			...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-			...(options.body === undefined ? {} : { "content-type": "application/json" }),
-		},
-		...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-	});
-	const text = await response.text();
-	return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
-}
 
 async function issueToken(clientId: string, clientSecret: string): Promise<string> {
 	const { status, body } = await call<{ access_token: string }>(tokensApi.url, "POST", "/v1/auth/token", {
