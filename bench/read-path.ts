@@ -87,7 +87,7 @@ export const benchmark: Benchmark = async ({ quick }) => {
 				baseline: floorGet.perSecond,
 				baselineName: "prepared SQL on bare Fastify",
 				goal: { ratioAtLeast: 0.5 },
-				note: `${CONNECTIONS} connections; p50 ${get.p50} ms, p99 ${get.p99} ms (floor p99 ${floorGet.p99} ms); server ${cpuNote(get)}, floor ${cpuNote(floorGet)}. What a GET does beyond the floor: the rate limit's Redis round trip, the token and principal checks (cached), the tenant scope, the response schema, metrics and a log line (profile in docs/design-notes.md, Performance)`,
+				note: `${CONNECTIONS} connections; p50 ${get.p50} ms, p99 ${get.p99} ms (floor p99 ${floorGet.p99} ms); server ${cpuNote(get)}, floor ${cpuNote(floorGet)}. What a GET does beyond the floor: the rate limit (spent from a local slice of the principal's budget, a Redis round trip per slice), the token and principal checks (cached), the tenant scope, the response schema, metrics and a log line (profile in docs/design-notes.md, Performance)`,
 			}),
 			figure({
 				benchmark: "read-path",

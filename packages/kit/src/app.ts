@@ -11,7 +11,6 @@ import Fastify, {
 	type RouteOptions,
 } from "fastify";
 import type { Registry } from "prom-client";
-import { v7 as uuidv7 } from "uuid";
 import type { Authenticator } from "./auth";
 import { clientErrorHandler } from "./client-errors";
 import type { KitConfig } from "./config";
@@ -21,7 +20,7 @@ import { ProblemError, problems } from "./errors";
 import type { IdempotencyClaim } from "./idempotency";
 import { claimIdempotencyKey, completeIdempotencyKey, idempotencyKeyOf, replayResponse } from "./idempotency";
 import { locationHeaders } from "./location";
-import { createMetrics, type Probe, registerServiceEndpoints } from "./observability";
+import { createMetrics, newRequestId, type Probe, registerServiceEndpoints, requestRecorder } from "./observability";
 import { describeAccess, SpecComponents } from "./openapi";
 import { type Access, type Principal, ROLE_RANK } from "./principal";
 import { type RateLimitSettings, registerRateLimit, TOKEN_ROUTE } from "./rate-limit";
@@ -111,7 +110,7 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		// Accept a caller's request id when it is sane, otherwise mint one.
 		genReqId: (req) => {
 			const given = req.headers["x-request-id"];
-			return typeof given === "string" && REQUEST_ID.test(given) ? given : uuidv7();
+			return typeof given === "string" && REQUEST_ID.test(given) ? given : newRequestId();
 		},
 		return503OnClosing: true,
 		frameworkErrors: frameworkErrorHandler,
@@ -297,12 +296,7 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 
 	app.addHook("onSend", locationHeaders(routes));
 
-	app.addHook("onResponse", async (request, reply) => {
-		reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, "request completed");
-		const route = request.routeOptions.url ?? "unmatched";
-		metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-		metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-	});
+	app.addHook("onResponse", requestRecorder(metrics));
 
 	return { app, routes, metrics: metrics.registry };
 }

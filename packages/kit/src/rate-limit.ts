@@ -4,6 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify
 import type { Redis } from "ioredis";
 import { tokenRequestClientId } from "./client-auth";
 import { ProblemError } from "./errors";
+import { type Reservation, SlicedBudgets } from "./rate-budget";
 
 export interface RateLimitSettings {
 	/**
@@ -46,7 +47,7 @@ interface Count {
 export class LocalWindows {
 	private readonly windows = new Map<string, { count: number; resetAt: number }>();
 
-	constructor(private readonly maxKeys: number) {}
+	constructor(readonly maxKeys: number) {}
 
 	incr(key: string, windowMs: number, now = Date.now()): Count {
 		let window = this.windows.get(key);
@@ -62,28 +63,32 @@ export class LocalWindows {
 	}
 }
 
-// INCR and set the window on the first hit, in one round trip. A key found without an expiry
-// (written by something else) gets one, so a counter can never stick forever.
+// INCRBY and set the window on the first hit, in one round trip. A key found without an expiry
+// (written by something else) gets one, so a counter can never stick forever. One request's
+// count is an increment of 1; a slice of a principal's budget (see rate-budget.ts) is larger.
 const INCR_SCRIPT = `
-local current = redis.call('INCR', KEYS[1])
+local current = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
-if current == 1 or ttl < 0 then
+if current == tonumber(ARGV[2]) or ttl < 0 then
 	redis.call('PEXPIRE', KEYS[1], ARGV[1])
 	ttl = tonumber(ARGV[1])
 end
 return {current, ttl}
 `;
-// Sent by digest (EVALSHA) on every request: the script's text only travels when Redis lacks it.
+// Sent by digest (EVALSHA): the script's text only travels when Redis lacks it.
 const INCR_SCRIPT_SHA = createHash("sha1").update(INCR_SCRIPT).digest("hex");
 
-async function incrWindow(redis: Redis, key: string, windowMs: number): Promise<unknown> {
+async function incrWindow(redis: Redis, key: string, windowMs: number, by: number): Promise<Reservation> {
+	let reply: unknown;
 	try {
-		return await redis.evalsha(INCR_SCRIPT_SHA, 1, key, windowMs);
+		reply = await redis.evalsha(INCR_SCRIPT_SHA, 1, key, windowMs, by);
 	} catch (error) {
 		// A restarted or flushed Redis has forgotten the script: send it whole once.
 		if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-		return await redis.eval(INCR_SCRIPT, 1, key, windowMs);
+		reply = await redis.eval(INCR_SCRIPT, 1, key, windowMs, by);
 	}
+	if (!Array.isArray(reply) || reply.length !== 2) throw new Error("unexpected rate-limit reply from Redis");
+	return { reserved: Number(reply[0]), ttl: Number(reply[1]) };
 }
 
 export type CountingMode = "redis" | "local";
@@ -93,10 +98,16 @@ export type CountingMode = "redis" | "local";
  * refusing, counts in this process instead, with the same budgets, until Redis answers again.
  * The plugin's own `skipOnError` would stop limiting altogether during an outage, and with a
  * client that queues commands it never even fires: requests wait for Redis to come back.
+ *
+ * The principal budgets the plugin asks for (`incr`) are spent a slice at a time (rate-budget.ts:
+ * never more than the limit across replicas, at most (replicas - 1) x limit / 20 refused early);
+ * the address budgets (`count`) guard the token route and failed authentications, are small and
+ * cold, and stay exact with one round trip a request.
  */
 export class FallbackStore implements FastifyRateLimitStore {
 	private skipRedisUntil = 0;
 	private mode: CountingMode = "redis";
+	private readonly budgets: SlicedBudgets;
 
 	constructor(
 		private readonly redis: Redis,
@@ -109,10 +120,11 @@ export class FallbackStore implements FastifyRateLimitStore {
 		redis.on("ready", () => {
 			this.skipRedisUntil = 0;
 		});
+		this.budgets = new SlicedBudgets((key, units, windowMs) => this.reserve(key, units, windowMs), local.maxKeys);
 	}
 
-	incr(key: string, callback: (error: Error | null, result?: Count) => void, timeWindow: number): void {
-		this.count(key, timeWindow).then(
+	incr(key: string, callback: (error: Error | null, result?: Count) => void, timeWindow: number, max: number): void {
+		this.take(key, timeWindow, max).then(
 			(result) => callback(null, result),
 			(error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
 		);
@@ -123,23 +135,50 @@ export class FallbackStore implements FastifyRateLimitStore {
 		return this;
 	}
 
-	async count(key: string, windowMs: number): Promise<Count> {
-		// Not connected means the command would only be refused: go local without a round trip.
-		if (this.redis.status === "ready" && Date.now() >= this.skipRedisUntil) {
+	/** One request against a budget of `max` a window, spent from this process's slice of it. */
+	async take(key: string, windowMs: number, max: number): Promise<Count> {
+		if (this.redisUsable()) {
 			try {
-				const reply = await incrWindow(this.redis, `${this.namespace}${key}`, windowMs);
-				if (!Array.isArray(reply) || reply.length !== 2) throw new Error("unexpected rate-limit reply from Redis");
-				this.switchTo("redis");
-				return { current: Number(reply[0]), ttl: Number(reply[1]) };
+				return await this.budgets.take(key, max, windowMs);
 			} catch (error) {
-				// A timeout may be a dead peer not yet noticed: do not make every request pay it.
-				this.skipRedisUntil = Date.now() + this.retryRedisAfterMs;
-				this.switchTo("local", error);
+				this.redisFailed(error);
 			}
 		} else {
 			this.switchTo("local");
 		}
 		return this.local.incr(key, windowMs);
+	}
+
+	/** One request against a budget, counted in Redis by itself. */
+	async count(key: string, windowMs: number): Promise<Count> {
+		if (this.redisUsable()) {
+			try {
+				const { reserved, ttl } = await this.reserve(key, 1, windowMs);
+				return { current: reserved, ttl };
+			} catch (error) {
+				this.redisFailed(error);
+			}
+		} else {
+			this.switchTo("local");
+		}
+		return this.local.incr(key, windowMs);
+	}
+
+	/** Not connected means the command would only be refused: go local without a round trip. */
+	private redisUsable(): boolean {
+		return this.redis.status === "ready" && Date.now() >= this.skipRedisUntil;
+	}
+
+	private async reserve(key: string, units: number, windowMs: number): Promise<Reservation> {
+		const reservation = await incrWindow(this.redis, `${this.namespace}${key}`, windowMs, units);
+		this.switchTo("redis");
+		return reservation;
+	}
+
+	private redisFailed(error: unknown): void {
+		// A timeout may be a dead peer not yet noticed: do not make every request pay it.
+		this.skipRedisUntil = Date.now() + this.retryRedisAfterMs;
+		this.switchTo("local", error);
 	}
 
 	private switchTo(mode: CountingMode, error?: unknown): void {
@@ -178,8 +217,9 @@ function rateLimited(what: string, max: number, ttlMs: number): ProblemError {
 }
 
 /**
- * Fixed-window limits counted in Redis (in-process while Redis is unreachable). The principal's
- * budget is checked in preValidation: after authentication (the principal is the key) and before
+ * Fixed-window limits counted in Redis (in-process while Redis is unreachable); the principal's
+ * budget is reserved from Redis a slice at a time and spent here. The principal's budget is
+ * checked in preValidation: after authentication (the principal is the key) and before
  * an Idempotency-Key is claimed, so a refused request never occupies a key. The token route has
  * two budgets of its own, see `limitTokenRequests`.
  */
@@ -195,8 +235,13 @@ export async function registerRateLimit(app: FastifyInstance, settings: RateLimi
 		timeWindow: WINDOW_MS,
 		// The plugin constructs its store from a class it is given, with its own arguments only.
 		store: class implements FastifyRateLimitStore {
-			incr(key: string, callback: (error: Error | null, result?: Count) => void, timeWindow: number): void {
-				store.incr(key, callback, timeWindow);
+			incr(
+				key: string,
+				callback: (error: Error | null, result?: Count) => void,
+				timeWindow: number,
+				max: number,
+			): void {
+				store.incr(key, callback, timeWindow, max);
 			}
 			child(): FastifyRateLimitStore {
 				return this;
