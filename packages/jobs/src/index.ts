@@ -1,5 +1,7 @@
 export * from "./catalog";
+export * from "./coalescer";
 export * from "./loop";
+export * from "./operation-batches";
 export * from "./operations";
 export * from "./outbox";
 export * from "./reconciler";

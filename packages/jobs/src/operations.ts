@@ -108,13 +108,24 @@ async function transition(db: Db, run: OperationRun, to: OperationStatus, set: O
 		.where(and(eq(operations.id, run.id), eq(operations.status, "running"), eq(operations.fence, run.fence)))
 		.returning();
 	if (row) return row;
-	// Only to explain the refusal: the decision was already made by the UPDATE above.
+	throw await explainRefusedWrite(db, run, to);
+}
+
+/**
+ * Why a run's conditional write matched nothing: a later run holds the operation (superseded), or
+ * it is not running. Only explains: the decision was already made by the refused UPDATE.
+ */
+export async function explainRefusedWrite(
+	db: Db,
+	run: OperationRun,
+	to: OperationStatus,
+): Promise<OperationTransitionError> {
 	const [current] = await db
 		.select({ status: operations.status, fence: operations.fence })
 		.from(operations)
 		.where(eq(operations.id, run.id));
-	if (current && current.fence !== run.fence) throw new SupersededRunError(run.id, run.fence, current.status);
-	throw new OperationTransitionError(run.id, to, current?.status);
+	if (current && current.fence !== run.fence) return new SupersededRunError(run.id, run.fence, current.status);
+	return new OperationTransitionError(run.id, to, current?.status);
 }
 
 /**
@@ -127,19 +138,27 @@ async function transition(db: Db, run: OperationRun, to: OperationStatus, set: O
 export async function markRunning(db: Db, id: string): Promise<OperationRow> {
 	const [row] = await db
 		.update(operations)
-		.set({
-			status: "running",
-			startedAt: sql`coalesce(${operations.startedAt}, now())`,
-			attempts: sql`${operations.attempts} + 1`,
-			fence: sql`nextval('operation_fence_seq')`,
-			updatedAt: sql`now()`,
-		})
+		.set(START_RUN)
 		.where(and(eq(operations.id, id), inArray(operations.status, [...OPEN_STATUSES])))
 		.returning();
 	if (row) return row;
-	const [current] = await db.select({ status: operations.status }).from(operations).where(eq(operations.id, id));
-	throw new OperationTransitionError(id, "running", current?.status);
+	throw await explainRefusedStart(db, id);
 }
+
+/** Why `markRunning` matched nothing: the operation has ended, or does not exist. */
+export async function explainRefusedStart(db: Db, id: string): Promise<OperationTransitionError> {
+	const [current] = await db.select({ status: operations.status }).from(operations).where(eq(operations.id, id));
+	return new OperationTransitionError(id, "running", current?.status);
+}
+
+/** What `markRunning` sets: shared with the batched start (operation-batches.ts). */
+export const START_RUN = {
+	status: "running",
+	startedAt: sql`coalesce(${operations.startedAt}, now())`,
+	attempts: sql`${operations.attempts} + 1`,
+	fence: sql`nextval('operation_fence_seq')`,
+	updatedAt: sql`now()`,
+} satisfies OperationUpdate;
 
 /**
  * Hands an open operation to a run of another operation (`by`, which took its token later than

@@ -3,6 +3,7 @@ import { outbox } from "@igoudar/db";
 import { UnrecoverableError } from "bullmq";
 import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
+import type { OperationBatches } from "./operation-batches";
 import type { OperationProblem, OperationRow, OperationRun } from "./operations";
 import {
 	fail,
@@ -43,6 +44,11 @@ export interface SagaRunOptions {
 	retry?: RetryPolicy;
 	/** Sagas by operation kind, for the operations a saga settles before its first step. */
 	sagas?: SagaRegistry;
+	/**
+	 * The worker's group-committed writes to `operations`: with them, runs in flight together
+	 * share their statements (operation-batches.ts); without, each write is its own.
+	 */
+	batches?: OperationBatches;
 }
 
 /** Runs (or resumes) the saga for one delivery of a job and says how the run ended. */
@@ -57,7 +63,7 @@ export async function runSaga<Payload, Data extends Record<string, unknown>>(
 	let row: OperationRow;
 	try {
 		// One conditional UPDATE both reads and takes the operation; a finished one refuses it.
-		row = await markRunning(db, id);
+		row = await (options.batches ? options.batches.markRunning(id) : markRunning(db, id));
 	} catch (error) {
 		// A duplicate delivery of a finished job: nothing to do, and nothing may be redone.
 		if (endedElsewhere(error)) return "skipped";
@@ -157,9 +163,7 @@ class SagaRun {
 			attempt,
 			run: this.token,
 			effect: { operationId: row.id, fence: this.token.fence, idempotencyKey: `${row.id}/start` },
-			heartbeat: async () => {
-				await reportProgress(db, this.token);
-			},
+			heartbeat: () => this.write({}),
 			remember: async (patch) => {
 				Object.assign(this.ctx.data, patch);
 				await this.write({ data: this.ctx.data });
@@ -167,8 +171,23 @@ class SagaRun {
 		};
 	}
 
-	private write(merge: Record<string, unknown>, progress?: number): Promise<OperationRow> {
-		return reportProgress(this.db, this.token, progress, merge);
+	private async write(merge: Record<string, unknown>, progress?: number): Promise<void> {
+		const batches = this.options.batches;
+		if (batches) await batches.reportProgress(this.token, progress, merge);
+		else await reportProgress(this.db, this.token, progress, merge);
+	}
+
+	/** Marks the operation succeeded in the transaction that runs the saga's `onSucceeded`. */
+	private async settleSuccess(merge: Record<string, unknown>): Promise<void> {
+		const batches = this.options.batches;
+		if (batches && this.saga.onSucceededMany) {
+			await batches.succeed(this.saga, this.ctx, this.token, merge);
+			return;
+		}
+		await this.db.transaction(async (tx) => {
+			await this.saga.onSucceeded?.(this.ctx, tx);
+			await succeed(tx, this.token, merge);
+		});
 	}
 
 	private enter(step: string, phase: "do" | "undo"): void {
@@ -225,10 +244,7 @@ class SagaRun {
 			);
 		}
 		try {
-			await this.db.transaction(async (tx) => {
-				await this.saga.onSucceeded?.(ctx, tx);
-				await succeed(tx, this.token, { done: state.done, data: state.data, retry: null });
-			});
+			await this.settleSuccess({ done: state.done, data: state.data, retry: null });
 		} catch (error) {
 			if (error instanceof OperationTransitionError || !isPermanentError(error)) throw error;
 			const problem = problemFor(error);

@@ -63,6 +63,14 @@ export interface Saga<Payload, Data extends Record<string, unknown> = Record<str
 	/** Runs in the transaction that marks the operation succeeded (e.g. resource status -> active). */
 	onSucceeded?(ctx: SagaContext<Payload, Data>, tx: Tx): Promise<void>;
 	/**
+	 * `onSucceeded` for the runs of many operations at once, in one transaction and set-based: the
+	 * runner settles concurrent successes with one statement per table instead of a transaction
+	 * each (operation-batches.ts). Answers the runs it refused, by operation id, with the error
+	 * `onSucceeded` would have thrown, having written nothing for them. Optional: without it each
+	 * success has its own transaction.
+	 */
+	onSucceededMany?(ctxs: SagaContext<Payload, Data>[], tx: Tx): Promise<Map<string, Error>>;
+	/**
 	 * Runs after the undos, in the transaction that marks the operation failed, so capacity and
 	 * quota are released exactly when, and only if, the operation ends failed.
 	 */

@@ -34,7 +34,7 @@ export {
 export { estimatedPower } from "./app/hosts";
 export { lockTenantForPlacement } from "./db/capacity";
 export { readQuotaUsage, setQuotaUsed } from "./db/consistency";
-export { findInstanceById, transitionInstance } from "./db/instances";
+export { findInstanceById, findInstancesByIds, transitionInstance, transitionInstances } from "./db/instances";
 export { findZoneByRef } from "./db/zones";
 export type { ComputeDeps } from "./deps";
 export { type ComputeJobName, computeJobs } from "./jobs";

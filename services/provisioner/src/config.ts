@@ -12,6 +12,11 @@ export interface ProvisionerSettings {
 	driver: "simulated";
 	/** Jobs run at once per worker process and queue. */
 	concurrency: number;
+	/**
+	 * Jobs run at once on the compute queue: higher, because concurrent instance runs share their
+	 * statements (OperationBatches, the driver's batched calls), so more at once costs less each.
+	 */
+	computeConcurrency: number;
 	/** An operation with no progress for this long is re-driven by the reconciler. */
 	staleAfterMs: number;
 	reconcileIntervalMs: number;
@@ -34,6 +39,14 @@ export function provisionerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env)
 		// A job mostly waits (on Postgres, on the data plane), so one process runs many at once; 16
 		// measured 1.2-1.4x the creates/s of 8 with an instant driver, and far more with latency.
 		concurrency: envInt("IGOUDAR_WORKER_CONCURRENCY", 16, env),
+		// Instance runs in flight together share their statements, so their batches grow with this
+		// (docs/design-notes.md, Provisioning throughput). A deployment that lowers the general
+		// setting lowers this one too unless it names it.
+		computeConcurrency: envInt(
+			"IGOUDAR_COMPUTE_CONCURRENCY",
+			env.IGOUDAR_WORKER_CONCURRENCY ? envInt("IGOUDAR_WORKER_CONCURRENCY", 16, env) : 128,
+			env,
+		),
 		staleAfterMs: envInt("IGOUDAR_RECONCILE_STALE_MS", 60_000, env),
 		reconcileIntervalMs: envInt("IGOUDAR_RECONCILE_INTERVAL_MS", 15_000, env),
 		stalledIntervalMs: envInt("IGOUDAR_STALLED_INTERVAL_MS", 30_000, env),

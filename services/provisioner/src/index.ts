@@ -16,7 +16,9 @@ import {
 } from "@igoudar/energy";
 import {
 	type AnySaga,
+	catalogQueues,
 	type JobHandlers,
+	OperationBatches,
 	Reconciler,
 	redisConnectionFactory,
 	type SagaRegistry,
@@ -92,7 +94,8 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 		"invoice.run": invoiceRunSaga(billing) as unknown as AnySaga,
 	};
 	// Every saga can find every other by operation kind: a delete settles the create it cancelled.
-	const run = { retry: settings.retry, sagas };
+	// Batches: the runs in flight in this process share their writes to `operations`.
+	const run = { retry: settings.retry, sagas, batches: new OperationBatches(db) };
 	const handlers = {
 		...Object.fromEntries(
 			Object.keys(sagas)
@@ -109,7 +112,12 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 		connection,
 		prefix,
 		logger,
-		concurrency: settings.concurrency,
+		concurrency: Object.fromEntries(
+			catalogQueues(provisionerJobs).map((queue) => [
+				queue,
+				queue === "compute" ? settings.computeConcurrency : settings.concurrency,
+			]),
+		),
 		tuning: {
 			stalledInterval: settings.stalledIntervalMs,
 			// A lock outlives two stall checks, so a live worker that renews late is not taken for dead.
@@ -147,7 +155,10 @@ export async function startProvisioner(options: ProvisionerOptions): Promise<Pro
 	consistency.start();
 	invoicing.start();
 	orphans?.start();
-	logger.info({ driver: driver.name, concurrency: settings.concurrency }, "provisioner started");
+	logger.info(
+		{ driver: driver.name, concurrency: settings.concurrency, computeConcurrency: settings.computeConcurrency },
+		"provisioner started",
+	);
 
 	let closing: Promise<void> | undefined;
 	return {

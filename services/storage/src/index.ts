@@ -20,7 +20,15 @@ export {
 export type { PoolChange, PoolDrift } from "./app/consistency";
 export { findPoolById, readPoolUsage } from "./db/pools";
 export { findSnapshotById, transitionSnapshot } from "./db/snapshots";
-export { findVolumeById, settleInstanceVolumes, transitionVolume, volumesOfInstance } from "./db/volumes";
+export {
+	attachedToInstances,
+	findVolumeById,
+	settleInstanceVolumes,
+	transitionVolume,
+	type VolumeRow,
+	volumesOfInstance,
+	volumesOfInstances,
+} from "./db/volumes";
 export type { StorageDeps } from "./deps";
 export { type StorageJobName, storageJobs } from "./jobs";
 

@@ -77,6 +77,15 @@ export async function findInstanceById(db: Db, id: string): Promise<InstanceRow 
 	return row;
 }
 
+/** `findInstanceById` for many ids in one SELECT; the ids not found are absent from the map. */
+export async function findInstancesByIds(db: Db, ids: readonly string[]): Promise<Map<string, InstanceRow>> {
+	const rows = await db
+		.select()
+		.from(instances)
+		.where(sql`${instances.id} = any(${sql.param(ids)}::uuid[])`);
+	return new Map(rows.map((row) => [row.id, row]));
+}
+
 export async function listInstances(
 	db: Db,
 	tenantId: string,
@@ -132,6 +141,31 @@ export async function transitionInstance(
 		.where(and(eq(instances.id, id), isNull(instances.deletedAt), inArray(instances.status, [...from])))
 		.returning();
 	return row;
+}
+
+/**
+ * `transitionInstance` for many instances in one UPDATE; answers the ids that moved. Those not
+ * answered were not live in one of `from` and were left as they were.
+ */
+export async function transitionInstances(
+	db: Db,
+	ids: readonly string[],
+	from: readonly InstanceStatus[],
+	to: InstanceStatus,
+): Promise<Set<string>> {
+	if (ids.length === 0) return new Set();
+	const rows = await db
+		.update(instances)
+		.set({ status: to, updatedAt: new Date() })
+		.where(
+			and(
+				sql`${instances.id} = any(${sql.param(ids)}::uuid[])`,
+				isNull(instances.deletedAt),
+				inArray(instances.status, [...from]),
+			),
+		)
+		.returning({ id: instances.id });
+	return new Set(rows.map((row) => row.id));
 }
 
 /** Locks a live instance for the rest of the transaction. */

@@ -1,4 +1,5 @@
 import { type Db, simLedger, simMachines } from "@igoudar/db";
+import { Coalescer, failedWith, type ItemOutcome, succeeded } from "@igoudar/jobs";
 import { eq } from "drizzle-orm";
 import { admitFenceAndLookUp, type SimulationOptions, simulateCall } from "./data-plane";
 import {
@@ -8,6 +9,7 @@ import {
 	type InstanceSpec,
 	MachineNotFoundError,
 } from "./driver";
+import { createMachines, faultsPending, type MachineCall, powerMachines } from "./simulated-batches";
 
 export type SimulatedDriverOptions = SimulationOptions<DriverAction>;
 
@@ -25,11 +27,62 @@ export type SimulatedDriverOptions = SimulationOptions<DriverAction>;
  */
 export class SimulatedDriver implements ComputeDriver {
 	readonly name = "simulated";
+	/** The calls of one kind in flight together go as one (simulated-batches.ts). */
+	private readonly creates: Coalescer<{ spec: InstanceSpec; call: DriverCall }, void>;
+	private readonly starts: Coalescer<MachineCall, void>;
 
 	constructor(
 		private readonly db: Db,
 		private readonly options: SimulatedDriverOptions = {},
-	) {}
+	) {
+		this.creates = new Coalescer(
+			(items) =>
+				this.batched(
+					"createInstance",
+					items,
+					() => createMachines(db, items),
+					(item) => this.createOne(item.spec, item.call),
+				),
+			{ keyOf: (item) => item.spec.instanceId },
+		);
+		this.starts = new Coalescer(
+			(calls) =>
+				this.batched(
+					"startInstance",
+					calls,
+					() => powerMachines(db, calls, "on", "power_on"),
+					(c) => this.power("startInstance", c.instanceId, "on", "power_on", c.call),
+				),
+			{ keyOf: (c) => c.instanceId },
+		);
+	}
+
+	/**
+	 * Sends a batch as one call when no fault can apply to it; while faults are injected (random
+	 * or by `sim_faults`), each call goes on its own so each meets its fault as it would alone.
+	 */
+	private async batched<Item>(
+		action: DriverAction,
+		items: Item[],
+		together: () => Promise<ItemOutcome<void>[]>,
+		alone: (item: Item) => Promise<void>,
+	): Promise<ItemOutcome<void>[]> {
+		const random = (this.options.failureRate?.[action] ?? 0) > 0;
+		if (items.length === 1 || random || (await faultsPending(this.db, action))) {
+			return Promise.all(
+				items.map((item) =>
+					alone(item).then(
+						() => succeeded(undefined),
+						(error: unknown) => failedWith<void>(error),
+					),
+				),
+			);
+		}
+		const latency =
+			(this.options.latencyMs ?? 0) + (this.options.jitterMs ?? 0) * (this.options.random ?? Math.random)();
+		if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+		return together();
+	}
 
 	private enter(action: DriverAction, instanceId: string): Promise<void> {
 		return simulateCall(this.db, this.options, action, instanceId);
@@ -61,6 +114,10 @@ export class SimulatedDriver implements ComputeDriver {
 	}
 
 	createInstance(spec: InstanceSpec, call: DriverCall): Promise<void> {
+		return this.creates.submit({ spec, call });
+	}
+
+	private createOne(spec: InstanceSpec, call: DriverCall): Promise<void> {
 		return this.call("createInstance", spec.instanceId, call, "create", async (tx, repeated) => {
 			if (repeated) return;
 			const created = await tx
@@ -99,7 +156,7 @@ export class SimulatedDriver implements ComputeDriver {
 	}
 
 	startInstance(instanceId: string, call: DriverCall): Promise<void> {
-		return this.power("startInstance", instanceId, "on", "power_on", call);
+		return this.starts.submit({ instanceId, call });
 	}
 
 	stopInstance(instanceId: string, call: DriverCall): Promise<void> {

@@ -1,10 +1,10 @@
-import type { ComputeJobName, computeJobs } from "@igoudar/compute";
-import { findInstanceById } from "@igoudar/compute";
+import type { ComputeJobName, computeJobs, findInstanceById } from "@igoudar/compute";
 import type { InstanceStatus } from "@igoudar/db";
 import type { JobPayload, Saga, SagaContext } from "@igoudar/jobs";
 import { PermanentJobError, TransientJobError } from "@igoudar/jobs";
 import type { Logger } from "pino";
 import { MachineNotFoundError, PermanentDriverError, StaleFenceError, TransientDriverError } from "../drivers/driver";
+import { lookUpInstance } from "./lookups";
 
 /** Every compute job carries `{ instance_id }` and nothing else: the saga reads the rest. */
 export type InstancePayload = JobPayload<(typeof computeJobs)["instance.create"]>;
@@ -36,7 +36,7 @@ export async function instanceIn(
 	ctx: InstanceSagaContext,
 	expected: readonly InstanceStatus[],
 ): Promise<InstanceRow | undefined> {
-	const row = await findInstanceById(ctx.db, ctx.payload.instance_id);
+	const row = await lookUpInstance(ctx.db, ctx.payload.instance_id);
 	if (row && row.deletedAt === null && expected.includes(row.status)) return row;
 	ctx.logger.warn(
 		{ instanceId: ctx.payload.instance_id, status: row?.status, deleted: row ? row.deletedAt !== null : undefined },

@@ -1,10 +1,15 @@
-import { releaseInstanceClaims, transitionInstance } from "@igoudar/compute";
+import { releaseInstanceClaims, transitionInstance, transitionInstances } from "@igoudar/compute";
 import { defineSaga, PermanentJobError } from "@igoudar/jobs";
 import type { ComputeDriver } from "../drivers/driver";
 import type { StorageDrivers } from "../drivers/storage-driver";
 import type { InstanceSaga } from "./common";
 import { drive, instanceIn } from "./common";
-import { attachInstanceVolumes, detachInstanceVolumes, settleInstanceVolumes } from "./instance-volumes";
+import {
+	attachedToInstances,
+	attachInstanceVolumes,
+	detachInstanceVolumes,
+	settleInstanceVolumes,
+} from "./instance-volumes";
 
 /**
  * instance.create: the request already claimed quota and host capacity and wrote the instance as
@@ -71,7 +76,26 @@ export function instanceCreateSaga(driver: ComputeDriver, storage: StorageDriver
 				return;
 			}
 			ctx.logger.error({ instanceId: ctx.payload.instance_id }, "instance left provisioning under the saga");
-			throw new PermanentJobError("conflict", "The instance changed state while it was being created.");
+			throw instanceChanged();
+		},
+		async onSucceededMany(ctxs, tx) {
+			// The same as onSucceeded for every create that reached its end together: one UPDATE
+			// per table. A create whose instance is no longer provisioning is refused, unwritten.
+			const live = ctxs.filter((ctx) => !ctx.data.skipped);
+			const running = await transitionInstances(
+				tx,
+				live.map((ctx) => ctx.payload.instance_id),
+				["provisioning"],
+				"running",
+			);
+			await attachedToInstances(tx, [...running]);
+			const refused = new Map<string, Error>();
+			for (const ctx of live) {
+				if (running.has(ctx.payload.instance_id)) continue;
+				ctx.logger.error({ instanceId: ctx.payload.instance_id }, "instance left provisioning under the saga");
+				refused.set(ctx.operationId, instanceChanged());
+			}
+			return refused;
 		},
 		async onFailed(ctx, _problem, tx) {
 			if (ctx.data.skipped) return;
@@ -85,4 +109,8 @@ export function instanceCreateSaga(driver: ComputeDriver, storage: StorageDriver
 			await transitionInstance(tx, ctx.payload.instance_id, ["provisioning", "running"], "failed");
 		},
 	});
+}
+
+function instanceChanged(): PermanentJobError {
+	return new PermanentJobError("conflict", "The instance changed state while it was being created.");
 }

@@ -1,6 +1,7 @@
-import { settleInstanceVolumes, volumesOfInstance } from "@igoudar/storage";
+import { attachedToInstances, settleInstanceVolumes } from "@igoudar/storage";
 import type { StorageDrivers } from "../drivers/storage-driver";
 import type { InstanceSagaContext } from "./common";
+import { lookUpVolumesOf } from "./lookups";
 import { driveStorage, storageDriverFor } from "./volume";
 
 /**
@@ -10,7 +11,7 @@ import { driveStorage, storageDriverFor } from "./volume";
  */
 
 export async function attachInstanceVolumes(ctx: InstanceSagaContext, drivers: StorageDrivers): Promise<void> {
-	for (const volume of await volumesOfInstance(ctx.db, ctx.payload.instance_id)) {
+	for (const volume of await lookUpVolumesOf(ctx.db, ctx.payload.instance_id)) {
 		if (volume.status !== "attaching" || !volume.poolId) continue;
 		const driver = await storageDriverFor(ctx.db, drivers, volume.poolId);
 		await driveStorage(ctx, "attachVolume", () => driver.attachVolume(volume.id, ctx.payload.instance_id, ctx.effect));
@@ -18,11 +19,11 @@ export async function attachInstanceVolumes(ctx: InstanceSagaContext, drivers: S
 }
 
 export async function detachInstanceVolumes(ctx: InstanceSagaContext, drivers: StorageDrivers): Promise<void> {
-	for (const volume of await volumesOfInstance(ctx.db, ctx.payload.instance_id)) {
+	for (const volume of await lookUpVolumesOf(ctx.db, ctx.payload.instance_id)) {
 		if (!volume.poolId) continue;
 		const driver = await storageDriverFor(ctx.db, drivers, volume.poolId);
 		await driveStorage(ctx, "detachVolume", () => driver.detachVolume(volume.id, ctx.effect));
 	}
 }
 
-export { settleInstanceVolumes };
+export { attachedToInstances, settleInstanceVolumes };

@@ -157,6 +157,23 @@ export async function volumesOfInstance(db: Db, instanceId: string): Promise<Vol
 		.orderBy(volumes.id);
 }
 
+/** `volumesOfInstance` for many instances in one SELECT, by instance id (by volume id within one). */
+export async function volumesOfInstances(db: Db, instanceIds: readonly string[]): Promise<Map<string, VolumeRow[]>> {
+	const rows = await db
+		.select()
+		.from(volumes)
+		.where(and(sql`${volumes.instanceId} = any(${sql.param(instanceIds)}::uuid[])`, isNull(volumes.deletedAt)))
+		.orderBy(volumes.id);
+	const byInstance = new Map<string, VolumeRow[]>();
+	for (const row of rows) {
+		if (!row.instanceId) continue;
+		const list = byInstance.get(row.instanceId) ?? [];
+		list.push(row);
+		byInstance.set(row.instanceId, list);
+	}
+	return byInstance;
+}
+
 /**
  * Ends the attachments of an instance in the caller's transaction: `attached` after its create
  * succeeded (attaching -> in_use), `released` when the create failed or the instance is gone
@@ -168,10 +185,7 @@ export async function settleInstanceVolumes(
 	outcome: "attached" | "released",
 ): Promise<void> {
 	if (outcome === "attached") {
-		await tx
-			.update(volumes)
-			.set({ status: "in_use", updatedAt: new Date() })
-			.where(and(eq(volumes.instanceId, instanceId), isNull(volumes.deletedAt), eq(volumes.status, "attaching")));
+		await attachedToInstances(tx, [instanceId]);
 		return;
 	}
 	await tx
@@ -182,6 +196,21 @@ export async function settleInstanceVolumes(
 				eq(volumes.instanceId, instanceId),
 				isNull(volumes.deletedAt),
 				inArray(volumes.status, ["attaching", "in_use", "detaching"]),
+			),
+		);
+}
+
+/** The `attached` settlement of many instances' creates at once: one UPDATE. */
+export async function attachedToInstances(tx: Db, instanceIds: readonly string[]): Promise<void> {
+	if (instanceIds.length === 0) return;
+	await tx
+		.update(volumes)
+		.set({ status: "in_use", updatedAt: new Date() })
+		.where(
+			and(
+				sql`${volumes.instanceId} = any(${sql.param(instanceIds)}::uuid[])`,
+				isNull(volumes.deletedAt),
+				eq(volumes.status, "attaching"),
 			),
 		);
 }

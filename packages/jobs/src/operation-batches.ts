@@ -1,0 +1,181 @@
+import type { Db } from "@igoudar/db";
+import { operations } from "@igoudar/db";
+import { and, inArray, sql } from "drizzle-orm";
+import { Coalescer, failedWith, type ItemOutcome, succeeded } from "./coalescer";
+import type { OperationRow, OperationRun } from "./operations";
+import { explainRefusedStart, explainRefusedWrite, OPEN_STATUSES, START_RUN } from "./operations";
+import type { AnySaga, SagaContext } from "./saga";
+
+/**
+ * The saga runner's writes to `operations`, group-committed across the runs one worker process
+ * has in flight: the starts, the progress and bookkeeping after each step, and the successes of
+ * sagas that can settle many at once. Each is the same conditional write as its one-run version
+ * in operations.ts (the same status and fence conditions, one row per run), only sent as one
+ * statement for every run that reached it together, so a worker carrying many operations makes
+ * one round trip where it made one per operation. A write a batch refused is explained per run,
+ * as the one-run version does: superseded, ended, or missing.
+ */
+
+interface ProgressWrite {
+	run: OperationRun;
+	progress: number | undefined;
+	merge: Record<string, unknown> | undefined;
+}
+
+interface SuccessWrite {
+	ctx: SagaContext<unknown, Record<string, unknown>>;
+	run: OperationRun;
+	merge: Record<string, unknown>;
+}
+
+type Rows<Row> = { rows: Row[] };
+
+export class OperationBatches {
+	private readonly starts: Coalescer<string, OperationRow>;
+	private readonly progress: Coalescer<ProgressWrite, void>;
+	private readonly successes = new Map<AnySaga, Coalescer<SuccessWrite, void>>();
+
+	constructor(private readonly db: Db) {
+		// Two deliveries of one operation must not share a statement: both would read one fence.
+		this.starts = new Coalescer((ids) => this.start(ids), { keyOf: (id) => id });
+		this.progress = new Coalescer((writes) => this.writeProgress(writes), { keyOf: (write) => write.run.id });
+	}
+
+	/** `markRunning`, batched. */
+	markRunning(id: string): Promise<OperationRow> {
+		return this.starts.submit(id);
+	}
+
+	/** `reportProgress`, batched. */
+	reportProgress(run: OperationRun, progress?: number, merge?: Record<string, unknown>): Promise<void> {
+		return this.progress.submit({ run, progress, merge });
+	}
+
+	/**
+	 * Marks the run succeeded with `merge` recorded, after the saga's `onSucceededMany` in the same
+	 * transaction. Rejects as `onSucceeded` and `succeed` would: with the saga's refusal, or with
+	 * the reason the run no longer owns the operation.
+	 */
+	succeed(
+		saga: AnySaga,
+		ctx: SagaContext<unknown, Record<string, unknown>>,
+		run: OperationRun,
+		merge: Record<string, unknown>,
+	): Promise<void> {
+		let coalescer = this.successes.get(saga);
+		if (!coalescer) {
+			coalescer = new Coalescer((writes) => this.settle(saga, writes), { keyOf: (write) => write.run.id });
+			this.successes.set(saga, coalescer);
+		}
+		return coalescer.submit({ ctx, run, merge });
+	}
+
+	/** Batches sent and runs carried, by kind of write: for benchmarks and tests. */
+	stats(): Record<string, { batches: number; items: number }> {
+		const stats: Record<string, { batches: number; items: number }> = {
+			start: this.starts.stats,
+			progress: this.progress.stats,
+		};
+		for (const [saga, coalescer] of this.successes) stats[`succeed ${saga.name}`] = coalescer.stats;
+		return stats;
+	}
+
+	private async start(ids: string[]): Promise<ItemOutcome<OperationRow>[]> {
+		const rows = await this.db
+			.update(operations)
+			.set(START_RUN)
+			.where(
+				and(sql`${operations.id} = any(${sql.param(ids)}::uuid[])`, inArray(operations.status, [...OPEN_STATUSES])),
+			)
+			.returning();
+		const byId = new Map(rows.map((row) => [row.id, row]));
+		return Promise.all(
+			ids.map(async (id) => {
+				const row = byId.get(id);
+				return row ? succeeded(row) : failedWith<OperationRow>(await explainRefusedStart(this.db, id));
+			}),
+		);
+	}
+
+	private async writeProgress(writes: ProgressWrite[]): Promise<ItemOutcome<void>[]> {
+		const result = (await this.db.execute(sql`
+			update ${operations} o set
+				progress = coalesce(v.progress, o.progress),
+				state = case when v.merge is null then o.state else o.state || v.merge end,
+				updated_at = now()
+			from unnest(
+				${sql.param(writes.map((write) => write.run.id))}::uuid[],
+				${sql.param(writes.map((write) => write.run.fence))}::bigint[],
+				${sql.param(writes.map((write) => clampProgress(write.progress)))}::int[],
+				${sql.param(writes.map((write) => (write.merge ? JSON.stringify(write.merge) : null)))}::jsonb[]
+			) as v(id, fence, progress, merge)
+			where o.id = v.id and o.fence = v.fence and o.status = 'running'
+			returning o.id`)) as unknown as Rows<{ id: string }>;
+		return this.outcomes(
+			writes.map((write) => write.run),
+			new Set(result.rows.map((row) => row.id)),
+			"running",
+		);
+	}
+
+	private async settle(saga: AnySaga, writes: SuccessWrite[]): Promise<ItemOutcome<void>[]> {
+		const settleMany = saga.onSucceededMany;
+		if (!settleMany) throw new Error(`saga ${saga.name} cannot settle successes in batches`);
+		const refusals = new Map<string, Error>();
+		const owned = await this.db.transaction(async (tx) => {
+			// Locked until the commit: no later run can take one over between the saga's writes and ours.
+			const locked = (await tx.execute(sql`
+				select o.id from ${operations} o
+				join unnest(
+					${sql.param(writes.map((write) => write.run.id))}::uuid[],
+					${sql.param(writes.map((write) => write.run.fence))}::bigint[]
+				) as v(id, fence) on o.id = v.id and o.fence = v.fence
+				where o.status = 'running'
+				order by o.id
+				for update of o`)) as unknown as Rows<{ id: string }>;
+			const ids = new Set(locked.rows.map((row) => row.id));
+			const mine = writes.filter((write) => ids.has(write.run.id));
+			if (mine.length === 0) return ids;
+			for (const [id, error] of await settleMany(
+				mine.map((write) => write.ctx),
+				tx,
+			)) {
+				refusals.set(id, error);
+				ids.delete(id);
+			}
+			const done = mine.filter((write) => ids.has(write.run.id));
+			if (done.length > 0) {
+				await tx.execute(sql`
+					update ${operations} o set
+						status = 'succeeded', progress = 100, error = null, completed_at = now(), updated_at = now(),
+						state = o.state || v.merge
+					from unnest(
+						${sql.param(done.map((write) => write.run.id))}::uuid[],
+						${sql.param(done.map((write) => JSON.stringify(write.merge)))}::jsonb[]
+					) as v(id, merge)
+					where o.id = v.id`);
+			}
+			return ids;
+		});
+		return Promise.all(
+			writes.map(async (write) => {
+				const refusal = refusals.get(write.run.id);
+				if (refusal) return failedWith<void>(refusal);
+				if (owned.has(write.run.id)) return succeeded(undefined);
+				return failedWith<void>(await explainRefusedWrite(this.db, write.run, "succeeded"));
+			}),
+		);
+	}
+
+	private outcomes(runs: OperationRun[], written: Set<string>, to: "running"): Promise<ItemOutcome<void>[]> {
+		return Promise.all(
+			runs.map(async (run) =>
+				written.has(run.id) ? succeeded(undefined) : failedWith<void>(await explainRefusedWrite(this.db, run, to)),
+			),
+		);
+	}
+}
+
+function clampProgress(progress: number | undefined): number | null {
+	return progress === undefined ? null : Math.max(0, Math.min(100, Math.round(progress)));
+}
