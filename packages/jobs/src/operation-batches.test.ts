@@ -180,4 +180,28 @@ describe("OperationBatches", () => {
 			expect(readSagaState(row?.state ?? {}).done).toEqual(["make"]);
 		}
 	});
+
+	it("goes again without a run superseded while its batch settled, and tells that run so", async () => {
+		const batches = new OperationBatches(db);
+		const ops = await newOperations(6);
+		const [victim] = ops;
+		if (!victim) throw new Error("no operation");
+		const rounds: string[][] = [];
+		const saga = defineSaga<Payload>({
+			name: "widget.create",
+			steps: [{ name: "make", do: async () => undefined, undo: async () => {} }],
+			onSucceededMany: async (ctxs) => {
+				const ids = ctxs.map((ctx) => ctx.operationId);
+				rounds.push(ids);
+				// Another delivery takes the victim over while its success is being settled.
+				if (rounds.length === 1 && ids.includes(victim.id)) await markRunning(db, victim.id);
+				return new Map();
+			},
+		});
+		const outcomes = await Promise.all(ops.map((op) => runSaga(db, saga, delivery(op.id, op.widgetId), { batches })));
+		expect(outcomes[0]).toBe("superseded");
+		expect(outcomes.slice(1).every((outcome) => outcome === "succeeded")).toBe(true);
+		expect(rounds.at(-1)).not.toContain(victim.id);
+		expect((await getOperation(db, victim.id))?.status).toBe("running");
+	});
 });

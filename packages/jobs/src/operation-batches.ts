@@ -1,6 +1,6 @@
-import type { Db } from "@igoudar/db";
+import type { Db, Tx } from "@igoudar/db";
 import { operations } from "@igoudar/db";
-import { and, inArray, sql } from "drizzle-orm";
+import { and, inArray, sql, TransactionRollbackError } from "drizzle-orm";
 import { Coalescer, failedWith, type ItemOutcome, succeeded } from "./coalescer";
 import type { OperationRow, OperationRun } from "./operations";
 import { explainRefusedStart, explainRefusedWrite, OPEN_STATUSES, START_RUN } from "./operations";
@@ -119,52 +119,87 @@ export class OperationBatches {
 	}
 
 	private async settle(saga: AnySaga, writes: SuccessWrite[]): Promise<ItemOutcome<void>[]> {
-		const settleMany = saga.onSucceededMany;
-		if (!settleMany) throw new Error(`saga ${saga.name} cannot settle successes in batches`);
 		const refusals = new Map<string, Error>();
-		const owned = await this.db.transaction(async (tx) => {
-			// Locked until the commit: no later run can take one over between the saga's writes and ours.
-			const locked = (await tx.execute(sql`
-				select o.id from ${operations} o
-				join unnest(
-					${sql.param(writes.map((write) => write.run.id))}::uuid[],
-					${sql.param(writes.map((write) => write.run.fence))}::bigint[]
-				) as v(id, fence) on o.id = v.id and o.fence = v.fence
-				where o.status = 'running'
-				order by o.id
-				for update of o`)) as unknown as Rows<{ id: string }>;
-			const ids = new Set(locked.rows.map((row) => row.id));
-			const mine = writes.filter((write) => ids.has(write.run.id));
-			if (mine.length === 0) return ids;
-			for (const [id, error] of await settleMany(
-				mine.map((write) => write.ctx),
-				tx,
-			)) {
-				refusals.set(id, error);
-				ids.delete(id);
+		const lost = new Set<string>();
+		let pending = writes;
+		// The saga's writes come first and the operations' after, the order of the one-run
+		// transaction and of every API transaction that locks an instance and then its operations
+		// (a delete cancelling a create), so the two can never wait on each other in a cycle. A run
+		// found superseded at the end rolls the batch back and it goes again without it: rare (a
+		// cancel racing the success), and its instance must not move on its behalf.
+		for (let round = 1; pending.length > 0; round++) {
+			// Each round drops at least one run whose fence moved on, which cannot move back.
+			if (round > writes.length + 1) throw new Error("batched success kept losing its runs");
+			const outcome = await this.db
+				.transaction(async (tx) => {
+					const refused = await this.settleOnce(saga, pending, tx);
+					const candidates = pending.filter((write) => !refused.has(write.run.id));
+					const owned = await this.markSucceeded(tx, candidates);
+					const superseded = candidates.filter((write) => !owned.has(write.run.id));
+					if (superseded.length > 0) {
+						tx.rollback();
+					}
+					return { refused, superseded };
+				})
+				.catch((error: unknown) => {
+					if (error instanceof TransactionRollbackError) return undefined;
+					throw error;
+				});
+			if (outcome) {
+				for (const [id, error] of outcome.refused) refusals.set(id, error);
+				break;
 			}
-			const done = mine.filter((write) => ids.has(write.run.id));
-			if (done.length > 0) {
-				await tx.execute(sql`
-					update ${operations} o set
-						status = 'succeeded', progress = 100, error = null, completed_at = now(), updated_at = now(),
-						state = o.state || v.merge
-					from unnest(
-						${sql.param(done.map((write) => write.run.id))}::uuid[],
-						${sql.param(done.map((write) => JSON.stringify(write.merge)))}::jsonb[]
-					) as v(id, merge)
-					where o.id = v.id`);
-			}
-			return ids;
-		});
+			// Rolled back: find which runs lost their operation, and go again without them.
+			const owners = await this.stillOwned(pending);
+			for (const write of pending) if (!owners.has(write.run.id)) lost.add(write.run.id);
+			pending = pending.filter((write) => owners.has(write.run.id));
+		}
 		return Promise.all(
 			writes.map(async (write) => {
 				const refusal = refusals.get(write.run.id);
 				if (refusal) return failedWith<void>(refusal);
-				if (owned.has(write.run.id)) return succeeded(undefined);
+				if (!lost.has(write.run.id)) return succeeded(undefined);
 				return failedWith<void>(await explainRefusedWrite(this.db, write.run, "succeeded"));
 			}),
 		);
+	}
+
+	private async settleOnce(saga: AnySaga, writes: SuccessWrite[], tx: Tx): Promise<Map<string, Error>> {
+		const settleMany = saga.onSucceededMany;
+		if (!settleMany) throw new Error(`saga ${saga.name} cannot settle successes in batches`);
+		return settleMany(
+			writes.map((write) => write.ctx),
+			tx,
+		);
+	}
+
+	/** The conditional success of every run still owning its operation; answers their ids. */
+	private async markSucceeded(tx: Tx, writes: SuccessWrite[]): Promise<Set<string>> {
+		if (writes.length === 0) return new Set();
+		const result = (await tx.execute(sql`
+			update ${operations} o set
+				status = 'succeeded', progress = 100, error = null, completed_at = now(), updated_at = now(),
+				state = o.state || v.merge
+			from unnest(
+				${sql.param(writes.map((write) => write.run.id))}::uuid[],
+				${sql.param(writes.map((write) => write.run.fence))}::bigint[],
+				${sql.param(writes.map((write) => JSON.stringify(write.merge)))}::jsonb[]
+			) as v(id, fence, merge)
+			where o.id = v.id and o.fence = v.fence and o.status = 'running'
+			returning o.id`)) as unknown as Rows<{ id: string }>;
+		return new Set(result.rows.map((row) => row.id));
+	}
+
+	/** The runs whose operation is still running under their fence. */
+	private async stillOwned(writes: SuccessWrite[]): Promise<Set<string>> {
+		const result = (await this.db.execute(sql`
+			select o.id from ${operations} o
+			join unnest(
+				${sql.param(writes.map((write) => write.run.id))}::uuid[],
+				${sql.param(writes.map((write) => write.run.fence))}::bigint[]
+			) as v(id, fence) on o.id = v.id and o.fence = v.fence
+			where o.status = 'running'`)) as unknown as Rows<{ id: string }>;
+		return new Set(result.rows.map((row) => row.id));
 	}
 
 	private outcomes(runs: OperationRun[], written: Set<string>, to: "running"): Promise<ItemOutcome<void>[]> {
