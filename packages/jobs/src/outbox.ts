@@ -1,5 +1,7 @@
 import type { Tx } from "@igoudar/db";
 import { operations, outbox } from "@igoudar/db";
+import { sql } from "drizzle-orm";
+import type { WithSubquery } from "drizzle-orm/subquery";
 import type { JobDefinition, JobPayload } from "./catalog";
 import { assertJobPayload } from "./catalog";
 import type { OperationRow } from "./operations";
@@ -33,26 +35,43 @@ export interface EnqueueOperationInput<Definition extends JobDefinition> {
 export async function enqueueOperation<Definition extends JobDefinition>(
 	tx: Tx,
 	input: EnqueueOperationInput<Definition>,
+	alongside: WithSubquery[] = [],
 ): Promise<OperationRow> {
 	// Validate before writing so a bad payload fails the request, not a worker hours later.
 	assertJobPayload(input.job, input.payload);
-	const [operation] = await tx
-		.insert(operations)
-		.values({
-			tenantId: input.tenantId,
-			kind: input.kind,
-			targetType: input.targetType,
-			targetId: input.targetId,
-			status: "pending",
-		})
-		.returning();
-	if (!operation) throw new Error("insert into operations returned no row");
-	await tx.insert(outbox).values({
-		operationId: operation.id,
-		queue: input.job.queue,
-		jobName: input.job.name,
-		payload: input.payload as Record<string, unknown>,
-		...(input.availableAt ? { availableAt: input.availableAt } : {}),
-	});
-	return operation;
+	// One statement: the operation, its outbox row and whatever the caller writes alongside (an
+	// audit event) go in one round trip, which a create makes while it holds its tenant's locks.
+	const operation = tx.$with(ENQUEUED).as(
+		tx
+			.insert(operations)
+			.values({
+				tenantId: input.tenantId,
+				kind: input.kind,
+				targetType: input.targetType,
+				targetId: input.targetId,
+				status: "pending",
+			})
+			.returning(),
+	);
+	const row = tx.$with("enqueued_outbox").as(
+		tx
+			.insert(outbox)
+			.values({
+				operationId: sql`(select ${sql.identifier("id")} from ${sql.identifier(ENQUEUED)})`,
+				queue: input.job.queue,
+				jobName: input.job.name,
+				payload: input.payload as Record<string, unknown>,
+				...(input.availableAt ? { availableAt: input.availableAt } : {}),
+			})
+			.returning({ id: outbox.id }),
+	);
+	// Every data-modifying CTE runs to completion whether or not the final SELECT reads it.
+	const [written] = await tx
+		.with(operation, row, ...alongside)
+		.select()
+		.from(operation);
+	if (!written) throw new Error("insert into operations returned no row");
+	return written;
 }
+
+const ENQUEUED = "enqueued_operation";

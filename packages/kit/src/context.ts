@@ -1,5 +1,6 @@
 import type { Db } from "@igoudar/db";
 import { auditEvents } from "@igoudar/db";
+import type { WithSubquery } from "drizzle-orm/subquery";
 import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import { problems } from "./errors";
 import { commitIdempotentResult, type IdempotencyClaim } from "./idempotency";
@@ -68,7 +69,19 @@ export interface AuditEntry {
  * principal and its role), what (action and target), from where (client address) and which request.
  */
 export async function recordAudit(ctx: Ctx, entry: AuditEntry): Promise<void> {
-	await ctx.db.insert(auditEvents).values({
+	await insertAudit(ctx, entry);
+}
+
+/**
+ * `recordAudit` as a statement to run inside another (a CTE of `enqueueOperation`), so a write
+ * that also queues an operation records both in one round trip.
+ */
+export function auditAlongside(ctx: Ctx, entry: AuditEntry): WithSubquery {
+	return ctx.db.$with("audit_event").as(insertAudit(ctx, entry).returning({ id: auditEvents.id }));
+}
+
+function insertAudit(ctx: Ctx, entry: AuditEntry) {
+	return ctx.db.insert(auditEvents).values({
 		tenantId: entry.tenantId,
 		actorId: ctx.actor.id,
 		actorRole: ctx.actor.role,

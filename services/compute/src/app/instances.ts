@@ -1,6 +1,7 @@
 import { type Db, type InstanceStatus, isForeignKeyViolation, isUniqueViolation } from "@igoudar/db";
 import { cancelOpenOperations, enqueueOperation, type OperationView, presentOperation } from "@igoudar/jobs";
 import {
+	auditAlongside,
 	type Ctx,
 	claimOperationSlot,
 	idempotentResult,
@@ -145,21 +146,27 @@ export async function instanceCreate(
 				labels: input.labels ?? {},
 			});
 			await attachVolumesToNewInstance(db, attach.volumeIds, instance.id);
-			const operation = await enqueueOperation(tx, {
-				tenantId,
-				kind: "instance.create",
-				targetType: "instance",
-				targetId: instance.id,
-				job: computeJobs["instance.create"],
-				payload: { instance_id: instance.id },
-			});
-			await recordAudit(withDb(ctx, db), {
-				tenantId,
-				action: "instance.create",
-				targetType: "instance",
-				targetId: instance.id,
-				detail: { flavor: flavor.name, host_id: host.id },
-			});
+			// The operation, its outbox row and the audit event in one statement.
+			const operation = await enqueueOperation(
+				tx,
+				{
+					tenantId,
+					kind: "instance.create",
+					targetType: "instance",
+					targetId: instance.id,
+					job: computeJobs["instance.create"],
+					payload: { instance_id: instance.id },
+				},
+				[
+					auditAlongside(withDb(ctx, db), {
+						tenantId,
+						action: "instance.create",
+						targetType: "instance",
+						targetId: instance.id,
+						detail: { flavor: flavor.name, host_id: host.id },
+					}),
+				],
+			);
 			const record: InstanceRecord = {
 				...instance,
 				flavorName: flavor.name,
