@@ -19,7 +19,7 @@ import { acceptCreates, rows, waitFor, ZERO_LATENCY_DRIVER } from "./provisionin
  * Jobs at once on the compute queue per worker process (the provisioner's default
  * IGOUDAR_COMPUTE_CONCURRENCY), given to both the worker and the no-op baseline.
  */
-const CONCURRENCY = 128;
+const CONCURRENCY = 512;
 
 export const benchmark: Benchmark = async ({ quick }) => {
 	const count = quick ? 300 : 1_500;

@@ -46,6 +46,7 @@ try {
 			const results = await run({ quick: values.quick });
 			figures.push(...results);
 			console.log(textTable(results));
+			for (const result of results) if (result.note) console.log(`- ${result.metric}: ${result.note}`);
 		} catch (error) {
 			// One broken benchmark must not hide the others' figures; the run still fails at the end.
 			failed = true;

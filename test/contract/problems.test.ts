@@ -91,4 +91,25 @@ describe("every refusal is the published Problem", () => {
 		expectSpecProblem(limited, "rate_limited");
 		expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
 	});
+
+	it("from admission control at capacity, with Retry-After, and the bound frees as requests end", async () => {
+		const busy = await TestPlatform.start({ env: { IGOUDAR_MAX_REQUESTS_IN_FLIGHT: "2" } });
+		try {
+			const token = await busy.operatorToken();
+			const burst = await Promise.all(Array.from({ length: 20 }, () => busy.request("GET", "/v1/zones", { token })));
+			const refused = burst.filter((res) => res.status === 503);
+			expect(refused.length).toBeGreaterThan(0);
+			expect(burst.filter((res) => res.status === 200).length).toBeGreaterThanOrEqual(2);
+			for (const res of refused) {
+				expectSpecProblem(res, "unavailable");
+				expect(res.headers["retry-after"]).toBe("1");
+			}
+			// Nothing stays counted: one at a time, every request is admitted again; probes never wait.
+			for (let i = 0; i < 5; i++) expect((await busy.request("GET", "/v1/zones", { token })).status).toBe(200);
+			const probes = await Promise.all(Array.from({ length: 10 }, () => busy.request("GET", "/healthz")));
+			expect(probes.every((res) => res.status === 200)).toBe(true);
+		} finally {
+			await busy.close();
+		}
+	});
 });

@@ -11,6 +11,7 @@ import Fastify, {
 	type RouteOptions,
 } from "fastify";
 import type { Registry } from "prom-client";
+import { installAdmission } from "./admission";
 import type { Authenticator } from "./auth";
 import { clientErrorHandler } from "./client-errors";
 import type { KitConfig } from "./config";
@@ -205,6 +206,10 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 
 	app.addHook("onRequest", async (request, reply) => {
 		reply.header("x-request-id", request.id);
+	});
+	// Before authentication: a request refused at capacity costs no token check and no database.
+	installAdmission(app, options.config.maxRequestsInFlight);
+	app.addHook("onRequest", async (request, reply) => {
 		const access = request.routeOptions.config?.access;
 		if (!access || "public" in access) return;
 		try {

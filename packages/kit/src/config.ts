@@ -44,6 +44,8 @@ export interface KitConfig {
 	metricsToken?: string;
 	/** Operations a tenant may have pending or running at once; the next request answers 429. */
 	maxOpenOperationsPerTenant: number;
+	/** Requests at work in one process at once; the next answers 503 at once (admission.ts). */
+	maxRequestsInFlight: number;
 	/**
 	 * How long an api process reuses a caller's account and tenant status: the bound on how late a
 	 * revocation or suspension takes effect on a replica whose notice was lost (default 1000).
@@ -69,6 +71,8 @@ export function kitConfigFromEnv(env: NodeJS.ProcessEnv = process.env): KitConfi
 	}
 	const maxOpenOperationsPerTenant = envInt("IGOUDAR_MAX_OPEN_OPERATIONS_PER_TENANT", 100, env);
 	if (maxOpenOperationsPerTenant < 1) throw new Error("IGOUDAR_MAX_OPEN_OPERATIONS_PER_TENANT must be at least 1");
+	const maxRequestsInFlight = envInt("IGOUDAR_MAX_REQUESTS_IN_FLIGHT", 256, env);
+	if (maxRequestsInFlight < 1) throw new Error("IGOUDAR_MAX_REQUESTS_IN_FLIGHT must be at least 1");
 	return {
 		issuer: envString("IGOUDAR_ISSUER", "https://igoudar.local", env),
 		audience: envString("IGOUDAR_AUDIENCE", "igoudar-api", env),
@@ -85,6 +89,7 @@ export function kitConfigFromEnv(env: NodeJS.ProcessEnv = process.env): KitConfi
 		pageSizeMax,
 		metricsToken,
 		maxOpenOperationsPerTenant,
+		maxRequestsInFlight,
 		principalCacheMs: envInt("IGOUDAR_PRINCIPAL_CACHE_MS", 1_000, env),
 	};
 }

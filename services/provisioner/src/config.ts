@@ -44,7 +44,7 @@ export function provisionerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env)
 		// setting lowers this one too unless it names it.
 		computeConcurrency: envInt(
 			"IGOUDAR_COMPUTE_CONCURRENCY",
-			env.IGOUDAR_WORKER_CONCURRENCY ? envInt("IGOUDAR_WORKER_CONCURRENCY", 16, env) : 128,
+			env.IGOUDAR_WORKER_CONCURRENCY ? envInt("IGOUDAR_WORKER_CONCURRENCY", 16, env) : 512,
 			env,
 		),
 		staleAfterMs: envInt("IGOUDAR_RECONCILE_STALE_MS", 60_000, env),

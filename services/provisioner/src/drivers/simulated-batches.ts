@@ -1,6 +1,6 @@
 import { type Db, simFaults, simFences, simLedger, simMachines } from "@igoudar/db";
 import { failedWith, type ItemOutcome, succeeded } from "@igoudar/jobs";
-import { and, gt, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { type DriverCall, type InstanceSpec, MachineNotFoundError, StaleFenceError } from "./driver";
 
 /**
@@ -9,8 +9,8 @@ import { type DriverCall, type InstanceSpec, MachineNotFoundError, StaleFenceErr
  * exactly as a call of its own would be (its fence admitted or refused, its idempotency key
  * looked up in the ledger, its effect recorded), with one statement per step for all of them, so
  * a worker carrying many creates at once makes a few round trips where it made a few per create.
- * Fault injection is per call, so while any fault is set for the action the driver takes the
- * one-call path instead (SimulatedDriver).
+ * Fault injection is per call, so while any fault is set for the action the batch rolls back and
+ * the driver takes the one-call path instead (SimulatedDriver).
  */
 
 type Rows<Row> = { rows: Row[] };
@@ -20,14 +20,12 @@ export interface MachineCall {
 	call: DriverCall;
 }
 
-/** True while `sim_faults` holds a fault with calls left for `action`. */
-export async function faultsPending(db: Db, action: string): Promise<boolean> {
-	const [row] = await db
-		.select({ id: simFaults.id })
-		.from(simFaults)
-		.where(and(sql`${simFaults.action} = ${action}`, gt(simFaults.remaining, 0)))
-		.limit(1);
-	return row !== undefined;
+/**
+ * A fault is set for the action: the batch was rolled back before any effect, and its calls go
+ * one at a time so that each meets its fault as it would alone.
+ */
+export class FaultsPendingError extends Error {
+	override readonly name = "FaultsPendingError";
 }
 
 /**
@@ -37,6 +35,7 @@ export async function faultsPending(db: Db, action: string): Promise<boolean> {
 async function admitAll(
 	tx: Db,
 	calls: MachineCall[],
+	action: string,
 	effect: string,
 ): Promise<Map<string, { admitted: boolean; repeated: boolean }>> {
 	const result = (await tx.execute(sql`
@@ -55,8 +54,13 @@ async function admitAll(
 		)
 		select v.instance_id,
 			exists (select 1 from admitted a where a.instance_id = v.instance_id) as admitted,
-			exists (select 1 from ${simLedger} l where l.idempotency_key = v.ledger_key) as repeated
-		from v`)) as unknown as Rows<{ instance_id: string; admitted: boolean; repeated: boolean }>;
+			exists (select 1 from ${simLedger} l where l.idempotency_key = v.ledger_key) as repeated,
+			exists (
+				select 1 from ${simFaults} f where f.action = ${action} and f.remaining > 0
+			) as faulty
+		from v`)) as unknown as Rows<{ instance_id: string; admitted: boolean; repeated: boolean; faulty: boolean }>;
+	// Found in the same round trip as the admissions, which the rollback this causes undoes.
+	if (result.rows.some((row) => row.faulty)) throw new FaultsPendingError(action);
 	return new Map(result.rows.map((row) => [row.instance_id, { admitted: row.admitted, repeated: row.repeated }]));
 }
 
@@ -94,7 +98,7 @@ export async function createMachines(
 	const refused: MachineCall[] = [];
 	await db.transaction(async (transaction) => {
 		const tx = transaction as unknown as Db;
-		const admission = await admitAll(tx, calls, "create");
+		const admission = await admitAll(tx, calls, "createInstance", "create");
 		const fresh = items.filter((item) => {
 			const state = admission.get(item.spec.instanceId);
 			if (!state?.admitted) refused.push({ instanceId: item.spec.instanceId, call: item.call });
@@ -132,6 +136,7 @@ export async function createMachines(
 export async function powerMachines(
 	db: Db,
 	calls: MachineCall[],
+	action: "startInstance" | "stopInstance",
 	to: "on" | "off",
 	effect: string,
 ): Promise<ItemOutcome<void>[]> {
@@ -139,7 +144,7 @@ export async function powerMachines(
 	const missing = new Set<string>();
 	await db.transaction(async (transaction) => {
 		const tx = transaction as unknown as Db;
-		const admission = await admitAll(tx, calls, effect);
+		const admission = await admitAll(tx, calls, action, effect);
 		const admitted = calls.filter((c) => {
 			if (!admission.get(c.instanceId)?.admitted) refused.push(c);
 			return admission.get(c.instanceId)?.admitted === true;

@@ -9,7 +9,7 @@ import {
 	type InstanceSpec,
 	MachineNotFoundError,
 } from "./driver";
-import { createMachines, faultsPending, type MachineCall, powerMachines } from "./simulated-batches";
+import { createMachines, FaultsPendingError, type MachineCall, powerMachines } from "./simulated-batches";
 
 export type SimulatedDriverOptions = SimulationOptions<DriverAction>;
 
@@ -50,7 +50,7 @@ export class SimulatedDriver implements ComputeDriver {
 				this.batched(
 					"startInstance",
 					calls,
-					() => powerMachines(db, calls, "on", "power_on"),
+					() => powerMachines(db, calls, "startInstance", "on", "power_on"),
 					(c) => this.power("startInstance", c.instanceId, "on", "power_on", c.call),
 				),
 			{ keyOf: (c) => c.instanceId },
@@ -67,9 +67,8 @@ export class SimulatedDriver implements ComputeDriver {
 		together: () => Promise<ItemOutcome<void>[]>,
 		alone: (item: Item) => Promise<void>,
 	): Promise<ItemOutcome<void>[]> {
-		const random = (this.options.failureRate?.[action] ?? 0) > 0;
-		if (items.length === 1 || random || (await faultsPending(this.db, action))) {
-			return Promise.all(
+		const oneByOne = () =>
+			Promise.all(
 				items.map((item) =>
 					alone(item).then(
 						() => succeeded(undefined),
@@ -77,11 +76,16 @@ export class SimulatedDriver implements ComputeDriver {
 					),
 				),
 			);
-		}
+		if (items.length === 1 || (this.options.failureRate?.[action] ?? 0) > 0) return oneByOne();
 		const latency =
 			(this.options.latencyMs ?? 0) + (this.options.jitterMs ?? 0) * (this.options.random ?? Math.random)();
 		if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
-		return together();
+		try {
+			return await together();
+		} catch (error) {
+			if (error instanceof FaultsPendingError) return oneByOne();
+			throw error;
+		}
 	}
 
 	private enter(action: DriverAction, instanceId: string): Promise<void> {
