@@ -20,23 +20,34 @@ const NEVER_REFUSED = new Set(["/healthz", "/readyz", "/metrics"]);
 /** Seconds a refused client is told to wait: a burst at this scale drains in about that. */
 export const ADMISSION_RETRY_AFTER_SECONDS = 1;
 
-export function installAdmission(app: FastifyInstance, limit: number): void {
+export interface Admission {
+	/** Counts the request in, or throws the 503 when the process is at capacity. */
+	admit(request: FastifyRequest): void;
+}
+
+/**
+ * Counts requests out as they end; the caller's first onRequest hook calls `admit` (one hook
+ * fewer on every request than a hook of its own).
+ */
+export function installAdmission(app: FastifyInstance, limit: number): Admission {
 	const admitted = new WeakSet<FastifyRequest>();
 	let inFlight = 0;
 	// Counted out once, whichever way the request ends: answered, or its client gone first.
 	const release = async (request: FastifyRequest) => {
 		if (admitted.delete(request)) inFlight -= 1;
 	};
-	app.addHook("onRequest", async (request) => {
-		if (NEVER_REFUSED.has(request.routeOptions.url ?? "")) return;
-		if (inFlight >= limit) {
-			throw new ProblemError("unavailable", "The service is at capacity; retry shortly.", {
-				headers: { "retry-after": String(ADMISSION_RETRY_AFTER_SECONDS) },
-			});
-		}
-		inFlight += 1;
-		admitted.add(request);
-	});
 	app.addHook("onResponse", release);
 	app.addHook("onRequestAbort", release);
+	return {
+		admit(request) {
+			if (NEVER_REFUSED.has(request.routeOptions.url ?? "")) return;
+			if (inFlight >= limit) {
+				throw new ProblemError("unavailable", "The service is at capacity; retry shortly.", {
+					headers: { "retry-after": String(ADMISSION_RETRY_AFTER_SECONDS) },
+				});
+			}
+			inFlight += 1;
+			admitted.add(request);
+		},
+	};
 }

@@ -204,12 +204,11 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		async () => options.openapiDocument?.() ?? app.swagger(),
 	);
 
+	const admission = installAdmission(app, options.config.maxRequestsInFlight);
 	app.addHook("onRequest", async (request, reply) => {
 		reply.header("x-request-id", request.id);
-	});
-	// Before authentication: a request refused at capacity costs no token check and no database.
-	installAdmission(app, options.config.maxRequestsInFlight);
-	app.addHook("onRequest", async (request, reply) => {
+		// Before authentication: a request refused at capacity costs no token check and no database.
+		admission.admit(request);
 		const access = request.routeOptions.config?.access;
 		if (!access || "public" in access) return;
 		try {
