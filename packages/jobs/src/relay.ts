@@ -93,7 +93,7 @@ export class OutboxRelay {
 				.for("update", { skipLocked: true });
 			if (rows.length === 0) return { relayed: 0, failed: 0 };
 
-			const outcomes = await Promise.allSettled(rows.map((row) => this.enqueue(row)));
+			const outcomes = await this.enqueueAll(rows);
 			const relayedIds: number[] = [];
 			for (const [index, outcome] of outcomes.entries()) {
 				const row = rows[index];
@@ -154,17 +154,59 @@ export class OutboxRelay {
 		await this.queues.close();
 	}
 
-	private async enqueue(row: OutboxRow): Promise<void> {
-		const definition = findJob(this.catalog, row.jobName);
-		// A newer release may have added the job; keep the row for a relay that knows it.
-		if (!definition) throw new Error(`job ${row.jobName} is not in this relay's catalog`);
-		const add = this.queues.get(row.queue).add(row.jobName, row.payload, {
-			jobId: row.operationId,
-			attempts: definition.attempts,
-			backoff: definition.backoff,
-			removeOnComplete: REMOVE_ON_COMPLETE,
-			removeOnFail: REMOVE_ON_FAIL,
-		});
+	/**
+	 * Adds the rows' jobs with one `addBulk` per queue (one round trip of pipelined scripts, where
+	 * one `add` a row made one each), and says per row how it went. A row whose job this relay does
+	 * not know fails alone; a queue's bulk add succeeds or fails for all its rows, which is safe
+	 * either way: job ids are operation ids, so rows added before a failure are ignored as
+	 * duplicates when they are relayed again.
+	 */
+	private async enqueueAll(rows: OutboxRow[]): Promise<PromiseSettledResult<void>[]> {
+		const outcomes: PromiseSettledResult<void>[] = rows.map(() => ({ status: "fulfilled", value: undefined }));
+		const byQueue = new Map<string, number[]>();
+		for (const [index, row] of rows.entries()) {
+			// A newer release may have added the job; keep the row for a relay that knows it.
+			if (!findJob(this.catalog, row.jobName)) {
+				outcomes[index] = {
+					status: "rejected",
+					reason: new Error(`job ${row.jobName} is not in this relay's catalog`),
+				};
+				continue;
+			}
+			byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), index]);
+		}
+		await Promise.all(
+			[...byQueue].map(async ([queue, indexes]) => {
+				try {
+					await this.addBulk(
+						queue,
+						indexes.map((index) => rows[index] as OutboxRow),
+					);
+				} catch (error) {
+					for (const index of indexes) outcomes[index] = { status: "rejected", reason: error };
+				}
+			}),
+		);
+		return outcomes;
+	}
+
+	private async addBulk(queue: string, rows: OutboxRow[]): Promise<void> {
+		const add = this.queues.get(queue).addBulk(
+			rows.map((row) => {
+				const definition = findJob(this.catalog, row.jobName);
+				return {
+					name: row.jobName,
+					data: row.payload,
+					opts: {
+						jobId: row.operationId,
+						attempts: definition?.attempts,
+						backoff: definition?.backoff,
+						removeOnComplete: REMOVE_ON_COMPLETE,
+						removeOnFail: REMOVE_ON_FAIL,
+					},
+				};
+			}),
+		);
 		let timer: NodeJS.Timeout | undefined;
 		const timeout = new Promise<never>((_, reject) => {
 			timer = setTimeout(
