@@ -64,12 +64,7 @@ async function main(): Promise<void> {
 		logger.info("API Redis connection is back");
 	});
 
-	// Where the workers share the process with the API, they get a small pool of their own.
-	const backgroundDatabase =
-		target === "all" && config.databaseUrl
-			? createDatabase({ url: config.databaseUrl, applicationName: "igoudar-all-background", poolSize: 6 })
-			: undefined;
-	const platform = await createPlatform({ config, database, redis, logger, backgroundDatabase });
+	const platform = await createPlatform({ config, database, redis, logger });
 	await platform.start();
 	await platform.app.listen({ host: config.host, port: config.port });
 
@@ -79,7 +74,6 @@ async function main(): Promise<void> {
 		await platform.close();
 		redis.disconnect();
 		await redisEndpoint.stop();
-		await backgroundDatabase?.close();
 		await database.close();
 	});
 }

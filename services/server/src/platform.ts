@@ -40,12 +40,6 @@ export interface PlatformOptions {
 	rateLimit?: boolean;
 	/** Environment for worker settings (driver, concurrency, reconciler timings). */
 	env?: NodeJS.ProcessEnv;
-	/**
-	 * A pool of their own for the relay and the workers where they share a process with the API
-	 * (`--target=all`): a burst of requests queues for the API's connections without starving the
-	 * background work that carries out what the API accepted. Defaults to `database`.
-	 */
-	backgroundDatabase?: DatabaseHandle;
 }
 
 export interface Platform {
@@ -94,7 +88,6 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 	const { config, database, redis, logger } = options;
 	checkProductionSettings(config);
 	const db = database.db;
-	const backgroundDb = (options.backgroundDatabase ?? database).db;
 	const sealer = createKeySealer(config.keyEncryptionSecret);
 	const keyPolicy = {
 		rotateAfterMs: config.keyRotationHours * 3_600_000,
@@ -155,7 +148,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 
 	const relay = runsRelay(config.target)
 		? new OutboxRelay({
-				db: backgroundDb,
+				db,
 				catalog: platformJobs,
 				connection: redisConnectionFactory(config.redisUrl),
 				prefix: config.redisPrefix,
@@ -229,7 +222,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
 		relay?.start();
 		if (runsWorkers(config.target)) {
 			provisioner = await startProvisioner({
-				db: backgroundDb,
+				db,
 				redisUrl: config.redisUrl,
 				prefix: config.redisPrefix,
 				logger: logger as unknown as PinoLogger,
