@@ -124,9 +124,10 @@ export const benchmark: Benchmark = async ({ quick }) => {
 				goal: { ratioAtLeast: 0.8 },
 				note:
 					`${refused ? `refused: ${refused}` : "none refused"}; accepted ${(burst.accepted / (count / perSecond)).toFixed(0)}/s ` +
-					"over the offer: one process's create ceiling on this machine (write-path's peak creates/s in the same run); " +
-					"past it a request that waits too long for a database connection is shed with 503 and Retry-After " +
-					"instead of queueing",
+					"over the offer: one process's create ceiling on this machine (write-path's peak creates/s in the same run, " +
+					"itself bounded by the same SQL run from Node, the write-path baseline); past it a request is refused with " +
+					"503 and Retry-After, at once when IGOUDAR_MAX_REQUESTS_IN_FLIGHT are at work, else when it waited too long " +
+					"for a database connection",
 			}),
 			figure({
 				benchmark: "burst",
@@ -137,8 +138,9 @@ export const benchmark: Benchmark = async ({ quick }) => {
 				note:
 					`p50 ${percentile(burst.toRunning, 0.5).toFixed(2)} s, max ${burst.toRunning.at(-1)?.toFixed(2)} s; ` +
 					`the 202 itself took p50 ${percentile(burst.toAnswer, 0.5).toFixed(2)} s, p99 ${percentile(burst.toAnswer, 0.99).toFixed(2)} s; ` +
-					`${burst.notRunning} accepted but not running; the accepted creates drain at the provisioning rate ` +
-					"(the provisioning figure), so the last ones wait for the queue ahead of them",
+					`${burst.notRunning} accepted but not running. Both waits are the one process's main thread, saturated by ` +
+					"the offer: requests wait for it before they are even parsed, and the worker in the same process carries " +
+					"the accepted creates out with what the API leaves it (alone, a worker makes the provisioning figure)",
 			}),
 		];
 	} finally {

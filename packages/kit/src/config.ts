@@ -71,7 +71,7 @@ export function kitConfigFromEnv(env: NodeJS.ProcessEnv = process.env): KitConfi
 	}
 	const maxOpenOperationsPerTenant = envInt("IGOUDAR_MAX_OPEN_OPERATIONS_PER_TENANT", 100, env);
 	if (maxOpenOperationsPerTenant < 1) throw new Error("IGOUDAR_MAX_OPEN_OPERATIONS_PER_TENANT must be at least 1");
-	const maxRequestsInFlight = envInt("IGOUDAR_MAX_REQUESTS_IN_FLIGHT", 256, env);
+	const maxRequestsInFlight = envInt("IGOUDAR_MAX_REQUESTS_IN_FLIGHT", 1024, env);
 	if (maxRequestsInFlight < 1) throw new Error("IGOUDAR_MAX_REQUESTS_IN_FLIGHT must be at least 1");
 	return {
 		issuer: envString("IGOUDAR_ISSUER", "https://igoudar.local", env),
