@@ -27,10 +27,13 @@ import {
 
 const CONNECTIONS = 32;
 const INSTANCES = 60;
+/** Paired rounds of ours then the floor; the median round is reported. */
+const ROUNDS = 5;
 
 export const benchmark: Benchmark = async ({ quick }) => {
-	const seconds = quick ? 1 : 10;
-	const warm = quick ? 1 : 3;
+	// Each of the paired rounds (below) lasts this long per side.
+	const seconds = quick ? 1 : 3;
+	const warm = quick ? 1 : 2;
 	const platform = await startPlatform();
 	const fleet = await createFleet(platform, { hosts: 4 });
 	const tenant = await createTenant(platform);
@@ -66,18 +69,35 @@ export const benchmark: Benchmark = async ({ quick }) => {
 		const requests = result.perSecond * seconds;
 		return { ...result, cpuMsPerRequest: (cpu * 1000) / requests, busy: cpu / seconds };
 	};
+	/**
+	 * Ours and the floor in alternating short rounds, the round with the median ratio kept: the
+	 * load other work puts on the shared machine drifts over seconds, and two long runs one after
+	 * the other measured it as much as the code (the same build gave 0.39 and 0.62 in two runs).
+	 */
+	const paired = async (
+		ours: Omit<LoadOptions, "connections" | "durationSeconds">,
+		floorLoad: Omit<LoadOptions, "connections" | "durationSeconds">,
+	) => {
+		const rounds: { ours: Awaited<ReturnType<typeof measure>>; floor: Awaited<ReturnType<typeof measure>> }[] = [];
+		for (let round = 0; round < ROUNDS; round++) {
+			rounds.push({ ours: await measure(ours, serverPid), floor: await measure(floorLoad, floor.pid) });
+		}
+		rounds.sort((a, b) => a.ours.perSecond / a.floor.perSecond - b.ours.perSecond / b.floor.perSecond);
+		return rounds[Math.floor(rounds.length / 2)] as (typeof rounds)[number];
+	};
 	const cpuNote = (r: { cpuMsPerRequest: number; busy: number }) =>
 		`${r.cpuMsPerRequest.toFixed(2)} ms CPU a request, process ${(r.busy * 100).toFixed(0)}% busy`;
 	try {
 		const tenantPath = `/v1/tenants/${tenant.tenantId}/instances`;
-		const get = await measure({ url: `${platform.url}${tenantPath}/${instanceId}`, headers: auth }, serverPid);
-		const floorGet = await measure(
+		const { ours: get, floor: floorGet } = await paired(
+			{ url: `${platform.url}${tenantPath}/${instanceId}`, headers: auth },
 			{ url: `${floor.url}/tenants/${tenant.tenantId}/instances/${instanceId}` },
-			floor.pid,
 		);
 		const hello = await measure({ url: `${floor.url}/hello` }, floor.pid);
-		const list = await measure({ url: `${platform.url}${tenantPath}?limit=50`, headers: auth }, serverPid);
-		const floorList = await measure({ url: `${floor.url}/tenants/${tenant.tenantId}/instances` }, floor.pid);
+		const { ours: list, floor: floorList } = await paired(
+			{ url: `${platform.url}${tenantPath}?limit=50`, headers: auth },
+			{ url: `${floor.url}/tenants/${tenant.tenantId}/instances` },
+		);
 		const figures: BenchFigure[] = [
 			figure({
 				benchmark: "read-path",
@@ -87,7 +107,7 @@ export const benchmark: Benchmark = async ({ quick }) => {
 				baseline: floorGet.perSecond,
 				baselineName: "prepared SQL on bare Fastify",
 				goal: { ratioAtLeast: 0.5 },
-				note: `${CONNECTIONS} connections; p50 ${get.p50} ms, p99 ${get.p99} ms (floor p99 ${floorGet.p99} ms); server ${cpuNote(get)}, floor ${cpuNote(floorGet)}. What a GET does beyond the floor: the rate limit (spent from a local slice of the principal's budget, a Redis round trip per slice), the token and principal checks (cached), the tenant scope, the response schema, metrics and a log line (profile in docs/design-notes.md, Performance)`,
+				note: `${CONNECTIONS} connections; the median of ${ROUNDS} paired rounds of ${seconds} s; p50 ${get.p50} ms, p99 ${get.p99} ms (floor p99 ${floorGet.p99} ms); server ${cpuNote(get)}, floor ${cpuNote(floorGet)}. What a GET does beyond the floor: the rate limit (spent from a local slice of the principal's budget, a Redis round trip per slice), the token and principal checks (cached), the tenant scope, the response schema, metrics and a log line (profile in docs/design-notes.md, Performance)`,
 			}),
 			figure({
 				benchmark: "read-path",
