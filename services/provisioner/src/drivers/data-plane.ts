@@ -29,31 +29,82 @@ export async function admitFence(tx: Db, resourceId: string, call: DriverCall): 
 	throw new StaleFenceError(resourceId, call.fence, seen?.fence ?? 0);
 }
 
+/** A call for one machine: whose fence and idempotency key the data plane judges. */
+export interface FencedCall {
+	instanceId: string;
+	call: DriverCall;
+}
+
 /**
- * `admitFence`, and in the same statement whether the ledger already holds `ledgerKey` (the
- * effect this call would record): one round trip instead of two on every simulated call.
+ * A fault is set for the action: the batch was rolled back before any effect, and its calls go
+ * one at a time so that each meets its fault as it would alone.
  */
-export async function admitFenceAndLookUp(
+export class FaultsPendingError extends Error {
+	override readonly name = "FaultsPendingError";
+}
+
+const ledgerKey = (c: FencedCall, effect: string) => `${c.call.idempotencyKey}#${effect}`;
+
+/**
+ * `admitFence` for every call at once (each machine's fence row locked, in id order, until the
+ * commit), and in the same statement whether the ledger already holds the effect each call would
+ * record: one round trip for one call or many. With `faultsOf`, the same statement also looks for
+ * an injected fault of that action and throws `FaultsPendingError` if there is one (the caller's
+ * rollback undoes the admissions).
+ */
+export async function admitFencesAndLookUp(
 	tx: Db,
-	resourceId: string,
-	call: DriverCall,
-	ledgerKey: string,
-): Promise<{ repeated: boolean }> {
+	calls: FencedCall[],
+	effect: string,
+	faultsOf?: string,
+): Promise<Map<string, { admitted: boolean; repeated: boolean }>> {
 	const result = (await tx.execute(sql`
-		with admitted as (
-			insert into ${simFences} (instance_id, fence) values (${resourceId}, ${call.fence})
+		with v as (
+			select * from unnest(
+				${sql.param(calls.map((c) => c.instanceId))}::uuid[],
+				${sql.param(calls.map((c) => c.call.fence))}::bigint[],
+				${sql.param(calls.map((c) => ledgerKey(c, effect)))}::text[]
+			) as v(instance_id, fence, ledger_key)
+		), admitted as (
+			insert into ${simFences} (instance_id, fence)
+			select instance_id, fence from v order by instance_id
 			on conflict (instance_id) do update set fence = excluded.fence, updated_at = now()
 			where ${simFences.fence} <= excluded.fence
-			returning fence
+			returning instance_id
 		)
-		select exists (select 1 from admitted) as admitted,
-			exists (select 1 from ${simLedger} where ${simLedger.idempotencyKey} = ${ledgerKey}) as repeated`)) as unknown as {
-		rows: { admitted: boolean; repeated: boolean }[];
+		select v.instance_id,
+			exists (select 1 from admitted a where a.instance_id = v.instance_id) as admitted,
+			exists (select 1 from ${simLedger} l where l.idempotency_key = v.ledger_key) as repeated,
+			${faultsOf === undefined ? sql`false` : sql`exists (select 1 from ${simFaults} f where f.action = ${faultsOf} and f.remaining > 0)`} as faulty
+		from v`)) as unknown as {
+		rows: { instance_id: string; admitted: boolean; repeated: boolean; faulty: boolean }[];
 	};
-	const row = result.rows[0];
-	if (row?.admitted) return { repeated: row.repeated };
-	const [seen] = await tx.select().from(simFences).where(eq(simFences.instanceId, resourceId));
-	throw new StaleFenceError(resourceId, call.fence, seen?.fence ?? 0);
+	if (result.rows.some((row) => row.faulty)) throw new FaultsPendingError(faultsOf);
+	return new Map(result.rows.map((row) => [row.instance_id, { admitted: row.admitted, repeated: row.repeated }]));
+}
+
+/** The refusal of each call whose fence was not admitted: the fence its machine has seen. */
+export async function staleFenceErrors(db: Db, calls: FencedCall[]): Promise<StaleFenceError[]> {
+	if (calls.length === 0) return [];
+	const seen = await db
+		.select({ instanceId: simFences.instanceId, fence: simFences.fence })
+		.from(simFences)
+		.where(sql`${simFences.instanceId} = any(${sql.param(calls.map((c) => c.instanceId))}::uuid[])`);
+	const fences = new Map(seen.map((row) => [row.instanceId, row.fence]));
+	return calls.map((c) => new StaleFenceError(c.instanceId, c.call.fence, fences.get(c.instanceId) ?? 0));
+}
+
+/** Appends the effects carried out to the ledger, under each call's key and fence. */
+export async function recordEffects(tx: Db, calls: FencedCall[], effect: string): Promise<void> {
+	if (calls.length === 0) return;
+	await tx.insert(simLedger).values(
+		calls.map((c) => ({
+			instanceId: c.instanceId,
+			effect,
+			idempotencyKey: ledgerKey(c, effect),
+			fence: c.call.fence,
+		})),
+	);
 }
 
 export interface SimulationOptions<Action extends string> {

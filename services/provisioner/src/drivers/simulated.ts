@@ -1,7 +1,15 @@
-import { type Db, simLedger, simMachines } from "@igoudar/db";
+import { type Db, simMachines } from "@igoudar/db";
 import { Coalescer, failedWith, type ItemOutcome, succeeded } from "@igoudar/jobs";
 import { eq } from "drizzle-orm";
-import { admitFenceAndLookUp, type SimulationOptions, simulateCall } from "./data-plane";
+import {
+	admitFencesAndLookUp,
+	FaultsPendingError,
+	type FencedCall,
+	recordEffects,
+	type SimulationOptions,
+	simulateCall,
+	staleFenceErrors,
+} from "./data-plane";
 import {
 	type ComputeDriver,
 	type DriverAction,
@@ -9,7 +17,7 @@ import {
 	type InstanceSpec,
 	MachineNotFoundError,
 } from "./driver";
-import { createMachines, FaultsPendingError, type MachineCall, powerMachines } from "./simulated-batches";
+import { createMachines, powerMachines } from "./simulated-batches";
 
 export type SimulatedDriverOptions = SimulationOptions<DriverAction>;
 
@@ -29,7 +37,7 @@ export class SimulatedDriver implements ComputeDriver {
 	readonly name = "simulated";
 	/** The calls of one kind in flight together go as one (simulated-batches.ts). */
 	private readonly creates: Coalescer<{ spec: InstanceSpec; call: DriverCall }, void>;
-	private readonly starts: Coalescer<MachineCall, void>;
+	private readonly starts: Coalescer<FencedCall, void>;
 
 	constructor(
 		private readonly db: Db,
@@ -92,10 +100,8 @@ export class SimulatedDriver implements ComputeDriver {
 		return simulateCall(this.db, this.options, action, instanceId);
 	}
 
-	private async record(tx: Db, instanceId: string, effect: string, call: DriverCall): Promise<void> {
-		await tx
-			.insert(simLedger)
-			.values({ instanceId, effect, idempotencyKey: `${call.idempotencyKey}#${effect}`, fence: call.fence });
+	private record(tx: Db, instanceId: string, effect: string, call: DriverCall): Promise<void> {
+		return recordEffects(tx, [{ instanceId, call }], effect);
 	}
 
 	/**
@@ -112,8 +118,10 @@ export class SimulatedDriver implements ComputeDriver {
 		await this.enter(action, instanceId);
 		await this.db.transaction(async (transaction) => {
 			const tx = transaction as unknown as Db;
-			const { repeated } = await admitFenceAndLookUp(tx, instanceId, call, `${call.idempotencyKey}#${effectName}`);
-			await effect(tx, repeated);
+			const fenced = { instanceId, call };
+			const admission = (await admitFencesAndLookUp(tx, [fenced], effectName)).get(instanceId);
+			if (!admission?.admitted) throw (await staleFenceErrors(tx, [fenced]))[0];
+			await effect(tx, admission.repeated);
 		});
 	}
 
