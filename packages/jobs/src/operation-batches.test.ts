@@ -1,16 +1,13 @@
 import { randomUUID } from "node:crypto";
-import type { DatabaseHandle, Db } from "@igoudar/db";
-import { createDatabase } from "@igoudar/db";
-import type { TestDatabase } from "@igoudar/db/testing";
-import { createTestDatabase } from "@igoudar/db/testing";
 import { Type } from "typebox";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defineJob } from "./catalog";
 import { OperationBatches } from "./operation-batches";
 import { getOperation, markRunning, OperationTransitionError, SupersededRunError } from "./operations";
 import { enqueueOperation } from "./outbox";
 import { defineSaga, PermanentJobError, readSagaState } from "./saga";
 import { runSaga } from "./saga-run";
+import { useTestDatabase } from "./test-database";
 import { silentLogger } from "./testing";
 import type { JobContext } from "./worker";
 
@@ -29,27 +26,14 @@ const job = defineJob({
 });
 type Payload = { widgetId: string };
 
-let testDatabase: TestDatabase;
-let handle: DatabaseHandle;
-let db: Db;
+const database = useTestDatabase(6);
 const logger = silentLogger();
-
-beforeAll(async () => {
-	testDatabase = await createTestDatabase();
-	handle = createDatabase({ url: testDatabase.url, poolSize: 6 });
-	db = handle.db;
-});
-
-afterAll(async () => {
-	await handle?.close();
-	await testDatabase?.drop();
-});
 
 async function newOperations(count: number): Promise<{ id: string; widgetId: string }[]> {
 	return Promise.all(
 		Array.from({ length: count }, async () => {
 			const widgetId = randomUUID();
-			const row = await db.transaction((tx) =>
+			const row = await database.db.transaction((tx) =>
 				enqueueOperation(tx, {
 					tenantId: randomUUID(),
 					kind: job.name,
@@ -79,11 +63,11 @@ function delivery(operationId: string, widgetId: string): JobContext<Payload> {
 
 describe("OperationBatches", () => {
 	it("starts many runs in few statements, each with its own fence, and refuses an ended one", async () => {
-		const batches = new OperationBatches(db);
+		const batches = new OperationBatches(database.db);
 		const ops = await newOperations(30);
 		const [ended] = await newOperations(1);
 		if (!ended) throw new Error("no operation");
-		await db.execute(`update operations set status = 'failed' where id = '${ended.id}'`);
+		await database.db.execute(`update operations set status = 'failed' where id = '${ended.id}'`);
 		const outcomes = await Promise.allSettled([...ops, ended].map((op) => batches.markRunning(op.id)));
 		const rows = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
 		expect(rows).toHaveLength(30);
@@ -95,7 +79,7 @@ describe("OperationBatches", () => {
 	});
 
 	it("gives two starts of one operation different fences: the later one owns it", async () => {
-		const batches = new OperationBatches(db);
+		const batches = new OperationBatches(database.db);
 		const [op] = await newOperations(1);
 		if (!op) throw new Error("no operation");
 		const [first, second] = await Promise.all([batches.markRunning(op.id), batches.markRunning(op.id)]);
@@ -106,32 +90,32 @@ describe("OperationBatches", () => {
 			SupersededRunError,
 		);
 		await batches.reportProgress({ id: op.id, fence: later }, 20, { note: "fresh" });
-		const row = await getOperation(db, op.id);
+		const row = await getOperation(database.db, op.id);
 		expect(row?.progress).toBe(20);
 		expect(row?.state.note).toBe("fresh");
 	});
 
 	it("writes each run's progress and state in one statement, refusing only the superseded run", async () => {
-		const batches = new OperationBatches(db);
+		const batches = new OperationBatches(database.db);
 		const ops = await newOperations(10);
-		const runs = await Promise.all(ops.map((op) => markRunning(db, op.id)));
+		const runs = await Promise.all(ops.map((op) => markRunning(database.db, op.id)));
 		const [victim] = runs;
 		if (!victim) throw new Error("no run");
-		await markRunning(db, victim.id); // another delivery takes it over
+		await markRunning(database.db, victim.id); // another delivery takes it over
 		const outcomes = await Promise.allSettled(
 			runs.map((run, index) => batches.reportProgress(run, 10 * index, { step: `s${index}` })),
 		);
 		expect(outcomes[0]?.status === "rejected" && outcomes[0].reason).toBeInstanceOf(SupersededRunError);
 		expect(outcomes.slice(1).every((outcome) => outcome.status === "fulfilled")).toBe(true);
 		for (const [index, run] of runs.entries()) {
-			const row = await getOperation(db, run.id);
+			const row = await getOperation(database.db, run.id);
 			if (index === 0) expect(row?.state.step).toBeUndefined();
 			else expect([row?.progress, row?.state.step]).toEqual([10 * index, `s${index}`]);
 		}
 	});
 
 	it("settles concurrent successes together and compensates only the run the saga refused", async () => {
-		const batches = new OperationBatches(db);
+		const batches = new OperationBatches(database.db);
 		const refuse = new Set<string>();
 		const settled: string[][] = [];
 		const undone: string[] = [];
@@ -164,17 +148,19 @@ describe("OperationBatches", () => {
 		const [odd] = ops;
 		if (!odd) throw new Error("no operation");
 		refuse.add(odd.widgetId);
-		const outcomes = await Promise.all(ops.map((op) => runSaga(db, saga, delivery(op.id, op.widgetId), { batches })));
+		const outcomes = await Promise.all(
+			ops.map((op) => runSaga(database.db, saga, delivery(op.id, op.widgetId), { batches })),
+		);
 		expect(outcomes.filter((outcome) => outcome === "succeeded")).toHaveLength(11);
 		expect(outcomes[0]).toBe("failed");
 		expect(undone).toEqual([odd.widgetId]);
 		expect(settled.flat()).toHaveLength(12);
 		expect(settled.length).toBeLessThan(12);
-		const failed = await getOperation(db, odd.id);
+		const failed = await getOperation(database.db, odd.id);
 		expect(failed?.status).toBe("failed");
 		expect(failed?.error?.code).toBe("conflict");
 		for (const op of ops.slice(1)) {
-			const row = await getOperation(db, op.id);
+			const row = await getOperation(database.db, op.id);
 			expect(row?.status).toBe("succeeded");
 			expect(row?.progress).toBe(100);
 			expect(readSagaState(row?.state ?? {}).done).toEqual(["make"]);
@@ -182,7 +168,7 @@ describe("OperationBatches", () => {
 	});
 
 	it("goes again without a run superseded while its batch settled, and tells that run so", async () => {
-		const batches = new OperationBatches(db);
+		const batches = new OperationBatches(database.db);
 		const ops = await newOperations(6);
 		const [victim] = ops;
 		if (!victim) throw new Error("no operation");
@@ -194,14 +180,16 @@ describe("OperationBatches", () => {
 				const ids = ctxs.map((ctx) => ctx.operationId);
 				rounds.push(ids);
 				// Another delivery takes the victim over while its success is being settled.
-				if (rounds.length === 1 && ids.includes(victim.id)) await markRunning(db, victim.id);
+				if (rounds.length === 1 && ids.includes(victim.id)) await markRunning(database.db, victim.id);
 				return new Map();
 			},
 		});
-		const outcomes = await Promise.all(ops.map((op) => runSaga(db, saga, delivery(op.id, op.widgetId), { batches })));
+		const outcomes = await Promise.all(
+			ops.map((op) => runSaga(database.db, saga, delivery(op.id, op.widgetId), { batches })),
+		);
 		expect(outcomes[0]).toBe("superseded");
 		expect(outcomes.slice(1).every((outcome) => outcome === "succeeded")).toBe(true);
 		expect(rounds.at(-1)).not.toContain(victim.id);
-		expect((await getOperation(db, victim.id))?.status).toBe("running");
+		expect((await getOperation(database.db, victim.id))?.status).toBe("running");
 	});
 });

@@ -3,7 +3,7 @@ import { operations } from "@igoudar/db";
 import { and, inArray, sql, TransactionRollbackError } from "drizzle-orm";
 import { Coalescer, failedWith, type ItemOutcome, succeeded } from "./coalescer";
 import type { OperationRow, OperationRun } from "./operations";
-import { explainRefusedStart, explainRefusedWrite, OPEN_STATUSES, START_RUN } from "./operations";
+import { clampProgress, explainRefusedStart, explainRefusedWrite, OPEN_STATUSES, START_RUN } from "./operations";
 import type { AnySaga, SagaContext } from "./saga";
 
 /**
@@ -70,7 +70,7 @@ export class OperationBatches {
 		return coalescer.submit({ ctx, run, merge });
 	}
 
-	/** Batches sent and runs carried, by kind of write: for benchmarks and tests. */
+	/** Batches sent and runs carried, by kind of write: for tests. */
 	stats(): Record<string, { batches: number; items: number }> {
 		const stats: Record<string, { batches: number; items: number }> = {
 			start: this.starts.stats,
@@ -106,15 +106,18 @@ export class OperationBatches {
 			from unnest(
 				${sql.param(writes.map((write) => write.run.id))}::uuid[],
 				${sql.param(writes.map((write) => write.run.fence))}::bigint[],
-				${sql.param(writes.map((write) => clampProgress(write.progress)))}::int[],
+				${sql.param(writes.map((write) => (write.progress === undefined ? null : clampProgress(write.progress))))}::int[],
 				${sql.param(writes.map((write) => (write.merge ? JSON.stringify(write.merge) : null)))}::jsonb[]
 			) as v(id, fence, progress, merge)
 			where o.id = v.id and o.fence = v.fence and o.status = 'running'
 			returning o.id`)) as unknown as Rows<{ id: string }>;
-		return this.outcomes(
-			writes.map((write) => write.run),
-			new Set(result.rows.map((row) => row.id)),
-			"running",
+		const written = new Set(result.rows.map((row) => row.id));
+		return Promise.all(
+			writes.map(async ({ run }) =>
+				written.has(run.id)
+					? succeeded(undefined)
+					: failedWith<void>(await explainRefusedWrite(this.db, run, "running")),
+			),
 		);
 	}
 
@@ -130,23 +133,20 @@ export class OperationBatches {
 		for (let round = 1; pending.length > 0; round++) {
 			// Each round drops at least one run whose fence moved on, which cannot move back.
 			if (round > writes.length + 1) throw new Error("batched success kept losing its runs");
-			const outcome = await this.db
+			const refused = await this.db
 				.transaction(async (tx) => {
-					const refused = await this.settleOnce(saga, pending, tx);
-					const candidates = pending.filter((write) => !refused.has(write.run.id));
+					const refusedNow = await this.settleOnce(saga, pending, tx);
+					const candidates = pending.filter((write) => !refusedNow.has(write.run.id));
 					const owned = await this.markSucceeded(tx, candidates);
-					const superseded = candidates.filter((write) => !owned.has(write.run.id));
-					if (superseded.length > 0) {
-						tx.rollback();
-					}
-					return { refused, superseded };
+					if (candidates.some((write) => !owned.has(write.run.id))) tx.rollback();
+					return refusedNow;
 				})
 				.catch((error: unknown) => {
 					if (error instanceof TransactionRollbackError) return undefined;
 					throw error;
 				});
-			if (outcome) {
-				for (const [id, error] of outcome.refused) refusals.set(id, error);
+			if (refused) {
+				for (const [id, error] of refused) refusals.set(id, error);
 				break;
 			}
 			// Rolled back: find which runs lost their operation, and go again without them.
@@ -201,16 +201,4 @@ export class OperationBatches {
 			where o.status = 'running'`)) as unknown as Rows<{ id: string }>;
 		return new Set(result.rows.map((row) => row.id));
 	}
-
-	private outcomes(runs: OperationRun[], written: Set<string>, to: "running"): Promise<ItemOutcome<void>[]> {
-		return Promise.all(
-			runs.map(async (run) =>
-				written.has(run.id) ? succeeded(undefined) : failedWith<void>(await explainRefusedWrite(this.db, run, to)),
-			),
-		);
-	}
-}
-
-function clampProgress(progress: number | undefined): number | null {
-	return progress === undefined ? null : Math.max(0, Math.min(100, Math.round(progress)));
 }

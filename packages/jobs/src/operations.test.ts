@@ -1,12 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { DatabaseHandle, Db } from "@igoudar/db";
-import { createDatabase, operations, outbox } from "@igoudar/db";
-import type { TestDatabase } from "@igoudar/db/testing";
-import { createTestDatabase } from "@igoudar/db/testing";
+import { operations, outbox } from "@igoudar/db";
 import { eq } from "drizzle-orm";
 import { Type } from "typebox";
 import { Value } from "typebox/value";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defineJob, JobPayloadError } from "./catalog";
 import {
 	cancelOpenOperations,
@@ -24,6 +21,7 @@ import {
 	takeOverRun,
 } from "./operations";
 import { enqueueOperation } from "./outbox";
+import { useTestDatabase } from "./test-database";
 
 const volumeCreate = defineJob({
 	name: "volume.create",
@@ -33,24 +31,11 @@ const volumeCreate = defineJob({
 	backoff: { type: "exponential", delay: 1_000 },
 });
 
-let testDatabase: TestDatabase;
-let handle: DatabaseHandle;
-let db: Db;
+const database = useTestDatabase(6);
 const tenantId = randomUUID();
 
-beforeAll(async () => {
-	testDatabase = await createTestDatabase();
-	handle = createDatabase({ url: testDatabase.url, poolSize: 6 });
-	db = handle.db;
-});
-
-afterAll(async () => {
-	await handle?.close();
-	await testDatabase?.drop();
-});
-
 function newOperation(targetId = randomUUID(), tenant = tenantId) {
-	return db.transaction((tx) =>
+	return database.db.transaction((tx) =>
 		enqueueOperation(tx, {
 			tenantId: tenant,
 			kind: "volume.create",
@@ -75,7 +60,7 @@ describe("enqueueOperation", () => {
 	it("writes a pending operation and its outbox row in the caller's transaction", async () => {
 		const operation = await newOperation();
 		expect(operation.status).toBe("pending");
-		const rows = await db.select().from(outbox).where(eq(outbox.operationId, operation.id));
+		const rows = await database.db.select().from(outbox).where(eq(outbox.operationId, operation.id));
 		expect(rows).toHaveLength(1);
 		expect(rows[0]).toMatchObject({ queue: "storage", jobName: "volume.create", relayedAt: null });
 		expect(rows[0]?.payload).toEqual({ volumeId: operation.targetId });
@@ -84,7 +69,7 @@ describe("enqueueOperation", () => {
 	it("leaves nothing behind when the caller's transaction rolls back", async () => {
 		const targetId = randomUUID();
 		await expect(
-			db.transaction(async (tx) => {
+			database.db.transaction(async (tx) => {
 				await enqueueOperation(tx, {
 					tenantId,
 					kind: "volume.create",
@@ -96,12 +81,12 @@ describe("enqueueOperation", () => {
 				throw new Error("the resource insert failed");
 			}),
 		).rejects.toThrow("the resource insert failed");
-		expect(await db.select().from(operations).where(eq(operations.targetId, targetId))).toHaveLength(0);
+		expect(await database.db.select().from(operations).where(eq(operations.targetId, targetId))).toHaveLength(0);
 	});
 
 	it("refuses a payload that does not match the catalog schema, before writing", async () => {
 		const targetId = randomUUID();
-		const attempt = db.transaction((tx) =>
+		const attempt = database.db.transaction((tx) =>
 			enqueueOperation(tx, {
 				tenantId,
 				kind: "volume.create",
@@ -112,28 +97,28 @@ describe("enqueueOperation", () => {
 			}),
 		);
 		await expect(attempt).rejects.toBeInstanceOf(JobPayloadError);
-		expect(await db.select().from(operations).where(eq(operations.targetId, targetId))).toHaveLength(0);
+		expect(await database.db.select().from(operations).where(eq(operations.targetId, targetId))).toHaveLength(0);
 	});
 });
 
 describe("operation state machine", () => {
 	it("walks pending -> running -> succeeded and stamps the times", async () => {
 		const { id } = await newOperation();
-		const running = await markRunning(db, id);
+		const running = await markRunning(database.db, id);
 		expect(running).toMatchObject({ status: "running", attempts: 1 });
 		expect(running.startedAt).toBeInstanceOf(Date);
-		const progressed = await reportProgress(db, running, 40, { done: ["a"] });
+		const progressed = await reportProgress(database.db, running, 40, { done: ["a"] });
 		expect(progressed).toMatchObject({ progress: 40, state: { done: ["a"] } });
 		expect(progressed.updatedAt.getTime()).toBeGreaterThanOrEqual(running.updatedAt.getTime());
-		const done = await succeed(db, running);
+		const done = await succeed(database.db, running);
 		expect(done).toMatchObject({ status: "succeeded", progress: 100, error: null });
 		expect(done.completedAt).toBeInstanceOf(Date);
 	});
 
 	it("resumes a running operation without resetting started_at, under a newer fencing token", async () => {
 		const { id } = await newOperation();
-		const first = await markRunning(db, id);
-		const again = await markRunning(db, id);
+		const first = await markRunning(database.db, id);
+		const again = await markRunning(database.db, id);
 		expect(again.attempts).toBe(2);
 		expect(again.startedAt?.getTime()).toBe(first.startedAt?.getTime());
 		expect(again.fence).toBeGreaterThan(first.fence);
@@ -141,109 +126,112 @@ describe("operation state machine", () => {
 
 	it("refuses every write of a superseded run, and lets the run that owns it finish", async () => {
 		const { id } = await newOperation();
-		const stale = await markRunning(db, id);
-		const current = await markRunning(db, id);
+		const stale = await markRunning(database.db, id);
+		const current = await markRunning(database.db, id);
 		// Started one at a time: a rejection nobody awaits yet would surface as unhandled.
 		for (const write of [
-			() => reportProgress(db, stale, 50, { done: ["a"] }),
-			() => succeed(db, stale),
-			() => fail(db, stale, operationProblem("internal")),
+			() => reportProgress(database.db, stale, 50, { done: ["a"] }),
+			() => succeed(database.db, stale),
+			() => fail(database.db, stale, operationProblem("internal")),
 		]) {
 			const error = await refusal(write());
 			expect(error).toBeInstanceOf(SupersededRunError);
 			expect(error.current).toBe("running");
 		}
-		expect((await getOperation(db, id))?.state).toEqual({});
-		expect(await succeed(db, current)).toMatchObject({ status: "succeeded" });
+		expect((await getOperation(database.db, id))?.state).toEqual({});
+		expect(await succeed(database.db, current)).toMatchObject({ status: "succeeded" });
 	});
 
 	it("fences runs of any operation in the order they started", async () => {
-		const a = await markRunning(db, (await newOperation()).id);
-		const b = await markRunning(db, (await newOperation()).id);
-		const a2 = await markRunning(db, a.id);
+		const a = await markRunning(database.db, (await newOperation()).id);
+		const b = await markRunning(database.db, (await newOperation()).id);
+		const a2 = await markRunning(database.db, a.id);
 		expect(b.fence).toBeGreaterThan(a.fence);
 		expect(a2.fence).toBeGreaterThan(b.fence);
 	});
 
 	it("cancels the open operations of a target: the running one is superseded and marked to compensate", async () => {
 		const target = randomUUID();
-		const running = await markRunning(db, (await newOperation(target)).id);
+		const running = await markRunning(database.db, (await newOperation(target)).id);
 		const pending = await newOperation(target);
-		const ended = await markRunning(db, (await newOperation(target)).id);
-		await succeed(db, ended);
-		const cancelled = await cancelOpenOperations(db, target, "Deleted while being made.");
+		const ended = await markRunning(database.db, (await newOperation(target)).id);
+		await succeed(database.db, ended);
+		const cancelled = await cancelOpenOperations(database.db, target, "Deleted while being made.");
 		expect(cancelled.sort()).toEqual([running.id, pending.id].sort());
-		expect(await refusal(reportProgress(db, running, 10))).toBeInstanceOf(SupersededRunError);
+		expect(await refusal(reportProgress(database.db, running, 10))).toBeInstanceOf(SupersededRunError);
 		for (const id of cancelled) {
-			expect((await getOperation(db, id))?.state).toMatchObject({
+			expect((await getOperation(database.db, id))?.state).toMatchObject({
 				compensating: { code: "cancelled", status: 409, detail: "Deleted while being made." },
 			});
 		}
-		expect((await getOperation(db, ended.id))?.status).toBe("succeeded");
+		expect((await getOperation(database.db, ended.id))?.status).toBe("succeeded");
 	});
 
 	it("lets a run of a later operation take over an earlier one, never the other way round", async () => {
 		const target = randomUUID();
-		const earlier = await markRunning(db, (await newOperation(target)).id);
-		const later = await markRunning(db, (await newOperation(target)).id);
-		const taken = await takeOverRun(db, earlier.id, later);
+		const earlier = await markRunning(database.db, (await newOperation(target)).id);
+		const later = await markRunning(database.db, (await newOperation(target)).id);
+		const taken = await takeOverRun(database.db, earlier.id, later);
 		expect(taken?.fence).toBe(later.fence);
-		expect(await refusal(reportProgress(db, earlier, 10))).toBeInstanceOf(SupersededRunError);
-		await reportProgress(db, { id: earlier.id, fence: later.fence }, 10);
+		expect(await refusal(reportProgress(database.db, earlier, 10))).toBeInstanceOf(SupersededRunError);
+		await reportProgress(database.db, { id: earlier.id, fence: later.fence }, 10);
 		// A newer delivery of the earlier operation's own job takes it back; the older token cannot.
-		const back = await markRunning(db, earlier.id);
-		expect(await takeOverRun(db, earlier.id, later)).toBeUndefined();
-		expect((await getOperation(db, earlier.id))?.fence).toBe(back.fence);
+		const back = await markRunning(database.db, earlier.id);
+		expect(await takeOverRun(database.db, earlier.id, later)).toBeUndefined();
+		expect((await getOperation(database.db, earlier.id))?.fence).toBe(back.fence);
 	});
 
 	it("merges state instead of replacing it", async () => {
 		const { id } = await newOperation();
-		const run = await markRunning(db, id);
-		await reportProgress(db, run, undefined, { done: ["a"], data: { hostId: "h1" } });
-		const row = await reportProgress(db, run, undefined, { undone: ["a"] });
+		const run = await markRunning(database.db, id);
+		await reportProgress(database.db, run, undefined, { done: ["a"], data: { hostId: "h1" } });
+		const row = await reportProgress(database.db, run, undefined, { undone: ["a"] });
 		expect(row.state).toEqual({ done: ["a"], data: { hostId: "h1" }, undone: ["a"] });
 	});
 
 	it("refuses to finish an operation that never ran", async () => {
 		const { id } = await newOperation();
 		const run = { id, fence: 0 };
-		expect((await refusal(succeed(db, run))).current).toBe("pending");
-		expect((await refusal(fail(db, run, operationProblem("internal")))).current).toBe("pending");
-		expect((await refusal(reportProgress(db, run, 10))).current).toBe("pending");
+		expect((await refusal(succeed(database.db, run))).current).toBe("pending");
+		expect((await refusal(fail(database.db, run, operationProblem("internal")))).current).toBe("pending");
+		expect((await refusal(reportProgress(database.db, run, 10))).current).toBe("pending");
 	});
 
 	it("refuses every move out of a terminal status", async () => {
-		const succeeded = await markRunning(db, (await newOperation()).id);
-		await succeed(db, succeeded);
-		const failed = await markRunning(db, (await newOperation()).id);
-		await fail(db, failed, operationProblem("no_capacity", "No host has room."));
+		const succeeded = await markRunning(database.db, (await newOperation()).id);
+		await succeed(database.db, succeeded);
+		const failed = await markRunning(database.db, (await newOperation()).id);
+		await fail(database.db, failed, operationProblem("no_capacity", "No host has room."));
 
 		for (const run of [succeeded, failed]) {
-			await refusal(markRunning(db, run.id));
-			await refusal(succeed(db, run));
-			await refusal(fail(db, run, operationProblem("internal")));
-			await refusal(reportProgress(db, run, 50));
+			await refusal(markRunning(database.db, run.id));
+			await refusal(succeed(database.db, run));
+			await refusal(fail(database.db, run, operationProblem("internal")));
+			await refusal(reportProgress(database.db, run, 50));
 		}
 		const { id: succeededId } = succeeded;
 		const { id: failedId } = failed;
-		expect((await getOperation(db, failedId))?.status).toBe("failed");
-		expect((await getOperation(db, succeededId))?.status).toBe("succeeded");
+		expect((await getOperation(database.db, failedId))?.status).toBe("failed");
+		expect((await getOperation(database.db, succeededId))?.status).toBe("succeeded");
 	});
 
 	it("lets exactly one of two racing terminal transitions win", async () => {
 		for (let round = 0; round < 10; round++) {
 			const { id } = await newOperation();
-			const run = await markRunning(db, id);
-			const outcomes = await Promise.allSettled([succeed(db, run), fail(db, run, operationProblem("internal"))]);
+			const run = await markRunning(database.db, id);
+			const outcomes = await Promise.allSettled([
+				succeed(database.db, run),
+				fail(database.db, run, operationProblem("internal")),
+			]);
 			expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
-			const row = await getOperation(db, id);
+			const row = await getOperation(database.db, id);
 			const winner = outcomes[0].status === "fulfilled" ? "succeeded" : "failed";
 			expect(row?.status).toBe(winner);
 		}
 	});
 
 	it("names an operation that does not exist", async () => {
-		const error = await refusal(markRunning(db, randomUUID()));
+		const error = await refusal(markRunning(database.db, randomUUID()));
 		expect(error.current).toBeUndefined();
 	});
 });
@@ -257,24 +245,24 @@ describe("reading operations", () => {
 		await newOperation(target); // another tenant's: never listed
 		const first = created[0];
 		if (!first) throw new Error("no operation");
-		await markRunning(db, first.id);
+		await markRunning(database.db, first.id);
 
-		const all = await listOperations(db, tenant, { limit: 10 });
+		const all = await listOperations(database.db, tenant, { limit: 10 });
 		expect(all.map((row) => row.id)).toEqual(created.map((row) => row.id));
-		const page1 = await listOperations(db, tenant, { limit: 2 });
-		const page2 = await listOperations(db, tenant, { limit: 2, after: page1[1]?.id });
+		const page1 = await listOperations(database.db, tenant, { limit: 2 });
+		const page2 = await listOperations(database.db, tenant, { limit: 2, after: page1[1]?.id });
 		expect([...page1, ...page2].map((row) => row.id)).toEqual(created.slice(0, 4).map((row) => row.id));
-		expect(await listOperations(db, tenant, { limit: 10, targetId: target })).toHaveLength(3);
-		expect((await listOperations(db, tenant, { limit: 10, status: "running" })).map((row) => row.id)).toEqual([
+		expect(await listOperations(database.db, tenant, { limit: 10, targetId: target })).toHaveLength(3);
+		expect((await listOperations(database.db, tenant, { limit: 10, status: "running" })).map((row) => row.id)).toEqual([
 			first.id,
 		]);
-		expect(await getOperation(db, first.id, { tenantId: randomUUID() })).toBeUndefined();
-		expect((await getOperation(db, first.id, { tenantId: tenant }))?.id).toBe(first.id);
+		expect(await getOperation(database.db, first.id, { tenantId: randomUUID() })).toBeUndefined();
+		expect((await getOperation(database.db, first.id, { tenantId: tenant }))?.id).toBe(first.id);
 	});
 
 	it("presents the API.md wire shape, which the schema accepts", async () => {
 		const { id } = await newOperation();
-		const pending = await getOperation(db, id);
+		const pending = await getOperation(database.db, id);
 		if (!pending) throw new Error("no operation");
 		const view = presentOperation(pending);
 		expect(view).toEqual({
@@ -293,8 +281,8 @@ describe("reading operations", () => {
 		});
 		expect(Value.Check(OperationSchema, view)).toBe(true);
 
-		const run = await markRunning(db, id);
-		const failed = presentOperation(await fail(db, run, operationProblem("no_capacity", "No host has room.")));
+		const run = await markRunning(database.db, id);
+		const failed = presentOperation(await fail(database.db, run, operationProblem("no_capacity", "No host has room.")));
 		expect(failed.error).toEqual({
 			type: "https://igoudar.dev/problems/no-capacity",
 			title: "No capacity",

@@ -181,6 +181,11 @@ export async function takeOverRun(db: Db, id: string, by: OperationRun): Promise
 	return row;
 }
 
+/** Progress as stored: a whole percentage, 0-100. */
+export function clampProgress(progress: number): number {
+	return Math.max(0, Math.min(100, Math.round(progress)));
+}
+
 /**
  * Writes progress (0-100, omitted to keep it) and merges `stateMerge` into `operations.state`
  * (top-level keys replace). Also the heartbeat the reconciler watches: it bumps `updated_at`.
@@ -193,7 +198,7 @@ export function reportProgress(
 	stateMerge?: Record<string, unknown>,
 ): Promise<OperationRow> {
 	const set: OperationUpdate = {};
-	if (progress !== undefined) set.progress = Math.max(0, Math.min(100, Math.round(progress)));
+	if (progress !== undefined) set.progress = clampProgress(progress);
 	if (stateMerge) set.state = sql`${operations.state} || ${JSON.stringify(stateMerge)}::jsonb`;
 	return transition(db, run, "running", set);
 }

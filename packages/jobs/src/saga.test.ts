@@ -1,12 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { DatabaseHandle, Db } from "@igoudar/db";
-import { createDatabase, operations } from "@igoudar/db";
-import type { TestDatabase } from "@igoudar/db/testing";
-import { createTestDatabase } from "@igoudar/db/testing";
+import { operations } from "@igoudar/db";
 import { UnrecoverableError } from "bullmq";
 import { eq, sql } from "drizzle-orm";
 import { Type } from "typebox";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defineJob } from "./catalog";
 import type { OperationProblem } from "./operations";
 import { getOperation, presentOperation } from "./operations";
@@ -15,6 +12,7 @@ import { RetryStepError, TransientJobError } from "./retry";
 import type { Saga } from "./saga";
 import { defineSaga, PermanentJobError, readSagaState } from "./saga";
 import { runSaga } from "./saga-run";
+import { useTestDatabase } from "./test-database";
 import { silentLogger } from "./testing";
 import type { JobContext } from "./worker";
 
@@ -28,25 +26,12 @@ const create = defineJob({
 type Payload = { thingId: string };
 type Data = { hostId: string; diskPath: string };
 
-let testDatabase: TestDatabase;
-let handle: DatabaseHandle;
-let db: Db;
+const database = useTestDatabase(4);
 const logger = silentLogger();
-
-beforeAll(async () => {
-	testDatabase = await createTestDatabase();
-	handle = createDatabase({ url: testDatabase.url, poolSize: 4 });
-	db = handle.db;
-});
-
-afterAll(async () => {
-	await handle?.close();
-	await testDatabase?.drop();
-});
 
 async function newOperation(): Promise<string> {
 	const thingId = randomUUID();
-	const row = await db.transaction((tx) =>
+	const row = await database.db.transaction((tx) =>
 		enqueueOperation(tx, {
 			tenantId: randomUUID(),
 			kind: "thing.create",
@@ -147,7 +132,7 @@ function recordingSaga() {
 }
 
 async function stateOf(id: string) {
-	const row = await getOperation(db, id);
+	const row = await getOperation(database.db, id);
 	if (!row) throw new Error(`operation ${id} is gone`);
 	return { row, saga: readSagaState(row.state) };
 }
@@ -156,7 +141,7 @@ describe("saga runner", () => {
 	it("runs every step, passes data along, reports progress and succeeds", async () => {
 		const id = await newOperation();
 		const { saga, calls, succeededHooks } = recordingSaga();
-		expect(await runSaga(db, saga, delivery(id))).toBe("succeeded");
+		expect(await runSaga(database.db, saga, delivery(id))).toBe("succeeded");
 		expect(calls).toEqual(["do:place", "do:disk@host-7", "do:boot@/data/host-7/disk0"]);
 		expect(succeededHooks()).toBe(1);
 		const { row, saga: state } = await stateOf(id);
@@ -170,13 +155,13 @@ describe("saga runner", () => {
 		recorder.failOn("boot", () => new Error("hypervisor timeout"));
 
 		// First delivery: a transient error is rethrown for BullMQ to retry, nothing is undone.
-		await expect(runSaga(db, recorder.saga, delivery(id, 0))).rejects.toThrow("hypervisor timeout");
+		await expect(runSaga(database.db, recorder.saga, delivery(id, 0))).rejects.toThrow("hypervisor timeout");
 		const midway = await stateOf(id);
 		expect(midway.row).toMatchObject({ status: "running", progress: 66 });
 		expect(midway.saga.done).toEqual(["place", "disk"]);
 
 		// The retry resumes at `boot`, with the data the skipped steps produced.
-		expect(await runSaga(db, recorder.saga, delivery(id, 1))).toBe("succeeded");
+		expect(await runSaga(database.db, recorder.saga, delivery(id, 1))).toBe("succeeded");
 		expect(recorder.calls).toEqual([
 			"do:place",
 			"do:disk@host-7",
@@ -191,7 +176,7 @@ describe("saga runner", () => {
 		const recorder = recordingSaga();
 		recorder.failOn("boot", () => new PermanentJobError("no_capacity", "No host has room for 64 vCPUs."));
 
-		expect(await runSaga(db, recorder.saga, delivery(id, 0))).toBe("failed");
+		expect(await runSaga(database.db, recorder.saga, delivery(id, 0))).toBe("failed");
 		expect(recorder.calls).toEqual([
 			"do:place",
 			"do:disk@host-7",
@@ -217,7 +202,7 @@ describe("saga runner", () => {
 		const id = await newOperation();
 		const recorder = recordingSaga();
 		recorder.failOn("disk", () => new UnrecoverableError("disk image is corrupt"));
-		expect(await runSaga(db, recorder.saga, delivery(id, 0))).toBe("failed");
+		expect(await runSaga(database.db, recorder.saga, delivery(id, 0))).toBe("failed");
 		expect(recorder.calls.filter((call) => call.startsWith("undo:"))).toEqual(["undo:disk", "undo:place"]);
 		expect((await stateOf(id)).row.error).toEqual({
 			type: "https://igoudar.dev/problems/internal",
@@ -231,7 +216,7 @@ describe("saga runner", () => {
 		const id = await newOperation();
 		const recorder = recordingSaga();
 		recorder.failOn("boot", () => new Error("still timing out"));
-		expect(await runSaga(db, recorder.saga, delivery(id, 2, 3))).toBe("failed");
+		expect(await runSaga(database.db, recorder.saga, delivery(id, 2, 3))).toBe("failed");
 		expect(recorder.calls.slice(-3)).toEqual(["undo:boot", "undo:disk", "undo:place"]);
 		expect((await stateOf(id)).row.status).toBe("failed");
 	});
@@ -243,16 +228,16 @@ describe("saga runner", () => {
 		recorder.failOn("undo:disk", () => new Error("storage node unreachable"));
 
 		// The compensation stops at `disk`: the error goes back to BullMQ so it retries.
-		await expect(runSaga(db, recorder.saga, delivery(id, 0))).rejects.toThrow("storage node unreachable");
+		await expect(runSaga(database.db, recorder.saga, delivery(id, 0))).rejects.toThrow("storage node unreachable");
 		const cut = await stateOf(id);
 		expect(cut.row.status).toBe("running");
 		expect(cut.saga.undone).toEqual(["boot"]);
 		expect(cut.saga.compensating?.code).toBe("no_capacity");
 
 		// The re-driven job compensates: it does not go forward again and does not undo boot twice.
-		expect(await runSaga(db, recorder.saga, delivery(id, 1))).toBe("failed");
+		expect(await runSaga(database.db, recorder.saga, delivery(id, 1))).toBe("failed");
 		// And a duplicate delivery of the finished job does nothing at all.
-		expect(await runSaga(db, recorder.saga, delivery(id, 2))).toBe("skipped");
+		expect(await runSaga(database.db, recorder.saga, delivery(id, 2))).toBe("skipped");
 
 		expect(recorder.calls).toEqual([
 			"do:place",
@@ -272,12 +257,12 @@ describe("saga runner", () => {
 		const recorder = recordingSaga();
 		recorder.failOn("disk", () => new PermanentJobError("no_capacity"));
 		// A worker died after undoing `disk` but before recording it: the state says not undone.
-		expect(await runSaga(db, recorder.saga, delivery(id, 0))).toBe("failed");
-		await db
+		expect(await runSaga(database.db, recorder.saga, delivery(id, 0))).toBe("failed");
+		await database.db
 			.update(operations)
 			.set({ status: "running", completedAt: null, state: sql`${operations.state} || '{"undone": []}'::jsonb` })
 			.where(eq(operations.id, id));
-		expect(await runSaga(db, recorder.saga, delivery(id, 1))).toBe("failed");
+		expect(await runSaga(database.db, recorder.saga, delivery(id, 1))).toBe("failed");
 		expect(recorder.calls.filter((call) => call.startsWith("undo:"))).toEqual([
 			"undo:disk",
 			"undo:place",
@@ -291,12 +276,12 @@ describe("saga runner", () => {
 		const id = await newOperation();
 		const recorder = recordingSaga();
 		recorder.failOn("boot", () => new Error("worker crashed"));
-		await expect(runSaga(db, recorder.saga, delivery(id, 0))).rejects.toThrow();
-		await db
+		await expect(runSaga(database.db, recorder.saga, delivery(id, 0))).rejects.toThrow();
+		await database.db
 			.update(operations)
 			.set({ state: sql`${operations.state} || '{"redrives": 6, "abandon": true}'::jsonb` })
 			.where(eq(operations.id, id));
-		expect(await runSaga(db, recorder.saga, delivery(id, 0))).toBe("failed");
+		expect(await runSaga(database.db, recorder.saga, delivery(id, 0))).toBe("failed");
 		expect(recorder.calls.slice(-3)).toEqual(["undo:boot", "undo:disk", "undo:place"]);
 		expect((await stateOf(id)).row.error).toMatchObject({ code: "internal" });
 	});
@@ -337,21 +322,21 @@ describe("a compensation that cannot finish", () => {
 		});
 		const id = await newOperation();
 		// The forward run fails and its compensation fails too: the operation stays open for a retry.
-		await expect(runSaga(db, saga, delivery(id))).rejects.toThrow(/keeps refusing/);
-		expect((await getOperation(db, id))?.status).toBe("running");
-		await expect(runSaga(db, saga, delivery(id, 1))).rejects.toThrow(/keeps refusing/);
+		await expect(runSaga(database.db, saga, delivery(id))).rejects.toThrow(/keeps refusing/);
+		expect((await getOperation(database.db, id))?.status).toBe("running");
+		await expect(runSaga(database.db, saga, delivery(id, 1))).rejects.toThrow(/keeps refusing/);
 
 		// What the reconciler writes after too many re-drives.
-		await db
+		await database.db
 			.update(operations)
 			.set({ state: sql`${operations.state} || '{"abandon": true}'::jsonb` })
 			.where(eq(operations.id, id));
-		expect(await runSaga(db, saga, delivery(id, 2))).toBe("failed");
-		const ended = await getOperation(db, id);
+		expect(await runSaga(database.db, saga, delivery(id, 2))).toBe("failed");
+		const ended = await getOperation(database.db, id);
 		expect(ended?.status).toBe("failed");
 		expect(presentOperation(ended ?? (await Promise.reject(new Error("gone")))).error?.code).toBe("internal");
 		expect(hooks).toEqual(["abandoned:internal"]);
-		expect(await runSaga(db, saga, delivery(id, 0))).toBe("skipped");
+		expect(await runSaga(database.db, saga, delivery(id, 0))).toBe("skipped");
 	});
 });
 
@@ -362,7 +347,9 @@ describe("per-step retries", () => {
 		recorder.failOn("disk", () => new TransientJobError("unavailable", "The storage node did not answer."), 3);
 		const retry = { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 4_000 };
 
-		const first = await runSaga(db, recorder.saga, delivery(id, 0, 1_000), { retry }).catch((error: unknown) => error);
+		const first = await runSaga(database.db, recorder.saga, delivery(id, 0, 1_000), { retry }).catch(
+			(error: unknown) => error,
+		);
 		expect(first).toBeInstanceOf(RetryStepError);
 		expect((first as RetryStepError).delayMs).toBeGreaterThanOrEqual(500);
 		expect((first as RetryStepError).delayMs).toBeLessThanOrEqual(1_000);
@@ -377,10 +364,12 @@ describe("per-step retries", () => {
 			},
 		});
 
-		await expect(runSaga(db, recorder.saga, delivery(id, 1, 1_000), { retry })).rejects.toBeInstanceOf(RetryStepError);
+		await expect(runSaga(database.db, recorder.saga, delivery(id, 1, 1_000), { retry })).rejects.toBeInstanceOf(
+			RetryStepError,
+		);
 		expect(presentOperation((await stateOf(id)).row).retry?.attempt).toBe(2);
 		// The third failure is the step's last try: compensate, with the error the API may show.
-		expect(await runSaga(db, recorder.saga, delivery(id, 2, 1_000), { retry })).toBe("failed");
+		expect(await runSaga(database.db, recorder.saga, delivery(id, 2, 1_000), { retry })).toBe("failed");
 		const ended = presentOperation((await stateOf(id)).row);
 		expect(ended).toMatchObject({ status: "failed", retry: null, error: { code: "unavailable", status: 503 } });
 		expect(recorder.calls.filter((call) => call.startsWith("do:place"))).toHaveLength(1);
@@ -390,7 +379,7 @@ describe("per-step retries", () => {
 		const id = await newOperation();
 		const recorder = recordingSaga();
 		recorder.failOn("place", () => new PermanentJobError("no_capacity", "No host has room."));
-		expect(await runSaga(db, recorder.saga, delivery(id, 0, 1_000))).toBe("failed");
+		expect(await runSaga(database.db, recorder.saga, delivery(id, 0, 1_000))).toBe("failed");
 		expect((await stateOf(id)).row).toMatchObject({ status: "failed", attempts: 1 });
 	});
 });
