@@ -173,7 +173,9 @@ export class OutboxRelay {
 				};
 				continue;
 			}
-			byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), index]);
+			const indexes = byQueue.get(row.queue) ?? [];
+			indexes.push(index);
+			byQueue.set(row.queue, indexes);
 		}
 		await Promise.all(
 			[...byQueue].map(async ([queue, indexes]) => {

@@ -23,7 +23,7 @@ export { findSnapshotById, transitionSnapshot } from "./db/snapshots";
 export {
 	attachedToInstances,
 	findVolumeById,
-	settleInstanceVolumes,
+	releaseInstanceVolumes,
 	transitionVolume,
 	type VolumeRow,
 	volumesOfInstance,

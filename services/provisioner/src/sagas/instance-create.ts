@@ -1,14 +1,15 @@
 import { releaseInstanceClaims, transitionInstance, transitionInstances } from "@igoudar/compute";
+import type { Tx } from "@igoudar/db";
 import { defineSaga, PermanentJobError } from "@igoudar/jobs";
 import type { ComputeDriver } from "../drivers/driver";
 import type { StorageDrivers } from "../drivers/storage-driver";
-import type { InstanceSaga } from "./common";
+import type { InstanceSaga, InstanceSagaContext } from "./common";
 import { drive, instanceIn } from "./common";
 import {
 	attachedToInstances,
 	attachInstanceVolumes,
 	detachInstanceVolumes,
-	settleInstanceVolumes,
+	releaseInstanceVolumes,
 } from "./instance-volumes";
 
 /**
@@ -68,40 +69,15 @@ export function instanceCreateSaga(driver: ComputeDriver, storage: StorageDriver
 			},
 		],
 		async onSucceeded(ctx, tx) {
-			if (ctx.data.skipped) return;
-			// In the transaction that marks the operation succeeded: the instance reads `running`
-			// exactly when its create has succeeded, never before.
-			if (await transitionInstance(tx, ctx.payload.instance_id, ["provisioning"], "running")) {
-				await settleInstanceVolumes(tx, ctx.payload.instance_id, "attached");
-				return;
-			}
-			ctx.logger.error({ instanceId: ctx.payload.instance_id }, "instance left provisioning under the saga");
-			throw instanceChanged();
+			const refusal = (await settleCreates([ctx], tx)).get(ctx.operationId);
+			if (refusal) throw refusal;
 		},
-		async onSucceededMany(ctxs, tx) {
-			// The same as onSucceeded for every create that reached its end together: one UPDATE
-			// per table. A create whose instance is no longer provisioning is refused, unwritten.
-			const live = ctxs.filter((ctx) => !ctx.data.skipped);
-			const running = await transitionInstances(
-				tx,
-				live.map((ctx) => ctx.payload.instance_id),
-				["provisioning"],
-				"running",
-			);
-			await attachedToInstances(tx, [...running]);
-			const refused = new Map<string, Error>();
-			for (const ctx of live) {
-				if (running.has(ctx.payload.instance_id)) continue;
-				ctx.logger.error({ instanceId: ctx.payload.instance_id }, "instance left provisioning under the saga");
-				refused.set(ctx.operationId, instanceChanged());
-			}
-			return refused;
-		},
+		onSucceededMany: settleCreates,
 		async onFailed(ctx, _problem, tx) {
 			if (ctx.data.skipped) return;
 			await releaseInstanceClaims(tx, ctx.payload.instance_id, "fail");
 			// Detached by the undos: the volumes are the tenant's again, attached to nothing.
-			await settleInstanceVolumes(tx, ctx.payload.instance_id, "released");
+			await releaseInstanceVolumes(tx, ctx.payload.instance_id);
 		},
 		async onAbandoned(ctx, _problem, tx) {
 			if (ctx.data.skipped) return;
@@ -111,6 +87,29 @@ export function instanceCreateSaga(driver: ComputeDriver, storage: StorageDriver
 	});
 }
 
-function instanceChanged(): PermanentJobError {
-	return new PermanentJobError("conflict", "The instance changed state while it was being created.");
+/**
+ * The success of creates that reached their end together, in the transaction that marks their
+ * operations succeeded, one UPDATE per table: each instance reads `running` exactly when its
+ * create has succeeded, never before. A create whose instance is no longer provisioning is
+ * refused (compensated by the runner) and nothing is written for it.
+ */
+async function settleCreates(ctxs: InstanceSagaContext[], tx: Tx): Promise<Map<string, Error>> {
+	const live = ctxs.filter((ctx) => !ctx.data.skipped);
+	const running = await transitionInstances(
+		tx,
+		live.map((ctx) => ctx.payload.instance_id),
+		["provisioning"],
+		"running",
+	);
+	await attachedToInstances(tx, [...running]);
+	const refused = new Map<string, Error>();
+	for (const ctx of live) {
+		if (running.has(ctx.payload.instance_id)) continue;
+		ctx.logger.error({ instanceId: ctx.payload.instance_id }, "instance left provisioning under the saga");
+		refused.set(
+			ctx.operationId,
+			new PermanentJobError("conflict", "The instance changed state while it was being created."),
+		);
+	}
+	return refused;
 }

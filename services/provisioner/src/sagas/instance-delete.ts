@@ -4,7 +4,7 @@ import type { ComputeDriver } from "../drivers/driver";
 import type { StorageDrivers } from "../drivers/storage-driver";
 import type { InstanceSaga } from "./common";
 import { drive, instanceIn } from "./common";
-import { detachInstanceVolumes, settleInstanceVolumes } from "./instance-volumes";
+import { detachInstanceVolumes, releaseInstanceVolumes } from "./instance-volumes";
 
 /**
  * instance.delete: the request moved the instance to `deleting` and cancelled any operation still
@@ -59,7 +59,7 @@ export function instanceDeleteSaga(driver: ComputeDriver, storage: StorageDriver
 		async onSucceeded(ctx, tx) {
 			if (ctx.data.skipped) return;
 			await releaseInstanceClaims(tx, ctx.payload.instance_id, "delete");
-			await settleInstanceVolumes(tx, ctx.payload.instance_id, "released");
+			await releaseInstanceVolumes(tx, ctx.payload.instance_id);
 		},
 		async onFailed(ctx, _problem, tx) {
 			if (ctx.data.skipped) return;

@@ -1,4 +1,4 @@
-import { attachedToInstances, settleInstanceVolumes } from "@igoudar/storage";
+import { attachedToInstances, releaseInstanceVolumes } from "@igoudar/storage";
 import type { StorageDrivers } from "../drivers/storage-driver";
 import type { InstanceSagaContext } from "./common";
 import { lookUpVolumesOf } from "./lookups";
@@ -26,4 +26,4 @@ export async function detachInstanceVolumes(ctx: InstanceSagaContext, drivers: S
 	}
 }
 
-export { attachedToInstances, settleInstanceVolumes };
+export { attachedToInstances, releaseInstanceVolumes };

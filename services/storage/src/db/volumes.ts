@@ -175,19 +175,11 @@ export async function volumesOfInstances(db: Db, instanceIds: readonly string[])
 }
 
 /**
- * Ends the attachments of an instance in the caller's transaction: `attached` after its create
- * succeeded (attaching -> in_use), `released` when the create failed or the instance is gone
- * (every volume back to available, attached to nothing).
+ * Ends the attachments of an instance whose create failed or which is gone, in the caller's
+ * transaction: every volume back to available, attached to nothing. (A create that succeeded
+ * settles its volumes with `attachedToInstances`.)
  */
-export async function settleInstanceVolumes(
-	tx: Db,
-	instanceId: string,
-	outcome: "attached" | "released",
-): Promise<void> {
-	if (outcome === "attached") {
-		await attachedToInstances(tx, [instanceId]);
-		return;
-	}
+export async function releaseInstanceVolumes(tx: Db, instanceId: string): Promise<void> {
 	await tx
 		.update(volumes)
 		.set({ status: "available", instanceId: null, updatedAt: new Date() })
@@ -200,7 +192,7 @@ export async function settleInstanceVolumes(
 		);
 }
 
-/** The `attached` settlement of many instances' creates at once: one UPDATE. */
+/** Ends the attachments of instances whose creates succeeded (attaching -> in_use): one UPDATE. */
 export async function attachedToInstances(tx: Db, instanceIds: readonly string[]): Promise<void> {
 	if (instanceIds.length === 0) return;
 	await tx
