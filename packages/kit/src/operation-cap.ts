@@ -1,12 +1,9 @@
-import { type Db, operations } from "@igoudar/db";
+import { type Db, OPERATION_SLOT_LOCK_SPACE, operations } from "@igoudar/db";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { ProblemError } from "./errors";
 
 /** Open operations: accepted and not yet ended. */
 const OPEN = ["pending", "running"] as const;
-
-/** Arbitrary constant naming the lock space; the second key is the tenant's. */
-const OPEN_OPERATIONS_LOCK = 727_004;
 
 /**
  * Seconds a refused client is told to wait: operations of the simulated and real drivers end in
@@ -25,7 +22,7 @@ export const OPERATION_CAP_RETRY_AFTER_SECONDS = 5;
  * this lock ever waits for a lock that a transaction queued behind it holds.
  */
 export async function claimOperationSlot(tx: Db, tenantId: string, cap: number): Promise<void> {
-	await tx.execute(sql`select pg_advisory_xact_lock(${OPEN_OPERATIONS_LOCK}, hashtext(${tenantId}))`);
+	await tx.execute(sql`select pg_advisory_xact_lock(${OPERATION_SLOT_LOCK_SPACE}, hashtext(${tenantId}))`);
 	// Counting stops at the cap: the answer is the same, and a tenant with a long backlog costs no more.
 	const open = tx
 		.select({ one: sql`1` })
@@ -35,11 +32,14 @@ export async function claimOperationSlot(tx: Db, tenantId: string, cap: number):
 		.as("open");
 	const [row] = await tx.select({ n: sql<number>`count(*)::int` }).from(open);
 	const inFlight = row?.n ?? 0;
-	if (inFlight >= cap) {
-		throw new ProblemError(
-			"rate_limited",
-			`The tenant has ${inFlight} operations in flight, the most it may have at once; retry when some have ended.`,
-			{ headers: { "retry-after": String(OPERATION_CAP_RETRY_AFTER_SECONDS) } },
-		);
-	}
+	if (inFlight >= cap) throw operationCapReached(inFlight);
+}
+
+/** The 429 of a tenant whose open operations have reached the cap. */
+export function operationCapReached(inFlight: number): ProblemError {
+	return new ProblemError(
+		"rate_limited",
+		`The tenant has ${inFlight} operations in flight, the most it may have at once; retry when some have ended.`,
+		{ headers: { "retry-after": String(OPERATION_CAP_RETRY_AFTER_SECONDS) } },
+	);
 }

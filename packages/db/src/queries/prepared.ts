@@ -26,3 +26,38 @@ export function prepared<P>(db: Db, name: string, build: (db: Db) => Preparable<
 	}
 	return statement;
 }
+
+/** A fixed SQL text with positional parameters, run as the named prepared statement `name`. */
+export interface Statement {
+	name: string;
+	text: string;
+}
+
+/** What `runStatement` needs of drizzle's session: the same call its own prepared queries make. */
+interface PreparingSession {
+	prepareQuery(
+		query: { sql: string; params: unknown[] },
+		fields: undefined,
+		name: string,
+		isResponseInArrayMode: boolean,
+	): { execute(): Promise<unknown> };
+}
+
+/**
+ * Runs `statement` with `values` on `db`, a pool or a transaction, as a named prepared statement:
+ * nothing is built per call, and Postgres parses and plans the text once per connection. For the
+ * hot statements that run inside transactions, where `prepared` would build its query again for
+ * every transaction handle. Rows come back as the driver gives them (timestamps as text).
+ */
+export async function runStatement<Row>(db: Db, statement: Statement, values: readonly unknown[]): Promise<Row[]> {
+	// drizzle keeps its session on every handle (a transaction's is bound to its connection);
+	// prepareQuery with a name and the values given as-is is what its own `.prepare(name)` runs.
+	const session = (db as unknown as { session?: PreparingSession }).session;
+	if (!session || typeof session.prepareQuery !== "function") {
+		throw new Error("runStatement needs a drizzle database or transaction handle");
+	}
+	const result = await session
+		.prepareQuery({ sql: statement.text, params: [...values] }, undefined, statement.name, false)
+		.execute();
+	return (result as { rows: Row[] }).rows;
+}

@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../client";
 import { quotaDefaults, quotas } from "../schema/identity";
+import { runStatement, type Statement } from "./prepared";
 
 export const QUOTA_RESOURCES = ["instances", "vcpus", "memory_mib", "volumes", "volume_gib", "snapshots"] as const;
 export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
@@ -82,38 +83,77 @@ function positive(amounts: QuotaAmounts): [QuotaResource, number][] {
 		.sort(([a], [b]) => (a < b ? -1 : 1));
 }
 
+/** Open operations (accepted, not yet ended), as `claimOperationSlot` counts them. */
+const OPEN_OPERATION_STATUSES = ["pending", "running"];
+
+const CLAIM_QUOTA: Statement = {
+	name: "quota_claim",
+	// $1 tenant, $2 resources (sorted), $3 amounts, $4 the open-operations cap or null, $5 the
+	// statuses that count as open. The count only runs under a cap, and stops at it.
+	text: `
+		with open_operations as (
+			select count(*)::int as n from (
+				select 1 from operations
+				where $4::int is not null and tenant_id = $1 and status = any($5::text[]) limit $4
+			) o
+		), locked as (
+			select resource from quotas
+			where tenant_id = $1 and resource = any($2::text[])
+				and ($4::int is null or (select n from open_operations) < $4)
+			order by resource collate "C"
+			for update
+		), wanted as (
+			select * from unnest($2::text[], $3::bigint[]) as w(resource, n)
+		), claimed as (
+			update quotas set used = quotas.used + wanted.n, updated_at = now()
+			from locked join wanted on wanted.resource = locked.resource
+			where quotas.tenant_id = $1 and quotas.resource = locked.resource and quotas.used + wanted.n <= quotas."limit"
+			returning quotas.resource
+		)
+		select (select n from open_operations) as open_operations,
+			coalesce((select array_agg(resource) from claimed), '{}') as claimed`,
+};
+
+export type QuotaClaim =
+	| { ok: true }
+	/** `openOperations` is set when the cap refused the claim; nothing was claimed then. */
+	| { ok: false; shortfalls: QuotaShortfall[]; openOperations?: number };
+
 /**
  * Claims usage of every resource in one statement (one round trip, however many resources): the
  * tenant's rows are locked in a fixed order (code-unit order of the resource, `collate "C"`, as
  * every release and repair sorts them) so concurrent claims never deadlock, then each is raised
  * only where it stays within its limit. Must run inside the caller's transaction: on a shortfall
  * the caller throws and the rows already raised roll back with it.
+ *
+ * With `openOperationsCap`, the same statement first counts the tenant's open operations and
+ * claims nothing when they have reached the cap: a create's operation slot check and its quota
+ * claim in one round trip. The caller must already hold the tenant's operation slot lock
+ * (`OPERATION_SLOT_LOCK_SPACE`), taken in an earlier statement: this statement's snapshot then
+ * follows the lock, so the count sees every operation its previous holder committed.
  */
 export async function claimQuota(
 	tx: Db,
 	tenantId: string,
 	amounts: QuotaAmounts,
-): Promise<{ ok: true } | { ok: false; shortfalls: QuotaShortfall[] }> {
+	options: { openOperationsCap?: number } = {},
+): Promise<QuotaClaim> {
 	const wanted = positive(amounts);
-	if (wanted.length === 0) return { ok: true };
+	if (wanted.length === 0 && options.openOperationsCap === undefined) return { ok: true };
 	const resources = wanted.map(([r]) => r);
 	const counts = wanted.map(([, n]) => n);
-	const result = await tx.execute(sql`
-		with locked as (
-			select ${quotas.resource} as resource from ${quotas}
-			where ${quotas.tenantId} = ${tenantId} and ${quotas.resource} = any(${sql.param(resources)}::text[])
-			order by ${quotas.resource} collate "C"
-			for update
-		), wanted as (
-			select * from unnest(${sql.param(resources)}::text[], ${sql.param(counts)}::bigint[]) as w(resource, n)
-		)
-		update ${quotas} set used = ${quotas.used} + wanted.n, updated_at = now()
-		from locked join wanted on wanted.resource = locked.resource
-		where ${quotas.tenantId} = ${tenantId} and ${quotas.resource} = locked.resource
-			and ${quotas.used} + wanted.n <= ${quotas.limit}
-		returning ${quotas.resource} as resource`);
-	const rows = (result as unknown as { rows: { resource: string }[] }).rows;
-	const claimed = new Set(rows.map((r) => r.resource));
+	const [row] = await runStatement<{ open_operations: number; claimed: string[] }>(tx, CLAIM_QUOTA, [
+		tenantId,
+		resources,
+		counts,
+		options.openOperationsCap ?? null,
+		OPEN_OPERATION_STATUSES,
+	]);
+	const open = row?.open_operations ?? 0;
+	if (options.openOperationsCap !== undefined && open >= options.openOperationsCap) {
+		return { ok: false, shortfalls: [], openOperations: open };
+	}
+	const claimed = new Set(row?.claimed ?? []);
 	const failed = wanted.filter(([resource]) => !claimed.has(resource));
 	if (failed.length === 0) return { ok: true };
 	const current = await tx
@@ -139,6 +179,13 @@ export async function claimQuota(
 		})),
 	};
 }
+
+/**
+ * The transaction-level advisory lock that serialises one tenant's operation-starting requests
+ * (`claimOperationSlot`): this constant names the lock space, `hashtext(tenant id)` is the second
+ * key. Shared so a create can take the lock in the statement that reads its references.
+ */
+export const OPERATION_SLOT_LOCK_SPACE = 727_004;
 
 /** Gives usage back. Never below zero: the usage reconciler reports any drift this hides. */
 export async function releaseQuota(tx: Db, tenantId: string, amounts: QuotaAmounts): Promise<void> {

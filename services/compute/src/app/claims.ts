@@ -1,5 +1,5 @@
 import { claimQuota, type Db, releaseQuota } from "@igoudar/db";
-import { problems } from "@igoudar/kit";
+import { operationCapReached, problems } from "@igoudar/kit";
 import { claimHostCapacity, releaseHostCapacity, type Size } from "../db/capacity";
 import { clearInstanceHost, lockLiveInstance } from "../db/instances";
 
@@ -21,10 +21,25 @@ export const INSTANCE_QUOTA_RESOURCES: readonly InstanceQuotaResource[] = (
 	Object.keys(instanceQuota({ vcpus: 0, memoryMib: 0 })) as InstanceQuotaResource[]
 ).sort();
 
-/** Claims quota in the caller's transaction; throws 422 quota_exceeded naming every shortfall. */
-export async function claimInstanceQuota(tx: Db, tenantId: string, size: Size): Promise<void> {
-	const claim = await claimQuota(tx, tenantId, instanceQuota(size));
+/**
+ * Claims quota in the caller's transaction; throws 422 quota_exceeded naming every shortfall.
+ * With `openOperationsCap` (the caller holds the tenant's operation slot lock), the same
+ * statement first checks the tenant's open operations and throws 429 at the cap.
+ */
+export async function claimInstanceQuota(
+	tx: Db,
+	tenantId: string,
+	size: Size,
+	openOperationsCap?: number,
+): Promise<void> {
+	const claim = await claimQuota(
+		tx,
+		tenantId,
+		instanceQuota(size),
+		openOperationsCap === undefined ? {} : { openOperationsCap },
+	);
 	if (!claim.ok) {
+		if (claim.openOperations !== undefined) throw operationCapReached(claim.openOperations);
 		throw problems.quotaExceeded(
 			claim.shortfalls.map((s) => ({ resource: s.resource, limit: s.limit, used: s.used, requested: s.requested })),
 		);

@@ -1,4 +1,4 @@
-import { type Db, type InstanceStatus, isForeignKeyViolation, isUniqueViolation } from "@igoudar/db";
+import { type Db, type InstanceStatus, isForeignKeyViolation, isUniqueViolation, newId } from "@igoudar/db";
 import { cancelOpenOperations, enqueueOperation, type OperationView, presentOperation } from "@igoudar/jobs";
 import {
 	auditAlongside,
@@ -16,14 +16,18 @@ import {
 	candidateHosts,
 	claimBestHost,
 	lockPlacementGroup,
-	lockTenantForPlacement,
 	type PlacedHost,
 } from "../db/capacity";
-import { findFlavorByRef } from "../db/flavors";
-import { findInstance, type InstanceRecord, insertInstance, listInstances, transitionInstance } from "../db/instances";
+import { type CreateContext, readCreateContext } from "../db/create-context";
+import {
+	findInstance,
+	type InstanceRecord,
+	type InstanceRow,
+	insertInstanceAlongside,
+	listInstances,
+	transitionInstance,
+} from "../db/instances";
 import { findPlacementGroupIdByRef } from "../db/placement-groups";
-import { getPlacementSettings } from "../db/settings";
-import { findZoneByRef } from "../db/zones";
 import type { ComputeDeps } from "../deps";
 import { type ComputeJobName, computeJobs } from "../jobs";
 import { claimHostCapacity, claimInstanceQuota } from "./claims";
@@ -78,11 +82,13 @@ function unknownReference(field: string, value: string) {
 
 /**
  * One transaction, ordered so the locks that serialise one tenant's requests are held for the
- * fewest round trips: the plain and shared reads first (tenant, flavor, zone, placement
- * strategy), then the tenant's operation slot, the placement group and the volumes, one
- * statement claiming every quota row, one statement choosing and claiming a host, and the writes.
- * Any refusal rolls all of it back, so a 422 or 503 leaves nothing claimed. The answer is built
- * from what was written, not read back.
+ * fewest round trips: one statement reads the references under shared locks (tenant, flavor,
+ * zone, placement strategy) and then takes the tenant's operation slot; the placement group and
+ * the volumes when asked for; one statement counts the slot and claims every quota row; one
+ * chooses and claims a host; one writes the instance, its operation, outbox row and audit event.
+ * Without a group or volumes that is four statements between BEGIN and COMMIT. Any refusal rolls
+ * all of it back, so a 422, 429 or 503 leaves nothing claimed. The answer is built from what was
+ * written, not read back.
  */
 export async function instanceCreate(
 	ctx: Ctx,
@@ -94,18 +100,16 @@ export async function instanceCreate(
 	try {
 		created = await ctx.db.transaction(async (tx) => {
 			const db = tx as unknown as Db;
-			// Shared locks and plain reads: no holder of the slot below ever waits for these.
-			const tenant = await lockTenantForPlacement(db, tenantId);
+			// One round trip: the tenant and flavor under shared locks, the zone, the placement
+			// strategy, and then the tenant's operation slot (no holder of it waits for those).
+			const context = await readCreateContext(db, tenantId, input.flavor, input.zone);
+			const { tenant, flavor } = context;
 			if (!tenant) throw problems.notFound("tenant");
-			// Held FOR SHARE: a flavor deleted concurrently must wait for this create, not break it.
-			const flavor = await findFlavorByRef(db, input.flavor, "share");
 			if (!flavor) throw unknownReference("flavor", input.flavor);
 			let zoneId: string | undefined;
-			if (input.zone) zoneId = (await requestedZone(db, input.zone, tenant.dataResidency)).id;
-			const { strategy } = await getPlacementSettings(db);
+			if (input.zone) zoneId = residentZone(context.zone, input.zone, tenant.dataResidency).id;
+			const { strategy } = context.placement;
 
-			// Before any exclusive lock: a tenant at its cap is refused for nothing.
-			await claimOperationSlot(db, tenantId, deps.maxOpenOperationsPerTenant);
 			let group: Awaited<ReturnType<typeof lockPlacementGroup>>;
 			let groupId: string | undefined;
 			if (input.placement_group) {
@@ -118,7 +122,8 @@ export async function instanceCreate(
 			zoneId = attach.zoneId;
 
 			const size = { vcpus: flavor.vcpus, memoryMib: flavor.memoryMib, diskGib: flavor.diskGib };
-			await claimInstanceQuota(db, tenantId, size);
+			// The slot's count and every quota row in one statement: 429 at the cap, 422 short.
+			await claimInstanceQuota(db, tenantId, size, deps.maxOpenOperationsPerTenant);
 			const host = await placeInstance(db, {
 				size,
 				zoneId,
@@ -134,7 +139,9 @@ export async function instanceCreate(
 						: `No host has room for ${flavor.name} within the allowed zones.`,
 				);
 			}
-			const instance = await insertInstance(db, {
+			const now = new Date();
+			const instance: InstanceRow = {
+				id: newId(),
 				tenantId,
 				name: input.name,
 				flavorId: flavor.id,
@@ -144,9 +151,11 @@ export async function instanceCreate(
 				status: "provisioning",
 				...size,
 				labels: input.labels ?? {},
-			});
-			await attachVolumesToNewInstance(db, attach.volumeIds, instance.id);
-			// The operation, its outbox row and the audit event in one statement.
+				createdAt: now,
+				updatedAt: now,
+				deletedAt: null,
+			};
+			// The instance, its operation, the outbox row and the audit event in one statement.
 			const operation = await enqueueOperation(
 				tx,
 				{
@@ -158,6 +167,7 @@ export async function instanceCreate(
 					payload: { instance_id: instance.id },
 				},
 				[
+					insertInstanceAlongside(db, instance),
 					auditAlongside(withDb(ctx, db), {
 						tenantId,
 						action: "instance.create",
@@ -167,6 +177,7 @@ export async function instanceCreate(
 					}),
 				],
 			);
+			await attachVolumesToNewInstance(db, attach.volumeIds, instance.id);
 			const record: InstanceRecord = {
 				...instance,
 				flavorName: flavor.name,
@@ -191,8 +202,7 @@ export async function instanceCreate(
 	return created;
 }
 
-async function requestedZone(db: Db, ref: string, dataResidency: string[] | null) {
-	const zone = await findZoneByRef(db, ref);
+function residentZone(zone: CreateContext["zone"], ref: string, dataResidency: string[] | null) {
 	if (!zone) throw unknownReference("zone", ref);
 	if (dataResidency && !dataResidency.includes(zone.jurisdiction)) {
 		throw problems.validation(

@@ -1,7 +1,6 @@
 import type { Db } from "@igoudar/db";
 import { flavors, instances } from "@igoudar/db";
 import { and, asc, eq, gt, isNull } from "drizzle-orm";
-import { idFirst, nameOrId } from "./references";
 
 export type FlavorRow = typeof flavors.$inferSelect;
 
@@ -13,16 +12,6 @@ export async function insertFlavor(db: Db, values: typeof flavors.$inferInsert):
 
 export async function findFlavor(db: Db, id: string): Promise<FlavorRow | undefined> {
 	const [row] = await db.select().from(flavors).where(eq(flavors.id, id)).limit(1);
-	return row;
-}
-
-/**
- * A flavor given by name or by id. `share` holds it for the caller's transaction: a delete of
- * the flavor then waits for that transaction instead of breaking it.
- */
-export async function findFlavorByRef(db: Db, ref: string, lock?: "share"): Promise<FlavorRow | undefined> {
-	const query = db.select().from(flavors).where(nameOrId(flavors, ref)).orderBy(idFirst(flavors, ref)).limit(1);
-	const [row] = lock ? await query.for(lock) : await query;
 	return row;
 }
 

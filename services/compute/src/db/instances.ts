@@ -8,7 +8,7 @@ import {
 	volumes,
 	zones,
 } from "@igoudar/db";
-import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, sql, type WithSubquery } from "drizzle-orm";
 
 export type InstanceRow = typeof instances.$inferSelect;
 
@@ -118,10 +118,13 @@ export async function listInstances(
 	return rows.map(toRecord);
 }
 
-export async function insertInstance(db: Db, values: typeof instances.$inferInsert): Promise<InstanceRow> {
-	const [row] = await db.insert(instances).values(values).returning();
-	if (!row) throw new Error("insert returned no row");
-	return row;
+/**
+ * The insert of a new instance as a statement to run inside another (a CTE of
+ * `enqueueOperation`), so the instance, its operation, outbox row and audit event are one round
+ * trip. Every column is given, so the caller knows the row without reading it back.
+ */
+export function insertInstanceAlongside(db: Db, row: InstanceRow): WithSubquery {
+	return db.$with("created_instance").as(db.insert(instances).values(row).returning({ id: instances.id }));
 }
 
 /**

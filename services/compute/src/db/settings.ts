@@ -11,9 +11,16 @@ export interface PlacementSettings {
 const KEY = "placement";
 export const DEFAULT_PLACEMENT: PlacementSettings = { strategy: "spread" };
 
+export const PLACEMENT_SETTINGS_KEY = KEY;
+
 export async function getPlacementSettings(db: Db): Promise<PlacementSettings> {
 	const [row] = await db.select().from(platformSettings).where(eq(platformSettings.key, KEY)).limit(1);
-	const strategy = row?.value.strategy;
+	return placementSettingsOf(row?.value);
+}
+
+/** The settings a stored value stands for; anything unknown or absent means the default. */
+export function placementSettingsOf(value: Record<string, unknown> | null | undefined): PlacementSettings {
+	const strategy = value?.strategy;
 	return { strategy: strategy === "pack" || strategy === "spread" ? strategy : DEFAULT_PLACEMENT.strategy };
 }
 
