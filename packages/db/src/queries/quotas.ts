@@ -180,6 +180,80 @@ export async function claimQuota(
 	};
 }
 
+const CLAIM_QUOTAS_TOGETHER: Statement = {
+	name: "quota_claim_together",
+	// $1 tenants, $2 resources, $3 amounts: one entry per tenant and resource, sorted by tenant and
+	// then resource. $4 the open-operations cap, $5 the statuses that count as open.
+	text: `
+		with wanted as (
+			select * from unnest($1::uuid[], $2::text[], $3::bigint[]) as w(tenant_id, resource, n)
+		), open_operations as (
+			select t.tenant_id, (
+				select count(*)::int from (
+					select 1 from operations o where o.tenant_id = t.tenant_id and o.status = any($5::text[]) limit $4
+				) x
+			) as n
+			from (select distinct tenant_id from wanted) t
+		), locked as (
+			select q.tenant_id, q.resource from quotas q
+			join wanted w on w.tenant_id = q.tenant_id and w.resource = q.resource
+			order by q.tenant_id, q.resource collate "C"
+			for update of q
+		), claimed as (
+			update quotas set used = quotas.used + wanted.n, updated_at = now()
+			from locked join wanted on wanted.tenant_id = locked.tenant_id and wanted.resource = locked.resource
+			where quotas.tenant_id = locked.tenant_id and quotas.resource = locked.resource
+				and quotas.used + wanted.n <= quotas."limit"
+			returning quotas.tenant_id
+		)
+		select (select coalesce(json_object_agg(tenant_id, n), '{}'::json) from open_operations) as open_operations,
+			(select count(*)::int from claimed) as claimed`,
+};
+
+/**
+ * `claimQuota` with `openOperationsCap` for the requests of many tenants committed together, in
+ * one statement: each tenant's rows are locked in the order one claim locks them (tenants in
+ * order, then resources), and raised by the sum of its requests. All or nothing: false when any
+ * row would pass its limit or any tenant's open operations and new ones would pass the cap. The
+ * caller then rolls back and claims one request at a time, which tells each request its own
+ * answer. The caller must hold every one of these tenants' operation slot locks, taken in an
+ * earlier statement.
+ */
+export async function claimQuotasTogether(
+	tx: Db,
+	claims: readonly { tenantId: string; amounts: QuotaAmounts; operations: number }[],
+	openOperationsCap: number,
+): Promise<boolean> {
+	const totals = new Map<string, Map<QuotaResource, number>>();
+	const operationsOf = new Map<string, number>();
+	for (const claim of claims) {
+		const perTenant = totals.get(claim.tenantId) ?? new Map<QuotaResource, number>();
+		for (const [resource, n] of positive(claim.amounts)) perTenant.set(resource, (perTenant.get(resource) ?? 0) + n);
+		totals.set(claim.tenantId, perTenant);
+		operationsOf.set(claim.tenantId, (operationsOf.get(claim.tenantId) ?? 0) + claim.operations);
+	}
+	const tenantIds: string[] = [];
+	const resources: string[] = [];
+	const amounts: number[] = [];
+	for (const tenantId of [...totals.keys()].sort()) {
+		for (const [resource, n] of [...(totals.get(tenantId) ?? [])].sort(([a], [b]) => (a < b ? -1 : 1))) {
+			tenantIds.push(tenantId);
+			resources.push(resource);
+			amounts.push(n);
+		}
+	}
+	const [row] = await runStatement<{ open_operations: Record<string, number>; claimed: number }>(
+		tx,
+		CLAIM_QUOTAS_TOGETHER,
+		[tenantIds, resources, amounts, openOperationsCap, OPEN_OPERATION_STATUSES],
+	);
+	if (!row || row.claimed !== resources.length) return false;
+	for (const [tenantId, count] of operationsOf) {
+		if ((row.open_operations[tenantId] ?? 0) + count > openOperationsCap) return false;
+	}
+	return true;
+}
+
 /**
  * The transaction-level advisory lock that serialises one tenant's operation-starting requests
  * (`claimOperationSlot`): this constant names the lock space, `hashtext(tenant id)` is the second

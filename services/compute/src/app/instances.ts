@@ -23,7 +23,7 @@ import {
 	findInstance,
 	type InstanceRecord,
 	type InstanceRow,
-	insertInstanceAlongside,
+	insertInstancesAlongside,
 	listInstances,
 	transitionInstance,
 } from "../db/instances";
@@ -167,7 +167,7 @@ export async function instanceCreate(
 					payload: { instance_id: instance.id },
 				},
 				[
-					insertInstanceAlongside(db, instance),
+					insertInstancesAlongside(db, [instance]),
 					auditAlongside(withDb(ctx, db), {
 						tenantId,
 						action: "instance.create",

@@ -76,14 +76,8 @@ export const PLACEMENT_WINDOW = 256;
  */
 let windowStart = "00000000-0000-0000-0000-000000000000";
 
-/**
- * Filter, weigh and claim in one statement: among the next `PLACEMENT_WINDOW` hosts that fit,
- * the best one that no other transaction is claiming right now (SKIP LOCKED), raised by the size.
- * Parallel creates so take different hosts instead of queueing on the best one. Undefined when
- * every fitting host of the window is locked or none fits: the caller then falls back to
- * `candidateHosts`, which weighs the whole fleet and waits for locks.
- */
-export async function claimBestHost(db: Db, filter: CandidateFilter): Promise<PlacedHost | undefined> {
+/** The ids of the next `PLACEMENT_WINDOW` fitting hosts from `windowStart`, wrapping around. */
+function placementWindow(db: Db, filter: CandidateFilter): SQL {
 	const slice = (part: SQL) =>
 		db
 			.select({ id: hosts.id })
@@ -92,9 +86,20 @@ export async function claimBestHost(db: Db, filter: CandidateFilter): Promise<Pl
 			.where(and(candidateWhere(filter), part))
 			.orderBy(hosts.id)
 			.limit(PLACEMENT_WINDOW);
-	const window = sql`select id from ((${slice(sql`${hosts.id} > ${windowStart}`)}) union all (${slice(
+	return sql`select id from ((${slice(sql`${hosts.id} > ${windowStart}`)}) union all (${slice(
 		sql`${hosts.id} <= ${windowStart}`,
 	)})) as w limit ${PLACEMENT_WINDOW}`;
+}
+
+/**
+ * Filter, weigh and claim in one statement: among the next `PLACEMENT_WINDOW` hosts that fit,
+ * the best one that no other transaction is claiming right now (SKIP LOCKED), raised by the size.
+ * Parallel creates so take different hosts instead of queueing on the best one. Undefined when
+ * every fitting host of the window is locked or none fits: the caller then falls back to
+ * `candidateHosts`, which weighs the whole fleet and waits for locks.
+ */
+export async function claimBestHost(db: Db, filter: CandidateFilter): Promise<PlacedHost | undefined> {
+	const window = placementWindow(db, filter);
 	const best = db
 		.select({ id: hosts.id })
 		.from(hosts)
@@ -112,6 +117,108 @@ export async function claimBestHost(db: Db, filter: CandidateFilter): Promise<Pl
 		.returning({ id: hosts.id, zoneId: hosts.zoneId, zoneName: zones.name });
 	if (row) windowStart = row.id;
 	return row;
+}
+
+/** A host as a batch of placements weighs it: its capacity after ratios and its usage. */
+interface WeighedHost extends PlacedHost {
+	vcpuCapacity: number;
+	memoryCapacity: number;
+	diskGib: number;
+	vcpusUsed: number;
+	memoryMibUsed: number;
+	diskGibUsed: number;
+}
+
+/**
+ * `claimBestHost` for `count` instances of one size and filter, in two statements whatever the
+ * count: the `count` best fitting hosts of the window that no other transaction is claiming are
+ * locked (SKIP LOCKED), then weighed again here one instance at a time, exactly as `weighing`
+ * ranks them, each placement counting against the host it took; then one UPDATE raises each
+ * host by what it took, re-checking that it fits. Spread and pack so place the batch where
+ * successive claims would have. Undefined when the locked hosts cannot take them all: the
+ * caller then places one instance at a time, which may wait for locked hosts.
+ */
+export async function claimHostsFor(db: Db, filter: CandidateFilter, count: number): Promise<PlacedHost[] | undefined> {
+	const size = filter.size;
+	const locked: WeighedHost[] = await db
+		.select({
+			id: hosts.id,
+			zoneId: hosts.zoneId,
+			zoneName: zones.name,
+			vcpuCapacity: sql<number>`${vcpuCapacity}::float8`.mapWith(Number),
+			memoryCapacity: sql<number>`${memoryCapacity}::float8`.mapWith(Number),
+			diskGib: hosts.diskGib,
+			vcpusUsed: hosts.vcpusUsed,
+			memoryMibUsed: hosts.memoryMibUsed,
+			diskGibUsed: hosts.diskGibUsed,
+		})
+		.from(hosts)
+		.innerJoin(zones, eq(zones.id, hosts.zoneId))
+		.where(and(sql`${hosts.id} = any(array(${placementWindow(db, filter)}))`, eq(hosts.status, "enabled"), fits(size)))
+		.orderBy(...weighing(filter))
+		.limit(count)
+		.for("update", { of: hosts, skipLocked: true });
+	const placed: WeighedHost[] = [];
+	for (let i = 0; i < count; i++) {
+		const host = bestOf(locked, filter);
+		if (!host) return undefined;
+		host.vcpusUsed += size.vcpus;
+		host.memoryMibUsed += size.memoryMib;
+		host.diskGibUsed += size.diskGib;
+		placed.push(host);
+	}
+	const taken = new Map<string, number>();
+	for (const host of placed) taken.set(host.id, (taken.get(host.id) ?? 0) + 1);
+	const ids = [...taken.keys()];
+	const counts = ids.map((id) => taken.get(id) ?? 0);
+	const result = await db.execute(sql`
+		update ${hosts} set
+			vcpus_used = ${hosts.vcpusUsed} + ${size.vcpus} * t.n,
+			memory_mib_used = ${hosts.memoryMibUsed} + ${size.memoryMib} * t.n,
+			disk_gib_used = ${hosts.diskGibUsed} + ${size.diskGib} * t.n,
+			instance_count = ${hosts.instanceCount} + t.n,
+			updated_at = now()
+		from unnest(${sql.param(ids)}::uuid[], ${sql.param(counts)}::int[]) as t(id, n)
+		where ${hosts.id} = t.id and ${hosts.status} = 'enabled'
+			and ${hosts.vcpusUsed} + ${size.vcpus} * t.n <= ${vcpuCapacity}
+			and ${hosts.memoryMibUsed} + ${size.memoryMib} * t.n <= ${memoryCapacity}
+			and ${hosts.diskGibUsed} + ${size.diskGib} * t.n <= ${hosts.diskGib}
+		returning ${hosts.id}`);
+	if ((result as unknown as { rows: unknown[] }).rows.length !== ids.length) return undefined;
+	const last = placed[placed.length - 1];
+	if (last) windowStart = last.id;
+	return placed.map(({ id, zoneId, zoneName }) => ({ id, zoneId, zoneName }));
+}
+
+/** The host `weighing` ranks first among those `size` still fits, or undefined. */
+function bestOf(candidates: readonly WeighedHost[], filter: CandidateFilter): WeighedHost | undefined {
+	const { size } = filter;
+	let best: WeighedHost | undefined;
+	let bestLoad = 0;
+	for (const host of candidates) {
+		if (
+			host.vcpusUsed + size.vcpus > host.vcpuCapacity ||
+			host.memoryMibUsed + size.memoryMib > host.memoryCapacity ||
+			host.diskGibUsed + size.diskGib > host.diskGib
+		) {
+			continue;
+		}
+		// As SQL's greatest() of the two fractions, where a zero capacity is null and ignored.
+		const fractions = [
+			host.vcpuCapacity > 0 ? (host.vcpusUsed + size.vcpus) / host.vcpuCapacity : undefined,
+			host.memoryCapacity > 0 ? (host.memoryMibUsed + size.memoryMib) / host.memoryCapacity : undefined,
+		].filter((f): f is number => f !== undefined);
+		const load = fractions.length > 0 ? Math.max(...fractions) : Number.POSITIVE_INFINITY;
+		const better =
+			best === undefined ||
+			(filter.strategy === "pack" ? load > bestLoad : load < bestLoad) ||
+			(load === bestLoad && host.id < best.id);
+		if (better) {
+			best = host;
+			bestLoad = load;
+		}
+	}
+	return best;
 }
 
 /**

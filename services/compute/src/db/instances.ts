@@ -119,12 +119,17 @@ export async function listInstances(
 }
 
 /**
- * The insert of a new instance as a statement to run inside another (a CTE of
- * `enqueueOperation`), so the instance, its operation, outbox row and audit event are one round
- * trip. Every column is given, so the caller knows the row without reading it back.
+ * The insert of new instances as a statement to run inside another (a CTE of
+ * `enqueueOperation`), so the instances, their operations, outbox rows and audit events are one
+ * round trip. Every column is given, so the caller knows the rows without reading them back.
  */
-export function insertInstanceAlongside(db: Db, row: InstanceRow): WithSubquery {
-	return db.$with("created_instance").as(db.insert(instances).values(row).returning({ id: instances.id }));
+export function insertInstancesAlongside(db: Db, rows: readonly InstanceRow[]): WithSubquery {
+	return db.$with("created_instances").as(
+		db
+			.insert(instances)
+			.values([...rows])
+			.returning({ id: instances.id }),
+	);
 }
 
 /**

@@ -1,8 +1,9 @@
 import { type App, contextOf, errorResponses, Page, pageRequest, TenantParams } from "@igoudar/kit";
 import type { FastifyRequest } from "fastify";
 import type { Static } from "typebox";
+import { InstanceCreates } from "../app/instance-creates";
 import type { InstanceAction } from "../app/instances";
-import { instanceAction, instanceCreate, instanceGet, instanceList } from "../app/instances";
+import { instanceAction, instanceGet, instanceList } from "../app/instances";
 import type { ComputeDeps } from "../deps";
 import {
 	InstanceCreateBody,
@@ -16,6 +17,8 @@ import {
 const tags = ["instances"];
 
 export async function instanceRoutes(app: App, deps: ComputeDeps): Promise<void> {
+	// Creates that arrive together commit together (see InstanceCreates).
+	const creates = new InstanceCreates(deps);
 	/** Delete, start, stop and reboot share one shape: a status transition that starts an operation. */
 	const runAction =
 		(action: InstanceAction) =>
@@ -49,9 +52,7 @@ export async function instanceRoutes(app: App, deps: ComputeDeps): Promise<void>
 			},
 		},
 		async (request, reply) =>
-			reply
-				.code(202)
-				.send(await instanceCreate(contextOf(request, deps.db), deps, request.params.tenant_id, request.body)),
+			reply.code(202).send(await creates.create(contextOf(request, deps.db), request.params.tenant_id, request.body)),
 	);
 
 	app.get(

@@ -1,0 +1,221 @@
+import { claimQuotasTogether, type Db, newId } from "@igoudar/db";
+import type { OperationView } from "@igoudar/jobs";
+import { Coalescer, enqueueOperations, failedWith, type ItemOutcome, presentOperation, succeeded } from "@igoudar/jobs";
+import { auditManyAlongside, type Ctx } from "@igoudar/kit";
+import { type CandidateFilter, claimHostsFor, type PlacedHost } from "../db/capacity";
+import { type CreateContext, lockOperationSlots, readCreateContexts } from "../db/create-context";
+import { type InstanceRow, insertInstancesAlongside } from "../db/instances";
+import type { ComputeDeps } from "../deps";
+import { computeJobs } from "../jobs";
+import { instanceQuota } from "./claims";
+import { type InstanceCreate, type InstanceView, instanceCreate, presentInstance } from "./instances";
+
+export interface CreatedInstance {
+	instance: InstanceView;
+	operation: OperationView;
+}
+
+interface CreateRequest {
+	ctx: Ctx;
+	tenantId: string;
+	input: InstanceCreate;
+}
+
+/** Most creates one transaction carries. */
+const MAX_BATCH = 64;
+
+/**
+ * Thrown inside a batch's transaction to roll it back and answer its creates one at a time:
+ * something in it (a reference, the residency, a quota, the cap, the hosts) needs a per-request
+ * answer or a placement that may wait, which the one-create path gives.
+ */
+class OneAtATime extends Error {}
+
+/**
+ * Instance creates, group-committed. Creates that arrive while a batch is in its transaction
+ * go together in the next one (the coalescer in @igoudar/jobs: the first create of a quiet
+ * moment runs at once, alone, on the one-create path), and a batch runs the one-create path's
+ * checks and claims set-based, in about eight statements whatever its size: the references, every
+ * tenant's operation slot in order, every quota row and slot count, the hosts, and the instances
+ * with their operations, outbox rows and audit events. It commits only when every create in it
+ * passed; anything else rolls it back and each create then runs alone, so every request gets
+ * exactly the answer the one-create path gives it (409, 422, 429, 503 or its 202). Creates with
+ * a placement group, volumes or an Idempotency-Key always run alone: they take locks or write
+ * records the batch does not.
+ */
+export class InstanceCreates {
+	private readonly batches: Coalescer<CreateRequest, CreatedInstance>;
+
+	constructor(private readonly deps: ComputeDeps) {
+		this.batches = new Coalescer((requests) => this.createMany(requests), { maxBatch: MAX_BATCH });
+	}
+
+	/** Batches sent and creates carried (tests and benchmarks). */
+	get stats(): { batches: number; items: number } {
+		return this.batches.stats;
+	}
+
+	create(ctx: Ctx, tenantId: string, input: InstanceCreate): Promise<CreatedInstance> {
+		const alone =
+			ctx.idempotency !== null || input.placement_group !== undefined || (input.volume_ids?.length ?? 0) > 0;
+		if (alone) return instanceCreate(ctx, this.deps, tenantId, input);
+		return this.batches.submit({ ctx, tenantId, input });
+	}
+
+	private async createMany(requests: CreateRequest[]): Promise<ItemOutcome<CreatedInstance>[]> {
+		if (requests.length > 1) {
+			try {
+				const created = await this.createTogether(requests);
+				this.deps.afterCommit();
+				return created.map((c) => succeeded(c));
+			} catch (error) {
+				// A name taken, a reference deleted meanwhile, a deadlock, a refusal: each create then
+				// gets its own answer below.
+				if (!(error instanceof OneAtATime)) {
+					requests[0]?.ctx.log.debug({ err: error }, "batch of creates rolled back; creating one at a time");
+				}
+			}
+		}
+		return Promise.all(
+			requests.map((r) =>
+				instanceCreate(r.ctx, this.deps, r.tenantId, r.input).then(
+					(created) => succeeded(created),
+					(error: unknown) => failedWith<CreatedInstance>(error),
+				),
+			),
+		);
+	}
+
+	private createTogether(requests: CreateRequest[]): Promise<CreatedInstance[]> {
+		return this.deps.db.transaction(async (tx) => {
+			const db = tx as unknown as Db;
+			const contexts = await readCreateContexts(
+				db,
+				requests.map((r) => ({ tenantId: r.tenantId, flavorRef: r.input.flavor, zoneRef: r.input.zone })),
+			);
+			const plans = requests.map((request, i) => planOf(request, contexts[i]));
+			await lockOperationSlots(
+				db,
+				requests.map((r) => r.tenantId),
+			);
+			const claimed = await claimQuotasTogether(
+				db,
+				plans.map((plan) => ({ tenantId: plan.request.tenantId, amounts: instanceQuota(plan.size), operations: 1 })),
+				this.deps.maxOpenOperationsPerTenant,
+			);
+			if (!claimed) throw new OneAtATime();
+			const hosts = await placeAll(db, plans);
+
+			const now = new Date();
+			const instances: InstanceRow[] = plans.map((plan, i) => {
+				const host = hosts[i] as PlacedHost;
+				return {
+					id: newId(),
+					tenantId: plan.request.tenantId,
+					name: plan.request.input.name,
+					flavorId: plan.flavor.id,
+					zoneId: host.zoneId,
+					hostId: host.id,
+					placementGroupId: null,
+					status: "provisioning",
+					...plan.size,
+					labels: plan.request.input.labels ?? {},
+					createdAt: now,
+					updatedAt: now,
+					deletedAt: null,
+				};
+			});
+			const operations = await enqueueOperations(
+				tx,
+				instances.map((instance) => ({
+					tenantId: instance.tenantId,
+					kind: "instance.create",
+					targetType: "instance",
+					targetId: instance.id,
+					job: computeJobs["instance.create"],
+					payload: { instance_id: instance.id },
+				})),
+				[
+					insertInstancesAlongside(db, instances),
+					auditManyAlongside(
+						db,
+						plans.map((plan, i) => ({
+							ctx: plan.request.ctx,
+							entry: {
+								tenantId: plan.request.tenantId,
+								action: "instance.create",
+								targetType: "instance",
+								targetId: instances[i]?.id,
+								detail: { flavor: plan.flavor.name, host_id: hosts[i]?.id },
+							},
+						})),
+					),
+				],
+			);
+			return instances.map((instance, i) => ({
+				instance: presentInstance({
+					...instance,
+					flavorName: plans[i]?.flavor.name ?? "",
+					zoneName: hosts[i]?.zoneName ?? "",
+					placementGroupName: null,
+					volumeIds: [],
+				}),
+				operation: presentOperation(operations[i] as (typeof operations)[number]),
+			}));
+		});
+	}
+}
+
+interface CreatePlan {
+	request: CreateRequest;
+	flavor: NonNullable<CreateContext["flavor"]>;
+	size: { vcpus: number; memoryMib: number; diskGib: number };
+	filter: CandidateFilter;
+}
+
+/** What one create needs placed, or OneAtATime when its references do not all resolve. */
+function planOf(request: CreateRequest, context: CreateContext | undefined): CreatePlan {
+	const tenant = context?.tenant;
+	const flavor = context?.flavor;
+	if (!context || !tenant || !flavor) throw new OneAtATime();
+	let zoneId: string | undefined;
+	if (request.input.zone) {
+		const zone = context.zone;
+		if (!zone || (tenant.dataResidency && !tenant.dataResidency.includes(zone.jurisdiction))) throw new OneAtATime();
+		zoneId = zone.id;
+	}
+	const size = { vcpus: flavor.vcpus, memoryMib: flavor.memoryMib, diskGib: flavor.diskGib };
+	return {
+		request,
+		flavor,
+		size,
+		filter: {
+			size,
+			zoneId,
+			jurisdictions: tenant.dataResidency,
+			excludeHostIds: [],
+			strategy: context.placement.strategy,
+		},
+	};
+}
+
+/**
+ * A host for every plan, in their order: plans that ask for the same placement (size, zone,
+ * residency, strategy) are placed together by `claimHostsFor`.
+ */
+async function placeAll(db: Db, plans: readonly CreatePlan[]): Promise<PlacedHost[]> {
+	const groups = new Map<string, number[]>();
+	for (const [i, plan] of plans.entries()) {
+		const { size, zoneId, jurisdictions, strategy } = plan.filter;
+		const key = JSON.stringify([size.vcpus, size.memoryMib, size.diskGib, zoneId ?? null, jurisdictions, strategy]);
+		groups.set(key, [...(groups.get(key) ?? []), i]);
+	}
+	const hosts: PlacedHost[] = [];
+	for (const indexes of groups.values()) {
+		const first = plans[indexes[0] as number] as CreatePlan;
+		const placed = await claimHostsFor(db, first.filter, indexes.length);
+		if (!placed) throw new OneAtATime();
+		for (const [k, index] of indexes.entries()) hosts[index] = placed[k] as PlacedHost;
+	}
+	return hosts;
+}
