@@ -85,9 +85,12 @@ export function auditAlongside(ctx: Ctx, entry: AuditEntry): WithSubquery {
  * one audit event per request, each with its own principal, request id and address.
  */
 export function auditManyAlongside(db: Db, events: readonly { ctx: Ctx; entry: AuditEntry }[]): WithSubquery {
-	return db
-		.$with("audit_events_batch")
-		.as(db.insert(auditEvents).values(events.map(({ ctx, entry }) => auditValues(ctx, entry))).returning({ id: auditEvents.id }));
+	return db.$with("audit_events_batch").as(
+		db
+			.insert(auditEvents)
+			.values(events.map(({ ctx, entry }) => auditValues(ctx, entry)))
+			.returning({ id: auditEvents.id }),
+	);
 }
 
 function insertAudit(ctx: Ctx, entry: AuditEntry) {
