@@ -1,5 +1,5 @@
 import type { Tx } from "@igoudar/db";
-import { newId, operations, outbox } from "@igoudar/db";
+import { operations, outbox } from "@igoudar/db";
 import { sql } from "drizzle-orm";
 import type { WithSubquery } from "drizzle-orm/subquery";
 import type { JobDefinition, JobPayload } from "./catalog";
@@ -75,57 +75,3 @@ export async function enqueueOperation<Definition extends JobDefinition>(
 }
 
 const ENQUEUED = "enqueued_operation";
-
-/**
- * `enqueueOperation` for many operations in one statement: the operations, their outbox rows and
- * whatever the caller writes alongside, for a batch of requests committed together. The ids are
- * made here, so each outbox row names its operation without reading it back. Returns the
- * operations in the order of `inputs`.
- */
-export async function enqueueOperations(
-	tx: Tx,
-	inputs: readonly EnqueueOperationInput<JobDefinition>[],
-	alongside: WithSubquery[] = [],
-): Promise<OperationRow[]> {
-	for (const input of inputs) assertJobPayload(input.job, input.payload);
-	const ids = inputs.map(() => newId());
-	const operation = tx.$with(ENQUEUED).as(
-		tx
-			.insert(operations)
-			.values(
-				inputs.map((input, i) => ({
-					id: ids[i],
-					tenantId: input.tenantId,
-					kind: input.kind,
-					targetType: input.targetType,
-					targetId: input.targetId,
-					status: "pending" as const,
-				})),
-			)
-			.returning(),
-	);
-	const rows = tx.$with("enqueued_outbox").as(
-		tx
-			.insert(outbox)
-			.values(
-				inputs.map((input, i) => ({
-					operationId: ids[i] as string,
-					queue: input.job.queue,
-					jobName: input.job.name,
-					payload: input.payload as Record<string, unknown>,
-					...(input.availableAt ? { availableAt: input.availableAt } : {}),
-				})),
-			)
-			.returning({ id: outbox.id }),
-	);
-	const written = await tx
-		.with(operation, rows, ...alongside)
-		.select()
-		.from(operation);
-	const byId = new Map(written.map((row) => [row.id, row]));
-	return ids.map((id) => {
-		const row = id ? byId.get(id) : undefined;
-		if (!row) throw new Error("insert into operations returned fewer rows than it was given");
-		return row;
-	});
-}

@@ -80,19 +80,6 @@ export function auditAlongside(ctx: Ctx, entry: AuditEntry): WithSubquery {
 	return ctx.db.$with("audit_event").as(insertAudit(ctx, entry).returning({ id: auditEvents.id }));
 }
 
-/**
- * `auditAlongside` for the writes of many requests committed together (a batch of creates):
- * one audit event per request, each with its own principal, request id and address.
- */
-export function auditManyAlongside(db: Db, events: readonly { ctx: Ctx; entry: AuditEntry }[]): WithSubquery {
-	return db.$with("audit_events_batch").as(
-		db
-			.insert(auditEvents)
-			.values(events.map(({ ctx, entry }) => auditValues(ctx, entry)))
-			.returning({ id: auditEvents.id }),
-	);
-}
-
 function insertAudit(ctx: Ctx, entry: AuditEntry) {
 	return ctx.db.insert(auditEvents).values(auditValues(ctx, entry));
 }

@@ -1,12 +1,12 @@
 import { claimQuotasTogether, type Db, newId } from "@igoudar/db";
 import type { OperationView } from "@igoudar/jobs";
-import { Coalescer, enqueueOperations, failedWith, type ItemOutcome, presentOperation, succeeded } from "@igoudar/jobs";
-import { auditManyAlongside, type Ctx } from "@igoudar/kit";
+import { Coalescer, failedWith, type ItemOutcome, presentOperation, succeeded } from "@igoudar/jobs";
+import type { Ctx } from "@igoudar/kit";
 import { type CandidateFilter, claimHostsFor, type PlacedHost } from "../db/capacity";
 import { type CreateContext, lockOperationSlots, readCreateContexts } from "../db/create-context";
-import { type InstanceRow, insertInstancesAlongside } from "../db/instances";
+import { writeCreatedInstances } from "../db/created-instances";
+import type { InstanceRow } from "../db/instances";
 import type { ComputeDeps } from "../deps";
-import { computeJobs } from "../jobs";
 import { instanceQuota } from "./claims";
 import { type InstanceCreate, type InstanceView, instanceCreate, presentInstance } from "./instances";
 
@@ -125,32 +125,14 @@ export class InstanceCreates {
 					deletedAt: null,
 				};
 			});
-			const operations = await enqueueOperations(
-				tx,
-				instances.map((instance) => ({
-					tenantId: instance.tenantId,
-					kind: "instance.create",
-					targetType: "instance",
-					targetId: instance.id,
-					job: computeJobs["instance.create"],
-					payload: { instance_id: instance.id },
+			const operations = await writeCreatedInstances(
+				db,
+				instances.map((instance, i) => ({
+					ctx: (plans[i] as CreatePlan).request.ctx,
+					instance,
+					flavorName: (plans[i] as CreatePlan).flavor.name,
 				})),
-				[
-					insertInstancesAlongside(db, instances),
-					auditManyAlongside(
-						db,
-						plans.map((plan, i) => ({
-							ctx: plan.request.ctx,
-							entry: {
-								tenantId: plan.request.tenantId,
-								action: "instance.create",
-								targetType: "instance",
-								targetId: instances[i]?.id,
-								detail: { flavor: plan.flavor.name, host_id: hosts[i]?.id },
-							},
-						})),
-					),
-				],
+				now,
 			);
 			return instances.map((instance, i) => ({
 				instance: presentInstance({
