@@ -124,10 +124,10 @@ export const benchmark: Benchmark = async ({ quick }) => {
 				goal: { ratioAtLeast: 0.8 },
 				note:
 					`${refused ? `refused: ${refused}` : "none refused"}; accepted ${(burst.accepted / (count / perSecond)).toFixed(0)}/s ` +
-					"over the offer: one process's create ceiling on this machine (write-path's peak creates/s in the same run, " +
-					"itself bounded by the same SQL run from Node, the write-path baseline); past it a request is refused with " +
-					"503 and Retry-After, at once when IGOUDAR_MAX_REQUESTS_IN_FLIGHT are at work, else when it waited too long " +
-					"for a database connection",
+					"over the offer. Creates that arrive together commit in one transaction (group commit, docs/design-notes.md), " +
+					"so one process's create ceiling is the write-path peak measured with 32 connections and more under a " +
+					"deeper queue; past it a request is refused with 503 and Retry-After rather than queued without bound " +
+					"(IGOUDAR_MAX_REQUESTS_IN_FLIGHT, or a database connection waited for too long)",
 			}),
 			figure({
 				benchmark: "burst",
@@ -138,9 +138,9 @@ export const benchmark: Benchmark = async ({ quick }) => {
 				note:
 					`p50 ${percentile(burst.toRunning, 0.5).toFixed(2)} s, max ${burst.toRunning.at(-1)?.toFixed(2)} s; ` +
 					`the 202 itself took p50 ${percentile(burst.toAnswer, 0.5).toFixed(2)} s, p99 ${percentile(burst.toAnswer, 0.99).toFixed(2)} s; ` +
-					`${burst.notRunning} accepted but not running. Both waits are the one process's main thread, saturated by ` +
-					"the offer: requests wait for it before they are even parsed, and the worker in the same process carries " +
-					"the accepted creates out with what the API leaves it (alone, a worker makes the provisioning figure)",
+					`${burst.notRunning} accepted but not running. The rest is provisioning: the worker in the same process ` +
+					"carries the accepted creates out on the main thread the API shares with it (alone, a worker makes the " +
+					"provisioning figure)",
 			}),
 		];
 	} finally {
