@@ -6,6 +6,8 @@ import { eq } from "drizzle-orm";
 import Fastify, {
 	type FastifyBaseLogger,
 	type FastifyInstance,
+	type FastifyReply,
+	type FastifyRequest,
 	type FastifySchema,
 	LogController,
 	type RouteOptions,
@@ -25,6 +27,7 @@ import { createMetrics, newRequestId, type Probe, registerServiceEndpoints, requ
 import { describeAccess, SpecComponents } from "./openapi";
 import { type Access, type Principal, ROLE_RANK } from "./principal";
 import { type RateLimitSettings, registerRateLimit, TOKEN_ROUTE } from "./rate-limit";
+import { appendRouteHook } from "./route-hooks";
 import {
 	errorResponses,
 	IdempotencyHeaders,
@@ -132,6 +135,48 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 	installErrorHandling(app);
 
 	const routes: RouteRecord[] = [];
+	// The deployment's page size: the default when a list names none, and a cap below the contract's.
+	const pageSizeOf = async (request: FastifyRequest): Promise<void> => {
+		const query = request.query as { limit?: unknown };
+		if (query.limit === undefined) query.limit = options.config.pageSizeDefault;
+		else if (typeof query.limit === "number" && query.limit > options.config.pageSizeMax) {
+			// A shorter page with a next_page_token is a valid answer to any `limit`: no 400 for it.
+			query.limit = options.config.pageSizeMax;
+		}
+	};
+	const claimIdempotency = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+		if (request.method !== "POST" || !request.principal) return;
+		const key = idempotencyKeyOf(request);
+		if (!key) return;
+		const outcome = await claimIdempotencyKey(
+			options.db,
+			request.principal.id,
+			key,
+			request.method,
+			request.url,
+			request.body,
+		);
+		if (outcome.kind === "replay") return replayResponse(reply, outcome);
+		request.idempotency = outcome.claim;
+	};
+	const completeIdempotency = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+		const claim = request.idempotency;
+		if (claim) {
+			request.idempotency = null;
+			const type = reply.getHeader("content-type");
+			const body = typeof payload === "string" ? payload : String(payload ?? "");
+			await completeIdempotencyKey(
+				options.db,
+				claim,
+				reply.statusCode,
+				withoutSecrets(body, request.routeOptions.config?.secretFields),
+				typeof type === "string" ? type : null,
+			).catch((error: unknown) => request.log.error({ err: error }, "could not store the idempotent response"));
+		}
+		return payload;
+	};
+	const locations = locationHeaders(routes);
+
 	app.addHook("onRoute", (route) => {
 		const access = routeAccess(route);
 		const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -144,6 +189,13 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 				routes.push({ method, url: route.url, access, operationId: route.schema?.operationId as string });
 		}
 		decorateSchema(route, access, methods);
+		// Steps only some routes need run on those routes alone, not as global hooks on every request.
+		if (takesLimit(route.schema?.querystring)) appendRouteHook(route, "preHandler", pageSizeOf);
+		if (methods.includes("POST")) {
+			appendRouteHook(route, "preHandler", claimIdempotency);
+			appendRouteHook(route, "onSend", completeIdempotency);
+		}
+		if (methods.some((method) => !readMethods.has(method))) appendRouteHook(route, "onSend", locations);
 	});
 
 	const specComponents = new SpecComponents();
@@ -220,12 +272,19 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 			}
 			throw error;
 		}
-		request.log = request.log.child({ tenant_id: request.principal.tenantId, principal_id: request.principal.id });
-		// Fastify logs the completion line through the reply's logger: give it the same fields.
-		reply.log = request.log;
+		// The request's own logger (a child Fastify made for it, which the reply shares) gains the
+		// caller's fields: no second child a request. A logger without bindings gets a child.
+		const caller = { tenant_id: request.principal.tenantId, principal_id: request.principal.id };
+		const log = request.log as FastifyBaseLogger & { setBindings?(bindings: Record<string, unknown>): void };
+		if (log.setBindings) log.setBindings(caller);
+		else {
+			request.log = request.log.child(caller);
+			// Fastify logs the completion line through the reply's logger: give it the same fields.
+			reply.log = request.log;
+		}
 	});
 
-	app.addHook("preValidation", async (request) => {
+	const authorize = async (request: FastifyRequest): Promise<void> => {
 		const access = request.routeOptions.config?.access;
 		const principal = request.principal;
 		if (!access || "public" in access || !principal) return;
@@ -243,62 +302,17 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		if (!readMethods.has(request.method) && principal.tenantStatus === "suspended") {
 			throw problems.forbidden("The tenant is suspended: its resources can be read but not changed.");
 		}
-	});
-
-	// After authorization, so a caller learns nothing about a route it may not use.
+	};
+	// One hook for both checks (each global hook is a call on every request).
 	app.addHook("preValidation", async (request) => {
-		// A route that takes no body refuses one, as unknown fields are refused everywhere else. An
-		// unknown route is not such a route: it answers 404 whatever it was sent.
+		await authorize(request);
+		// After authorization, so a caller learns nothing about a route it may not use. A route that
+		// takes no body refuses one, as unknown fields are refused everywhere else. An unknown route
+		// is not such a route: it answers 404 whatever it was sent.
 		if (!request.is404 && !request.routeOptions.schema?.body && !isEmptyBody(request.body)) {
 			throw problems.validation("This endpoint takes no request body.", [{ field: "body", message: "must be empty" }]);
 		}
 	});
-
-	// The deployment's page size: the default when a list names none, and a cap below the contract's.
-	app.addHook("preHandler", async (request) => {
-		if (!takesLimit(request.routeOptions.schema?.querystring)) return;
-		const query = request.query as { limit?: unknown };
-		if (query.limit === undefined) query.limit = options.config.pageSizeDefault;
-		else if (typeof query.limit === "number" && query.limit > options.config.pageSizeMax) {
-			// A shorter page with a next_page_token is a valid answer to any `limit`: no 400 for it.
-			query.limit = options.config.pageSizeMax;
-		}
-	});
-
-	app.addHook("preHandler", async (request, reply) => {
-		if (request.method !== "POST" || !request.principal) return;
-		const key = idempotencyKeyOf(request);
-		if (!key) return;
-		const outcome = await claimIdempotencyKey(
-			options.db,
-			request.principal.id,
-			key,
-			request.method,
-			request.url,
-			request.body,
-		);
-		if (outcome.kind === "replay") return replayResponse(reply, outcome);
-		request.idempotency = outcome.claim;
-	});
-
-	app.addHook("onSend", async (request, reply, payload) => {
-		const claim = request.idempotency;
-		if (claim) {
-			request.idempotency = null;
-			const type = reply.getHeader("content-type");
-			const body = typeof payload === "string" ? payload : String(payload ?? "");
-			await completeIdempotencyKey(
-				options.db,
-				claim,
-				reply.statusCode,
-				withoutSecrets(body, request.routeOptions.config?.secretFields),
-				typeof type === "string" ? type : null,
-			).catch((error: unknown) => request.log.error({ err: error }, "could not store the idempotent response"));
-		}
-		return payload;
-	});
-
-	app.addHook("onSend", locationHeaders(routes));
 
 	app.addHook("onResponse", requestRecorder(metrics));
 

@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import { tokenRequestClientId } from "./client-auth";
 import { ProblemError } from "./errors";
 import { type Reservation, SlicedBudgets } from "./rate-budget";
+import { appendRouteHook } from "./route-hooks";
 
 export interface RateLimitSettings {
 	/**
@@ -29,10 +30,6 @@ export interface RateLimitSettings {
 }
 
 export const TOKEN_ROUTE = "/v1/auth/token";
-
-function isTokenRoute(request: FastifyRequest): boolean {
-	return request.routeOptions.url === TOKEN_ROUTE;
-}
 
 interface Count {
 	current: number;
@@ -262,8 +259,13 @@ export async function registerRateLimit(app: FastifyInstance, settings: RateLimi
 				`Rate limit of ${context.max} requests per minute reached; retry after ${context.after}.`,
 			),
 	});
-	app.addHook("preValidation", async (request) => {
-		if (isTokenRoute(request)) await limitTokenRequests(store, settings, request);
+	// On the token route alone: a global hook would be a call on every request.
+	app.addHook("onRoute", (route) => {
+		if (route.url === TOKEN_ROUTE) {
+			appendRouteHook(route, "preValidation", async (request: FastifyRequest) => {
+				await limitTokenRequests(store, settings, request);
+			});
+		}
 	});
 	return {
 		async failedAuthentication(request) {
