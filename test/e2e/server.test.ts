@@ -169,3 +169,67 @@ describe("igoudar-server with no DATABASE_URL", () => {
 		}
 	}, 120_000);
 });
+
+describe("igoudar-server on embedded PGlite, creating instances", () => {
+	it("accepts one create and a burst of parallel ones and carries them all to running", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "igoudar-pglite-"));
+		const server = await startServerProcess("all", {
+			DATABASE_URL: "",
+			IGOUDAR_PGLITE_DIR: dir,
+			REDIS_URL: redisUrl,
+			IGOUDAR_REDIS_PREFIX: `igpglite-creates-${process.pid}`,
+			IGOUDAR_BOOTSTRAP_CLIENT_ID: operator.clientId,
+			IGOUDAR_BOOTSTRAP_CLIENT_SECRET: operator.clientSecret,
+		});
+		try {
+			const ops = createIgoudarClient({ baseUrl: server.url, ...operator });
+			expect((await ops.POST("/v1/zones", { body: { name: "dajla-1", jurisdiction: "MA" } })).response.status).toBe(
+				201,
+			);
+			const host = await ops.POST("/v1/hosts", {
+				body: { name: "hv-001", zone: "dajla-1", vcpus: 64, memory_mib: 262_144, disk_gib: 4000 },
+			});
+			expect(host.response.status).toBe(201);
+			const flavor = await ops.POST("/v1/flavors", {
+				body: { name: "c1-m1", vcpus: 1, memory_mib: 1024, disk_gib: 10 },
+			});
+			expect(flavor.response.status).toBe(201);
+			const tenant = await ops.POST("/v1/tenants", { body: { name: "pglite-compute" } });
+			const path = { tenant_id: tenant.data?.id ?? "" };
+			const raised = await ops.PATCH("/v1/tenants/{tenant_id}/quotas", {
+				params: { path },
+				body: { limits: { instances: 20 } },
+			});
+			expect(raised.response.status).toBe(200);
+
+			// One alone (the one-create path), then twelve at once (group-committed together).
+			const first = await ops.POST("/v1/tenants/{tenant_id}/instances", {
+				params: { path },
+				body: { name: "solo", flavor: "c1-m1", zone: "dajla-1" },
+			});
+			expect(first.response.status).toBe(202);
+			const burst = await Promise.all(
+				Array.from({ length: 12 }, (_, i) =>
+					ops.POST("/v1/tenants/{tenant_id}/instances", {
+						params: { path },
+						body: { name: `burst-${i}`, flavor: "c1-m1", zone: "dajla-1" },
+					}),
+				),
+			);
+			expect(burst.map((r) => r.response.status)).toEqual(burst.map(() => 202));
+			for (const created of [first, ...burst]) {
+				const done = await ops.waitForOperation(path.tenant_id, created.data?.operation.id ?? "", {
+					timeoutMs: 60_000,
+				});
+				expect(done.status).toBe("succeeded");
+			}
+			const quotas = await ops.GET("/v1/tenants/{tenant_id}/quotas", { params: { path } });
+			expect(quotas.data?.items.find((q) => q.resource === "instances")?.used).toBe(13);
+			const hostView = await ops.GET("/v1/hosts/{host_id}", { params: { path: { host_id: host.data?.id ?? "" } } });
+			expect(hostView.data?.allocated).toMatchObject({ vcpus: 13, instances: 13 });
+		} finally {
+			await server.stop();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	}, 180_000);
+});
