@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createDatabase, type DatabaseHandle, hosts, zones } from "@igoudar/db";
 import { createTestDatabase, dropTemplateDatabase, prepareTemplateDatabase } from "@igoudar/db/testing";
@@ -323,6 +323,25 @@ export function cpuSeconds(pid: number): number {
 	} catch {
 		return Number.NaN;
 	}
+}
+
+/**
+ * CPU seconds used so far by every process whose command line starts with `name` (PostgreSQL's
+ * backends and its background processes, redis-server): what the database side of a load cost.
+ */
+export function cpuSecondsOfCommand(name: string): number {
+	let total = 0;
+	for (const entry of readdirSync("/proc")) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			if (!readFileSync(`/proc/${entry}/cmdline`, "utf8").startsWith(name)) continue;
+		} catch {
+			continue;
+		}
+		const seconds = cpuSeconds(Number(entry));
+		if (Number.isFinite(seconds)) total += seconds;
+	}
+	return total;
 }
 
 /** USER_HZ: 100 on every Linux build Node runs on. */

@@ -12,7 +12,16 @@ import { operations } from "@igoudar/db";
 import { Queue, Worker } from "bullmq";
 import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
-import { type Benchmark, type BenchPlatform, createFleet, createTenant, figure, startPlatform } from "./harness";
+import {
+	type Benchmark,
+	type BenchPlatform,
+	cpuSeconds,
+	cpuSecondsOfCommand,
+	createFleet,
+	createTenant,
+	figure,
+	startPlatform,
+} from "./harness";
 import { acceptCreates, rows, waitFor, ZERO_LATENCY_DRIVER } from "./provisioning-support";
 
 /**
@@ -25,25 +34,43 @@ export const benchmark: Benchmark = async ({ quick }) => {
 	const count = quick ? 300 : 1_500;
 	const sagas = await provisioningRate(count);
 	const noop = await noopJobsRate(count, sagas.redisUrl, sagas.redisPrefix);
+	const ms = (seconds: number) => ((seconds * 1000) / count).toFixed(2);
+	const noopCpu = noop.cpu.node + noop.cpu.redis;
+	const workerRoom = Math.max(0, 2 * noopCpu - sagas.cpu.postgres - sagas.cpu.redis);
 	return [
 		figure({
 			benchmark: "provisioning",
 			metric: `instance creates carried to running, ${count} queued, 1 worker x ${CONCURRENCY}`,
 			ours: sagas.perSecond,
 			unit: "ops/s",
-			baseline: noop,
+			baseline: noop.perSecond,
 			baselineName: `no-op BullMQ jobs/s, same Redis, concurrency ${CONCURRENCY}`,
 			goal: { ratioAtLeast: 0.5 },
-			note: sagas.note,
+			note:
+				`${sagas.note}. CPU a create, measured: the worker ${ms(sagas.cpu.worker)} ms, PostgreSQL ` +
+				`${ms(sagas.cpu.postgres)} ms, Redis ${ms(sagas.cpu.redis)} ms; a no-op job: ${ms(noop.cpu.node)} ms ` +
+				`in its worker, Redis ${ms(noop.cpu.redis)} ms, no PostgreSQL. Half the no-op rate on these shared ` +
+				`cores needs a create to cost at most twice a no-op job, ${ms(2 * noopCpu)} ms: PostgreSQL and Redis ` +
+				`take ${ms(sagas.cpu.postgres + sagas.cpu.redis)} ms of that, leaving ${ms(workerRoom)} ms for the ` +
+				"worker, which runs a saga of about eight batched stages on top of a no-op job's own cost " +
+				"(docs/design-notes.md, Provisioning throughput)",
 		}),
 	];
 };
+
+/** CPU seconds spent by each side of a run. */
+interface CpuSpent {
+	worker: number;
+	postgres: number;
+	redis: number;
+}
 
 interface ProvisioningRun {
 	perSecond: number;
 	redisUrl: string;
 	redisPrefix: string;
 	note: string;
+	cpu: CpuSpent;
 }
 
 async function provisioningRate(count: number): Promise<ProvisioningRun> {
@@ -62,7 +89,22 @@ async function provisioningRate(count: number): Promise<ProvisioningRun> {
 			return row?.n === 0;
 		});
 		const commitsBefore = await committedTransactions(db);
-		await platform.startProcess("worker", { ...ZERO_LATENCY_DRIVER, IGOUDAR_COMPUTE_CONCURRENCY: String(CONCURRENCY) });
+		// The queue held while the worker starts, so its CPU is counted from its first job on, as
+		// the no-op worker's is (that one runs in this process, long started).
+		const connection = new Redis(platform.redisUrl, { maxRetriesPerRequest: null });
+		const computeQueue = new Queue("compute", { connection, prefix: platform.redisPrefix });
+		await computeQueue.pause();
+		const worker = await platform.startProcess("worker", {
+			...ZERO_LATENCY_DRIVER,
+			IGOUDAR_COMPUTE_CONCURRENCY: String(CONCURRENCY),
+		});
+		await new Promise((resolve) => setTimeout(resolve, 1_000));
+		const workerCpuBefore = cpuSeconds(worker.child.pid ?? 0);
+		const postgresCpuBefore = cpuSecondsOfCommand("postgres");
+		const redisCpuBefore = cpuSecondsOfCommand("redis-server");
+		await computeQueue.resume();
+		await computeQueue.close();
+		connection.disconnect();
 		await waitFor(`${accepted} operations ended`, 600_000, async () => {
 			const [row] = await rows<{ n: number }>(
 				db,
@@ -70,6 +112,9 @@ async function provisioningRate(count: number): Promise<ProvisioningRun> {
 			);
 			return row?.n === 0;
 		});
+		const workerCpu = cpuSeconds(worker.child.pid ?? 0) - workerCpuBefore;
+		const postgresCpu = cpuSecondsOfCommand("postgres") - postgresCpuBefore;
+		const redisCpu = cpuSecondsOfCommand("redis-server") - redisCpuBefore;
 		const perCreate = (await committedTransactions(db)) - commitsBefore;
 		const [span] = await rows<{ seconds: number; succeeded: number; failed: number }>(
 			db,
@@ -89,9 +134,9 @@ async function provisioningRate(count: number): Promise<ProvisioningRun> {
 			note:
 				`${span.succeeded} creates in ${span.seconds.toFixed(1)} s; ${(perCreate / span.succeeded).toFixed(2)} ` +
 				"committed Postgres transactions a create: the runs in flight share their statements (operation writes, " +
-				"reads, data-plane calls; docs/design-notes.md, Provisioning throughput), but each create is still one " +
-				"BullMQ job, so the worker pays a no-op job's Redis round trips and event-loop time for every create " +
-				"and then its share of the batches on top",
+				"reads, data-plane calls), but each create is still one BullMQ job, so the worker pays a no-op job's " +
+				"Redis round trips and event-loop time for every create and then its share of the batches on top",
+			cpu: { worker: workerCpu, postgres: postgresCpu, redis: redisCpu },
 		};
 	} finally {
 		await platform.close();
@@ -107,8 +152,15 @@ async function committedTransactions(db: BenchPlatform["database"]["db"]): Promi
 	return row?.n ?? 0;
 }
 
-/** The same number of jobs through BullMQ with a processor that does nothing. */
-async function noopJobsRate(count: number, redisUrl: string, prefix: string): Promise<number> {
+/**
+ * The same number of jobs through BullMQ with a processor that does nothing, and the CPU its
+ * worker (this process) and Redis spent on them.
+ */
+async function noopJobsRate(
+	count: number,
+	redisUrl: string,
+	prefix: string,
+): Promise<{ perSecond: number; cpu: { node: number; redis: number } }> {
 	const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
 	const queueName = `noop-${randomBytes(3).toString("hex")}`;
 	const queue = new Queue(queueName, { connection, prefix: `${prefix}-noop` });
@@ -126,6 +178,8 @@ async function noopJobsRate(count: number, redisUrl: string, prefix: string): Pr
 	let first = 0;
 	let last = 0;
 	let completed = 0;
+	const nodeCpuBefore = process.cpuUsage();
+	const redisCpuBefore = cpuSecondsOfCommand("redis-server");
 	const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
 	const worker = new Worker(
 		queueName,
@@ -140,7 +194,11 @@ async function noopJobsRate(count: number, redisUrl: string, prefix: string): Pr
 	});
 	try {
 		await waitFor(`${count} no-op jobs completed`, 300_000, async () => completed >= count);
-		return count / ((last - first) / 1000);
+		const node = process.cpuUsage(nodeCpuBefore);
+		return {
+			perSecond: count / ((last - first) / 1000),
+			cpu: { node: (node.user + node.system) / 1e6, redis: cpuSecondsOfCommand("redis-server") - redisCpuBefore },
+		};
 	} finally {
 		await worker.close();
 		await queue.obliterate({ force: true }).catch(() => undefined);
