@@ -1,4 +1,4 @@
-import { type Db, simFaults, simFences, simLedger } from "@igoudar/db";
+import { type Db, runStatement, type Statement, simFaults, simFences, simLedger } from "@igoudar/db";
 import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { type DriverCall, PermanentDriverError, StaleFenceError, TransientDriverError } from "./driver";
 
@@ -94,17 +94,27 @@ export async function staleFenceErrors(db: Db, calls: FencedCall[]): Promise<Sta
 	return calls.map((c) => new StaleFenceError(c.instanceId, c.call.fence, fences.get(c.instanceId) ?? 0));
 }
 
-/** Appends the effects carried out to the ledger, under each call's key and fence. */
+const RECORD_EFFECTS: Statement = {
+	name: "sim_ledger_record",
+	// Arrays, one entry a call: $1 instances, $2 idempotency keys, $3 fences; $4 the effect.
+	text: `
+		insert into sim_ledger (instance_id, effect, idempotency_key, fence)
+		select instance_id, $4, idempotency_key, fence
+		from unnest($1::uuid[], $2::text[], $3::bigint[]) as e(instance_id, idempotency_key, fence)`,
+};
+
+/**
+ * Appends the effects carried out to the ledger, under each call's key and fence: one fixed
+ * statement from arrays, so a batch of any size builds nothing per call.
+ */
 export async function recordEffects(tx: Db, calls: FencedCall[], effect: string): Promise<void> {
 	if (calls.length === 0) return;
-	await tx.insert(simLedger).values(
-		calls.map((c) => ({
-			instanceId: c.instanceId,
-			effect,
-			idempotencyKey: ledgerKey(c, effect),
-			fence: c.call.fence,
-		})),
-	);
+	await runStatement(tx, RECORD_EFFECTS, [
+		calls.map((c) => c.instanceId),
+		calls.map((c) => ledgerKey(c, effect)),
+		calls.map((c) => c.call.fence),
+		effect,
+	]);
 }
 
 export interface SimulationOptions<Action extends string> {

@@ -1,4 +1,4 @@
-import { type Db, simMachines } from "@igoudar/db";
+import { type Db, runStatement, type Statement, simMachines } from "@igoudar/db";
 import { failedWith, type ItemOutcome, succeeded } from "@igoudar/jobs";
 import { sql } from "drizzle-orm";
 import { admitFencesAndLookUp, type FencedCall, recordEffects, staleFenceErrors } from "./data-plane";
@@ -16,6 +16,16 @@ import { type DriverCall, type InstanceSpec, MachineNotFoundError } from "./driv
 
 type Rows<Row> = { rows: Row[] };
 
+const CREATE_MACHINES: Statement = {
+	name: "sim_machines_create",
+	// Arrays, one entry a machine: $1 instances, $2 hosts. A machine already there is left as it is.
+	text: `
+		insert into sim_machines (instance_id, host_id, power_state)
+		select instance_id, host_id, 'off' from unnest($1::uuid[], $2::uuid[]) as m(instance_id, host_id)
+		on conflict do nothing
+		returning instance_id`,
+};
+
 /** `createInstance` for many machines: defined powered off, once per idempotency key. */
 export async function createMachines(
 	db: Db,
@@ -32,18 +42,11 @@ export async function createMachines(
 			return state?.admitted === true && !state.repeated;
 		});
 		if (fresh.length === 0) return;
-		const created = await tx
-			.insert(simMachines)
-			.values(
-				fresh.map((item) => ({
-					instanceId: item.spec.instanceId,
-					hostId: item.spec.hostId,
-					powerState: "off" as const,
-				})),
-			)
-			.onConflictDoNothing()
-			.returning({ id: simMachines.instanceId });
-		const ids = new Set(created.map((row) => row.id));
+		const created = await runStatement<{ instance_id: string }>(tx, CREATE_MACHINES, [
+			fresh.map((item) => item.spec.instanceId),
+			fresh.map((item) => item.spec.hostId),
+		]);
+		const ids = new Set(created.map((row) => row.instance_id));
 		await recordEffects(
 			tx,
 			fresh
