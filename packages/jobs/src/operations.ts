@@ -1,5 +1,5 @@
 import type { Db, OperationStatus } from "@igoudar/db";
-import { operations } from "@igoudar/db";
+import { OPEN_OPERATION_STATUSES, operations } from "@igoudar/db";
 import { and, asc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import type { PgUpdateSetSource } from "drizzle-orm/pg-core";
 import { Type } from "typebox";
@@ -15,7 +15,7 @@ import { Type } from "typebox";
 export type OperationRow = typeof operations.$inferSelect;
 
 export const TERMINAL_STATUSES: readonly OperationStatus[] = ["succeeded", "failed"];
-export const OPEN_STATUSES: readonly OperationStatus[] = ["pending", "running"];
+export const OPEN_STATUSES: readonly OperationStatus[] = OPEN_OPERATION_STATUSES;
 
 /** The RFC 9457 body stored in `operations.error` and shown as the operation's `error`. */
 export interface OperationProblem {

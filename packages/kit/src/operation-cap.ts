@@ -1,9 +1,7 @@
-import { type Db, OPERATION_SLOT_LOCK_SPACE, operations } from "@igoudar/db";
+import { type Db, OPEN_OPERATION_STATUSES, OPERATION_SLOT_LOCK_SPACE, operations } from "@igoudar/db";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { ProblemError } from "./errors";
 
-/** Open operations: accepted and not yet ended. */
-const OPEN = ["pending", "running"] as const;
 
 /**
  * Seconds a refused client is told to wait: operations of the simulated and real drivers end in
@@ -27,7 +25,7 @@ export async function claimOperationSlot(tx: Db, tenantId: string, cap: number):
 	const open = tx
 		.select({ one: sql`1` })
 		.from(operations)
-		.where(and(eq(operations.tenantId, tenantId), inArray(operations.status, [...OPEN])))
+		.where(and(eq(operations.tenantId, tenantId), inArray(operations.status, [...OPEN_OPERATION_STATUSES])))
 		.limit(cap)
 		.as("open");
 	const [row] = await tx.select({ n: sql<number>`count(*)::int` }).from(open);

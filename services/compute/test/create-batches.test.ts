@@ -4,7 +4,8 @@ import { type Ctx, ProblemError } from "@igoudar/kit";
 import { TestPlatform } from "@igoudar/server/testing";
 import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CreatedInstance, InstanceCreates } from "../src/app/instance-creates";
+import { InstanceCreates } from "../src/app/instance-creates";
+import type { CreatedInstance } from "../src/app/instances";
 import { setPlacementSettings } from "../src/db/settings";
 import { hostUsage, liveUsage, makeFlavor, makeHost, makeZone, quotaUsed, setQuota } from "./fixtures";
 

@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../client";
 import { quotaDefaults, quotas } from "../schema/identity";
+import { OPEN_OPERATION_STATUSES } from "../schema/platform";
 import { runStatement, type Statement } from "./prepared";
 
 export const QUOTA_RESOURCES = ["instances", "vcpus", "memory_mib", "volumes", "volume_gib", "snapshots"] as const;
@@ -83,18 +84,21 @@ function positive(amounts: QuotaAmounts): [QuotaResource, number][] {
 		.sort(([a], [b]) => (a < b ? -1 : 1));
 }
 
-/** Open operations (accepted, not yet ended), as `claimOperationSlot` counts them. */
-const OPEN_OPERATION_STATUSES = ["pending", "running"];
+/**
+ * The open statuses as SQL literals, not a parameter: a named statement may be planned once for
+ * any parameter, and only literals let that plan use the partial index on open operations.
+ */
+const OPEN_STATUS_LIST = OPEN_OPERATION_STATUSES.map((status) => `'${status}'`).join(", ");
 
 const CLAIM_QUOTA: Statement = {
 	name: "quota_claim",
-	// $1 tenant, $2 resources (sorted), $3 amounts, $4 the open-operations cap or null, $5 the
-	// statuses that count as open. The count only runs under a cap, and stops at it.
+	// $1 tenant, $2 resources (sorted), $3 amounts, $4 the open-operations cap or null. The count
+	// only runs under a cap, and stops at it.
 	text: `
 		with open_operations as (
 			select count(*)::int as n from (
 				select 1 from operations
-				where $4::int is not null and tenant_id = $1 and status = any($5::text[]) limit $4
+				where $4::int is not null and tenant_id = $1 and status in (${OPEN_STATUS_LIST}) limit $4
 			) o
 		), locked as (
 			select resource from quotas
@@ -147,7 +151,6 @@ export async function claimQuota(
 		resources,
 		counts,
 		options.openOperationsCap ?? null,
-		OPEN_OPERATION_STATUSES,
 	]);
 	const open = row?.open_operations ?? 0;
 	if (options.openOperationsCap !== undefined && open >= options.openOperationsCap) {
@@ -183,14 +186,14 @@ export async function claimQuota(
 const CLAIM_QUOTAS_TOGETHER: Statement = {
 	name: "quota_claim_together",
 	// $1 tenants, $2 resources, $3 amounts: one entry per tenant and resource, sorted by tenant and
-	// then resource. $4 the open-operations cap, $5 the statuses that count as open.
+	// then resource. $4 the open-operations cap.
 	text: `
 		with wanted as (
 			select * from unnest($1::uuid[], $2::text[], $3::bigint[]) as w(tenant_id, resource, n)
 		), open_operations as (
 			select t.tenant_id, (
 				select count(*)::int from (
-					select 1 from operations o where o.tenant_id = t.tenant_id and o.status = any($5::text[]) limit $4
+					select 1 from operations o where o.tenant_id = t.tenant_id and o.status in (${OPEN_STATUS_LIST}) limit $4
 				) x
 			) as n
 			from (select distinct tenant_id from wanted) t
@@ -245,7 +248,7 @@ export async function claimQuotasTogether(
 	const [row] = await runStatement<{ open_operations: Record<string, number>; claimed: number }>(
 		tx,
 		CLAIM_QUOTAS_TOGETHER,
-		[tenantIds, resources, amounts, openOperationsCap, OPEN_OPERATION_STATUSES],
+		[tenantIds, resources, amounts, openOperationsCap],
 	);
 	if (!row || row.claimed !== resources.length) return false;
 	for (const [tenantId, count] of operationsOf) {

@@ -50,6 +50,12 @@ export const operationFenceSeq = pgSequence("operation_fence_seq", { startWith: 
 
 export type OperationStatus = "pending" | "running" | "succeeded" | "failed";
 
+/**
+ * Operations accepted and not yet ended: what the per-tenant cap counts and the partial indexes
+ * below cover.
+ */
+export const OPEN_OPERATION_STATUSES = ["pending", "running"] as const;
+
 /** Long-running work. The row is the source of truth for progress; the queue only carries it. */
 export const operations = pgTable(
 	"operations",

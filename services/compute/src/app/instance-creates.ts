@@ -1,5 +1,4 @@
 import { claimQuotasTogether, type Db, newId } from "@igoudar/db";
-import type { OperationView } from "@igoudar/jobs";
 import { Coalescer, failedWith, type ItemOutcome, presentOperation, succeeded } from "@igoudar/jobs";
 import type { Ctx } from "@igoudar/kit";
 import { type CandidateFilter, claimHostsFor, type PlacedHost } from "../db/capacity";
@@ -8,12 +7,7 @@ import { writeCreatedInstances } from "../db/created-instances";
 import type { InstanceRow } from "../db/instances";
 import type { ComputeDeps } from "../deps";
 import { instanceQuota } from "./claims";
-import { type InstanceCreate, type InstanceView, instanceCreate, presentInstance } from "./instances";
-
-export interface CreatedInstance {
-	instance: InstanceView;
-	operation: OperationView;
-}
+import { type CreatedInstance, type InstanceCreate, instanceCreate, presentInstance } from "./instances";
 
 interface CreateRequest {
 	ctx: Ctx;

@@ -67,6 +67,12 @@ export function presentInstance(row: InstanceRecord): InstanceView {
 	};
 }
 
+/** A create's 202: the instance as written and the operation that provisions it. */
+export interface CreatedInstance {
+	instance: InstanceView;
+	operation: OperationView;
+}
+
 export interface InstanceCreate {
 	name: string;
 	flavor: string;
@@ -95,14 +101,14 @@ export async function instanceCreate(
 	deps: ComputeDeps,
 	tenantId: string,
 	input: InstanceCreate,
-): Promise<{ instance: InstanceView; operation: OperationView }> {
-	let created: { instance: InstanceView; operation: OperationView };
+): Promise<CreatedInstance> {
+	let created: CreatedInstance;
 	try {
 		created = await ctx.db.transaction(async (tx) => {
 			const db = tx as unknown as Db;
 			// One round trip: the tenant and flavor under shared locks, the zone, the placement
 			// strategy, and then the tenant's operation slot (no holder of it waits for those).
-			const context = await readCreateContext(db, tenantId, input.flavor, input.zone);
+			const context = await readCreateContext(db, { tenantId, flavorRef: input.flavor, zoneRef: input.zone });
 			const { tenant, flavor } = context;
 			if (!tenant) throw problems.notFound("tenant");
 			if (!flavor) throw unknownReference("flavor", input.flavor);

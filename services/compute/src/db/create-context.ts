@@ -10,45 +10,6 @@ export interface CreateContext {
 	placement: PlacementSettings;
 }
 
-/**
- * Everything an instance create reads before it claims anything, and the tenant's operation slot,
- * in one round trip: the tenant held FOR KEY SHARE (a tenant delete waits for the create) and
- * the flavor FOR SHARE (a flavor delete waits for it) until commit, the zone, the placement
- * strategy, then the slot's advisory lock (`claimOperationSlot`). The lock is taken last, when
- * the row is projected, so its holder never waits for the shared locks of another create. A
- * reference may be a name or an id; an id match comes first, as `nameOrId` and `idFirst` order
- * them.
- */
-const CREATE_CONTEXT: Statement = {
-	name: "instance_create_context",
-	// $1 tenant id, $2 flavor ref, $3 flavor ref when uuid-shaped, $4 zone ref or null, $5 zone ref
-	// when uuid-shaped, $6 the placement settings key.
-	text: `
-		with tenant as (
-			select data_residency from tenants where id = $1 for key share
-		), flavor as (
-			select id, name, vcpus, memory_mib, disk_gib from flavors
-			where name = $2 or id = $3::uuid
-			order by (id = $3::uuid) desc nulls last
-			limit 1
-			for share
-		), zone as (
-			select id, name, jurisdiction from zones
-			where name = $4 or id = $5::uuid
-			order by (id = $5::uuid) desc nulls last
-			limit 1
-		), placement as (
-			select value from platform_settings where key = $6
-		)
-		select exists (select 1 from tenant) as tenant_found, tenant.data_residency,
-			flavor.id as flavor_id, flavor.name as flavor_name, flavor.vcpus, flavor.memory_mib, flavor.disk_gib,
-			zone.id as zone_id, zone.name as zone_name, zone.jurisdiction,
-			placement.value as placement,
-			pg_advisory_xact_lock(${OPERATION_SLOT_LOCK_SPACE}, hashtext($1::text)) is not null as slot_locked
-		from (values (1)) as one
-			left join tenant on true left join flavor on true left join zone on true left join placement on true`,
-};
-
 interface CreateContextRow {
 	tenant_found: boolean;
 	data_residency: string[] | null;
@@ -61,25 +22,6 @@ interface CreateContextRow {
 	zone_name: string | null;
 	jurisdiction: string | null;
 	placement: Record<string, unknown> | null;
-}
-
-/** Reads a create's references and takes the tenant's operation slot; see `CREATE_CONTEXT`. */
-export async function readCreateContext(
-	tx: Db,
-	tenantId: string,
-	flavorRef: string,
-	zoneRef: string | undefined,
-): Promise<CreateContext> {
-	const [row] = await runStatement<CreateContextRow>(tx, CREATE_CONTEXT, [
-		tenantId,
-		flavorRef,
-		isUuid(flavorRef) ? flavorRef : null,
-		zoneRef ?? null,
-		zoneRef && isUuid(zoneRef) ? zoneRef : null,
-		PLACEMENT_SETTINGS_KEY,
-	]);
-	if (!row) throw new Error("the create context statement returned no row");
-	return contextOf(row);
 }
 
 function contextOf(row: CreateContextRow): CreateContext {
@@ -104,18 +46,28 @@ function contextOf(row: CreateContextRow): CreateContext {
 }
 
 /**
- * `CREATE_CONTEXT` for the creates of a batch, one row per create in their order, without the
- * slot (`lockOperationSlots` takes every tenant's, in order, next).
+ * Everything an instance create reads before it claims anything, for one create or a batch, one
+ * row per create in their order: the tenant held FOR KEY SHARE (a tenant delete waits for the
+ * create) and the flavor FOR SHARE (a flavor delete waits for it) until commit, the zone and the
+ * placement strategy. A reference may be a name or an id; an id match comes first, as `nameOrId`
+ * and `idFirst` order them. With $7, a single create also takes its tenant's operation slot
+ * (`claimOperationSlot`'s advisory lock) in the same round trip, as its row is projected, after
+ * the shared locks: its holder never waits for another create's. A batch takes its tenants' slots
+ * next, in order (`lockOperationSlots`).
  */
 const CREATE_CONTEXTS: Statement = {
 	name: "instance_create_contexts",
 	// Arrays, one entry per create: $1 tenant ids, $2 flavor refs, $3 flavor refs when
-	// uuid-shaped, $4 zone refs, $5 zone refs when uuid-shaped; $6 the placement settings key.
+	// uuid-shaped, $4 zone refs, $5 zone refs when uuid-shaped; $6 the placement settings key;
+	// $7 whether to take the (one) create's slot.
 	text: `
 		select coalesce(tenant.found, false) as tenant_found, tenant.data_residency,
 			flavor.id as flavor_id, flavor.name as flavor_name, flavor.vcpus, flavor.memory_mib, flavor.disk_gib,
 			zone.id as zone_id, zone.name as zone_name, zone.jurisdiction,
-			(select value from platform_settings where key = $6) as placement
+			(select value from platform_settings where key = $6) as placement,
+			case when $7::boolean
+				then pg_advisory_xact_lock(${OPERATION_SLOT_LOCK_SPACE}, hashtext(r.tenant_id::text)) is not null
+			end as slot_locked
 		from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[])
 			with ordinality as r(tenant_id, flavor_ref, flavor_uuid, zone_ref, zone_uuid, i)
 		left join lateral (
@@ -137,11 +89,21 @@ const CREATE_CONTEXTS: Statement = {
 		order by r.i`,
 };
 
-/** `readCreateContext` for many creates in one statement, without the slot; in their order. */
-export async function readCreateContexts(
-	tx: Db,
-	creates: readonly { tenantId: string; flavorRef: string; zoneRef: string | undefined }[],
-): Promise<CreateContext[]> {
+type CreateReferences = { tenantId: string; flavorRef: string; zoneRef: string | undefined };
+
+/** Reads one create's references and takes its tenant's operation slot; see `CREATE_CONTEXTS`. */
+export async function readCreateContext(tx: Db, create: CreateReferences): Promise<CreateContext> {
+	const [context] = await readContexts(tx, [create], true);
+	if (!context) throw new Error("the create context statement returned no row");
+	return context;
+}
+
+/** The references of a batch's creates, in their order, without the slots; see `CREATE_CONTEXTS`. */
+export function readCreateContexts(tx: Db, creates: readonly CreateReferences[]): Promise<CreateContext[]> {
+	return readContexts(tx, creates, false);
+}
+
+async function readContexts(tx: Db, creates: readonly CreateReferences[], takeSlot: boolean): Promise<CreateContext[]> {
 	const rows = await runStatement<CreateContextRow>(tx, CREATE_CONTEXTS, [
 		creates.map((c) => c.tenantId),
 		creates.map((c) => c.flavorRef),
@@ -149,6 +111,7 @@ export async function readCreateContexts(
 		creates.map((c) => c.zoneRef ?? null),
 		creates.map((c) => (c.zoneRef && isUuid(c.zoneRef) ? c.zoneRef : null)),
 		PLACEMENT_SETTINGS_KEY,
+		takeSlot,
 	]);
 	if (rows.length !== creates.length) throw new Error("the create contexts statement lost a row");
 	return rows.map(contextOf);
