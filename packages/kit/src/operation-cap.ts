@@ -2,7 +2,6 @@ import { type Db, OPEN_OPERATION_STATUSES, OPERATION_SLOT_LOCK_SPACE, operations
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { ProblemError } from "./errors";
 
-
 /**
  * Seconds a refused client is told to wait: operations of the simulated and real drivers end in
  * seconds, so a slot is usually free again by then.
