@@ -64,6 +64,25 @@ describe("Location", () => {
 		expect(polled.body.id).toBe(created.body.operation.id);
 	});
 
+	it("names the resource on a 202 whose operation has no tenant to be read under (an invoice run)", async () => {
+		const created = await t.request<{
+			run: { id: string; period_start: string; period_end: string };
+			operation: { id: string };
+		}>("POST", "/v1/invoices/run", {
+			token: op,
+			body: { period_start: "2026-01-01T00:00:00Z", period_end: "2026-02-01T00:00:00Z" },
+		});
+		expect(created.status).toBe(202);
+		const location = `/v1/invoice-runs/${created.body.run.id}`;
+		expect(created.headers.location).toBe(location);
+		const read = await t.request<{ operation: { id: string } | null }>("GET", location, { token: op });
+		expect(read.status).toBe(200);
+		// The run's operation may have moved on since the 202; the run is the same one.
+		const { id, period_start, period_end } = created.body.run;
+		expect(read.body).toMatchObject({ id, period_start, period_end });
+		expect(read.body.operation?.id).toBe(created.body.operation.id);
+	});
+
 	it("is not sent where there is no item to read (a service account has no GET of its own)", async () => {
 		const tenant = await t.createTenant();
 		const created = await t.request("POST", `/v1/tenants/${tenant.id}/service-accounts`, {

@@ -34,6 +34,7 @@ import {
 	PROBLEM_SCHEMA_ID,
 	ProblemFieldErrorSchema,
 	ProblemSchema,
+	schemaName,
 } from "./schemas";
 import { documentTextRule, strictValidatorCompiler } from "./strict-input";
 
@@ -66,6 +67,8 @@ export interface RouteRecord {
 	url: string;
 	access: Access;
 	operationId?: string;
+	/** GET: the named schema its 200 answers, so a 202 carrying one can name where to read it (`location.ts`). */
+	answers?: string;
 }
 
 export interface ServiceModule<Deps> {
@@ -184,9 +187,12 @@ export async function createApp(options: AppOptions): Promise<{ app: App; routes
 		// a future `/docs-admin`, and a route without a rule is answered unauthenticated.
 		if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) return;
 		if (!access) throw new Error(`route ${methods.join(",")} ${route.url} declares no access rule`);
+		const answers = schemaName((route.schema?.response as Record<string, unknown> | undefined)?.["200"]);
 		for (const method of methods) {
-			if (method !== "HEAD")
-				routes.push({ method, url: route.url, access, operationId: route.schema?.operationId as string });
+			if (method === "HEAD") continue;
+			const record: RouteRecord = { method, url: route.url, access, operationId: route.schema?.operationId as string };
+			if (method === "GET" && answers) record.answers = answers;
+			routes.push(record);
 		}
 		decorateSchema(route, access, methods);
 		// Steps only some routes need run on those routes alone, not as global hooks on every request.

@@ -41,7 +41,7 @@ const headers: Record<string, Json> = {
 	},
 	Location: {
 		description:
-			"201: the new resource. 202: the operation doing the work (`/v1/tenants/{tenant_id}/operations/{operation_id}`).",
+			"201: the new resource. 202: what to poll: the operation doing the work (`/v1/tenants/{tenant_id}/operations/{operation_id}`), or, where the path names no tenant to read it under, the resource the work is for, which shows its operation (an invoice run: `/v1/invoice-runs/{run_id}`).",
 		required: true,
 		schema: { type: "string", format: "uri-reference" },
 	},
@@ -97,7 +97,7 @@ export class SpecComponents {
 	}
 
 	/** Where `locationHeaders` sends `Location`, by the same rule. */
-	private addLocation(path: string, operation: Json, paths: Record<string, Json>): void {
+	private addLocation(path: string, operation: Json, paths: Record<string, Json>, items: Map<string, string>): void {
 		const responses = (operation.responses ?? {}) as Record<string, Json>;
 		const created = responses["201"];
 		const hasItem = Object.keys(paths).some(
@@ -108,14 +108,21 @@ export class SpecComponents {
 		);
 		if (created && hasItem) (created.headers as Json).Location = headerRef("Location");
 		const accepted = responses["202"];
-		const schema = (accepted?.content as Record<string, Json> | undefined)?.["application/json"]?.schema as
-			| Json
-			| undefined;
-		const name = typeof schema?.$ref === "string" ? schema.$ref.slice(SCHEMA_REF.length) : "";
-		const carriesOperation = !!(this.schemas.get(name)?.properties as Json | undefined)?.operation;
-		if (accepted && carriesOperation && path.startsWith("/v1/tenants/{tenant_id}/")) {
-			(accepted.headers as Json).Location = headerRef("Location");
-		}
+		const body = this.schemas.get(refName(jsonSchemaOf(accepted)) ?? "");
+		const properties = Object.values((body?.properties ?? {}) as Record<string, Json>);
+		const own = new Set(parametersOf(path));
+		// Which carried resource the header names is the runtime's choice (the operation first);
+		// the spec only says whether one of them can be addressed from this path.
+		const addressable = properties.some((property) => {
+			const item = items.get(refName(property) ?? "");
+			return (
+				item !== undefined &&
+				parametersOf(item)
+					.slice(0, -1)
+					.every((name) => own.has(name))
+			);
+		});
+		if (accepted && addressable) (accepted.headers as Json).Location = headerRef("Location");
 	}
 
 	private hoistContent(body: Json & { content: Record<string, Json> }): Json {
@@ -137,11 +144,12 @@ export class SpecComponents {
 		document.paths ??= {};
 		const paths = document.paths as Record<string, Json>;
 		Object.assign(paths, selfDescribingPaths());
+		const items = itemsByResource(paths);
 		for (const [path, item] of Object.entries(paths)) {
 			for (const [method, operation] of Object.entries(item)) {
 				if (!HTTP_METHODS.has(method)) continue;
 				addResponseHeaders(operation as Json);
-				if (method === "post" || method === "delete") this.addLocation(path, operation as Json, paths);
+				if (method === "post" || method === "delete") this.addLocation(path, operation as Json, paths, items);
 			}
 		}
 		return openapi;
@@ -151,6 +159,37 @@ export class SpecComponents {
 /** An answer written per media type, `{ description, content: { <type>: { schema } } }` (errors, CSV). */
 function hasContent(body: unknown): body is Json & { content: Record<string, Json> } {
 	return !!body && typeof body === "object" && "content" in body;
+}
+
+/** The schema of an answer's JSON body. */
+function jsonSchemaOf(response: Json | undefined): Json | undefined {
+	return (response?.content as Record<string, Json> | undefined)?.["application/json"]?.schema as Json | undefined;
+}
+
+/** The component a `$ref` names. */
+function refName(schema: Json | undefined): string | undefined {
+	const ref = schema?.$ref;
+	return typeof ref === "string" && ref.startsWith(SCHEMA_REF) ? ref.slice(SCHEMA_REF.length) : undefined;
+}
+
+/** The `{name}` parameters of a path, in order. */
+function parametersOf(path: string): string[] {
+	return [...path.matchAll(/\{([A-Za-z_]+)\}/g)].map((match) => match[1] ?? "");
+}
+
+/** The item GET path answering each component, as `location.ts` finds them; one two answer is left out. */
+function itemsByResource(paths: Record<string, Json>): Map<string, string> {
+	const seen = new Map<string, string | null>();
+	for (const [path, item] of Object.entries(paths)) {
+		const name = refName(
+			jsonSchemaOf(((item.get as Json | undefined)?.responses as Json | undefined)?.["200"] as Json),
+		);
+		if (!name || !/\/\{[A-Za-z_]+\}$/.test(path)) continue;
+		seen.set(name, seen.has(name) ? null : path);
+	}
+	const out = new Map<string, string>();
+	for (const [name, path] of seen) if (path) out.set(name, path);
+	return out;
 }
 
 function headerRef(name: string): Json {

@@ -4013,7 +4013,7 @@ export interface components {
     headers: {
         /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key, not a new execution. */
         IdempotentReplayed: "true";
-        /** @description 201: the new resource. 202: the operation doing the work (`/v1/tenants/{tenant_id}/operations/{operation_id}`). */
+        /** @description 201: the new resource. 202: what to poll: the operation doing the work (`/v1/tenants/{tenant_id}/operations/{operation_id}`), or, where the path names no tenant to read it under, the resource the work is for, which shows its operation (an invoice run: `/v1/invoice-runs/{run_id}`). */
         Location: string;
         /** @description The request's id: the caller's own `x-request-id` when it is 1-128 characters of `A-Za-z0-9._:-`, otherwise one the server mints. Also in every problem body and log line. */
         RequestId: string;
@@ -6128,6 +6128,7 @@ export interface operations {
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
