@@ -1,5 +1,6 @@
 import type { Static, TObject, TSchema } from "typebox";
 import { Compile, type Validator } from "typebox/compile";
+import { BATCH_JOB } from "./job-batches";
 
 /**
  * The job catalog: every kind of background job, its payload schema, the queue it runs on and
@@ -25,6 +26,12 @@ export interface JobDefinition<Name extends string = string, Payload extends TOb
 	/** Total tries, the first included. The saga runner compensates when the last one fails. */
 	attempts: number;
 	backoff: JobBackoff;
+	/**
+	 * Runs of this job that the relay moves together may travel in one batch job with others of
+	 * their queue (job-batches.ts); each still runs as its own operation. For busy queues whose
+	 * runs are short: the BullMQ cost of a job is then shared by the batch.
+	 */
+	batched?: boolean;
 }
 
 /** Name -> definition. Build one with `defineCatalog` so names and keys are checked. */
@@ -99,6 +106,8 @@ export function defineJob<const Name extends string, Payload extends TObject>(
 /** Checks that every key names its own definition, so lookups by job name cannot go astray. */
 export function defineCatalog<const Catalog extends JobCatalog>(catalog: Catalog): Catalog {
 	for (const [key, definition] of Object.entries(catalog)) {
+		if (definition.name === BATCH_JOB)
+			throw new Error(`Job name ${JSON.stringify(BATCH_JOB)} is reserved for batch jobs`);
 		if (key !== definition.name) {
 			throw new Error(`Catalog key ${JSON.stringify(key)} holds job ${JSON.stringify(definition.name)}`);
 		}

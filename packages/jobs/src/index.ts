@@ -1,5 +1,6 @@
 export * from "./catalog";
 export * from "./coalescer";
+export * from "./job-batches";
 export * from "./loop";
 export * from "./operation-batches";
 export * from "./operations";

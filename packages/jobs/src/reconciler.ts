@@ -15,10 +15,11 @@ import { QueueSet, REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
  * process running it was killed, BullMQ gave up on a stalled job, or Redis lost the job.
  *
  * It looks for open operations whose `updated_at` (the saga heartbeat) is older than a threshold
- * and asks BullMQ about the job with the operation's id. A job still waiting, delayed or active
- * is left alone: it will run, or BullMQ's stall check will hand it to another worker. A job that
- * is missing, or finished although its operation is not, is added again with the same id from
- * the outbox row, and the saga resumes from the steps recorded in the operation.
+ * and asks BullMQ about the job with the operation's id, and about the batch job that carried it
+ * if one did (`outbox.job_id`). A job still waiting, delayed or active is left alone: it will
+ * run, or BullMQ's stall check will hand it to another worker. When neither is, because they are
+ * missing or finished although the operation is not, the operation's own job is added again with
+ * its id from the outbox row, and the saga resumes from the steps recorded in the operation.
  */
 
 export interface ReconcilerOptions {
@@ -109,6 +110,7 @@ export class Reconciler {
 				queue: outbox.queue,
 				jobName: outbox.jobName,
 				payload: outbox.payload,
+				jobId: outbox.jobId,
 			})
 			.from(operations)
 			.innerJoin(outbox, eq(outbox.operationId, operations.id))
@@ -121,7 +123,8 @@ export class Reconciler {
 			try {
 				const queue = this.queues.get(row.queue);
 				const jobState = await queue.getJobState(row.id);
-				if (LIVE_STATES.has(jobState)) {
+				const batchState = row.jobId && row.jobId !== row.id ? await queue.getJobState(row.jobId) : "unknown";
+				if (LIVE_STATES.has(jobState) || LIVE_STATES.has(batchState)) {
 					result.inProgress += 1;
 					continue;
 				}
@@ -151,7 +154,7 @@ export class Reconciler {
 				});
 				result.redriven += 1;
 				this.logger.warn(
-					{ operationId: row.id, job: row.jobName, jobState, redrives, abandon },
+					{ operationId: row.id, job: row.jobName, jobState, batch: row.jobId, batchState, redrives, abandon },
 					"re-drove a stuck operation",
 				);
 			} catch (error) {

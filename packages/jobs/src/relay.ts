@@ -1,9 +1,11 @@
 import type { Db } from "@igoudar/db";
 import { operations, outbox } from "@igoudar/db";
+import type { Queue } from "bullmq";
 import { and, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { JobCatalog } from "./catalog";
 import { findJob } from "./catalog";
+import { BATCH_JOB, type BatchRun, batchJobId, MAX_BATCH_RUNS } from "./job-batches";
 import { PollLoop } from "./loop";
 import { TERMINAL_STATUSES } from "./operations";
 import type { RedisConnectionFactory } from "./redis";
@@ -17,6 +19,10 @@ import { QueueSet, REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
  * operation id: if a relay dies after `queue.add` but before its transaction commits
  * `relayed_at`, the rows unlock, the next relay adds the same job id again and BullMQ ignores
  * the duplicate. Nothing is lost (the row stays until marked) and nothing runs twice.
+ *
+ * Rows of a `batched` job that one pass finds together go as one batch job per queue
+ * (job-batches.ts), whose id is derived from the operations it carries: added again after such a
+ * crash, the same rows make the same id. Each row records the job it went out as (`job_id`).
  */
 
 type OutboxRow = typeof outbox.$inferSelect;
@@ -95,11 +101,13 @@ export class OutboxRelay {
 
 			const outcomes = await this.enqueueAll(rows);
 			const relayedIds: number[] = [];
+			const jobIds: string[] = [];
 			for (const [index, outcome] of outcomes.entries()) {
 				const row = rows[index];
 				if (!row) continue;
 				if (outcome.status === "fulfilled") {
 					relayedIds.push(row.id);
+					jobIds.push(outcome.value);
 					continue;
 				}
 				const message = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
@@ -118,7 +126,10 @@ export class OutboxRelay {
 					.where(eq(outbox.id, row.id));
 			}
 			if (relayedIds.length > 0) {
-				await tx.update(outbox).set({ relayedAt: sql`now()` }).where(inArray(outbox.id, relayedIds));
+				await tx.execute(sql`
+					update ${outbox} set relayed_at = now(), job_id = added.job_id
+					from unnest(${sql.param(relayedIds)}::bigint[], ${sql.param(jobIds)}::text[]) as added(id, job_id)
+					where ${outbox.id} = added.id`);
 			}
 			return { relayed: relayedIds.length, failed: rows.length - relayedIds.length };
 		});
@@ -158,11 +169,14 @@ export class OutboxRelay {
 	 * Adds the rows' jobs with one `addBulk` per queue (one round trip of pipelined scripts, where
 	 * one `add` a row made one each), and says per row how it went. A row whose job this relay does
 	 * not know fails alone; a queue's bulk add succeeds or fails for all its rows, which is safe
-	 * either way: job ids are operation ids, so rows added before a failure are ignored as
-	 * duplicates when they are relayed again.
+	 * either way: job ids are operation ids, or derived from the operations a batch carries, so
+	 * rows added before a failure are ignored as duplicates when they are relayed again.
 	 */
-	private async enqueueAll(rows: OutboxRow[]): Promise<PromiseSettledResult<void>[]> {
-		const outcomes: PromiseSettledResult<void>[] = rows.map(() => ({ status: "fulfilled", value: undefined }));
+	private async enqueueAll(rows: OutboxRow[]): Promise<PromiseSettledResult<string>[]> {
+		const outcomes: PromiseSettledResult<string>[] = rows.map((row) => ({
+			status: "fulfilled",
+			value: row.operationId,
+		}));
 		const byQueue = new Map<string, number[]>();
 		for (const [index, row] of rows.entries()) {
 			// A newer release may have added the job; keep the row for a relay that knows it.
@@ -180,10 +194,13 @@ export class OutboxRelay {
 		await Promise.all(
 			[...byQueue].map(async ([queue, indexes]) => {
 				try {
-					await this.addBulk(
+					const jobIds = await this.addBulk(
 						queue,
 						indexes.map((index) => rows[index] as OutboxRow),
 					);
+					for (const [at, index] of indexes.entries()) {
+						outcomes[index] = { status: "fulfilled", value: jobIds[at] ?? "" };
+					}
 				} catch (error) {
 					for (const index of indexes) outcomes[index] = { status: "rejected", reason: error };
 				}
@@ -192,23 +209,50 @@ export class OutboxRelay {
 		return outcomes;
 	}
 
-	private async addBulk(queue: string, rows: OutboxRow[]): Promise<void> {
-		const add = this.queues.get(queue).addBulk(
-			rows.map((row) => {
-				const definition = findJob(this.catalog, row.jobName);
-				return {
-					name: row.jobName,
-					data: row.payload,
-					opts: {
-						jobId: row.operationId,
-						attempts: definition?.attempts,
-						backoff: definition?.backoff,
-						removeOnComplete: REMOVE_ON_COMPLETE,
-						removeOnFail: REMOVE_ON_FAIL,
-					},
-				};
-			}),
-		);
+	/** Adds one queue's rows and answers the job id each went out as. */
+	private async addBulk(queue: string, rows: OutboxRow[]): Promise<string[]> {
+		const jobIds = rows.map((row) => row.operationId);
+		const jobs: Parameters<Queue["addBulk"]>[0] = [];
+		const carried = rows.flatMap((row, index) => (findJob(this.catalog, row.jobName)?.batched ? [index] : []));
+		// A batch of one would only rename the job.
+		const batched = new Set(carried.length > 1 ? carried : []);
+		for (let from = 0; from < carried.length && batched.size > 0; from += MAX_BATCH_RUNS) {
+			const members = carried.slice(from, from + MAX_BATCH_RUNS);
+			const runs: BatchRun[] = members.map((index) => {
+				const row = rows[index] as OutboxRow;
+				return { id: row.operationId, name: row.jobName, payload: row.payload };
+			});
+			const jobId = batchJobId(runs);
+			for (const index of members) jobIds[index] = jobId;
+			const first = findJob(this.catalog, runs[0]?.name ?? "");
+			jobs.push({
+				name: BATCH_JOB,
+				data: { runs },
+				opts: {
+					jobId,
+					attempts: first?.attempts,
+					backoff: first?.backoff,
+					removeOnComplete: REMOVE_ON_COMPLETE,
+					removeOnFail: REMOVE_ON_FAIL,
+				},
+			});
+		}
+		for (const [index, row] of rows.entries()) {
+			if (batched.has(index)) continue;
+			const definition = findJob(this.catalog, row.jobName);
+			jobs.push({
+				name: row.jobName,
+				data: row.payload,
+				opts: {
+					jobId: row.operationId,
+					attempts: definition?.attempts,
+					backoff: definition?.backoff,
+					removeOnComplete: REMOVE_ON_COMPLETE,
+					removeOnFail: REMOVE_ON_FAIL,
+				},
+			});
+		}
+		const add = this.queues.get(queue).addBulk(jobs);
 		let timer: NodeJS.Timeout | undefined;
 		const timeout = new Promise<never>((_, reject) => {
 			timer = setTimeout(
@@ -218,6 +262,7 @@ export class OutboxRelay {
 		});
 		try {
 			await Promise.race([add, timeout]);
+			return jobIds;
 		} finally {
 			clearTimeout(timer);
 			// A timed-out add may still reject later; that outcome is already recorded as a failure.

@@ -4,14 +4,16 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { JobCatalog, JobPayload } from "./catalog";
 import { assertJobPayload, catalogQueues, findJob, JobPayloadError } from "./catalog";
+import { BATCH_JOB, RunSlots, runBatch } from "./job-batches";
 import type { RedisConnectionFactory } from "./redis";
-import { WORKER_CONNECTION, warnUnlessNoEviction } from "./redis";
+import { QueueSet, WORKER_CONNECTION, warnUnlessNoEviction } from "./redis";
 import { requestedBackoff } from "./retry";
 
 /**
  * The worker runner: one BullMQ Worker per queue of the catalog, dispatching each job to the
- * handler registered under its name. Start-up refuses a catalog whose jobs and handlers do not
- * match one to one, so a job cannot be enqueued that no process will ever run.
+ * handler registered under its name, and each run of a batch job (job-batches.ts) to its own
+ * job's handler. Start-up refuses a catalog whose jobs and handlers do not match one to one, so a
+ * job cannot be enqueued that no process will ever run.
  */
 
 /** What a handler gets for one delivery of a job. The job id is the operation id. */
@@ -87,29 +89,62 @@ export async function startWorkers<Catalog extends JobCatalog>(
 	const workers: Worker[] = [];
 	let evictionPolicy: string | undefined;
 
-	async function processJob(job: Job, _token?: string, signal?: AbortSignal): Promise<void> {
-		const definition = findJob(catalog, job.name);
-		const handler = handlers[job.name];
-		if (!definition || !handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
-		if (!job.id) throw new UnrecoverableError(`job ${job.name} has no id`);
+	const concurrencyOf = (queue: string) =>
+		typeof options.concurrency === "number" ? options.concurrency : (options.concurrency?.[queue] ?? 5);
+	// A batch's runs count against their queue's concurrency, whatever number of batches is taken.
+	const slots = new Map(queues.map((queue) => [queue, new RunSlots(concurrencyOf(queue))]));
+	// Where a run of a batch that must be tried again later goes, as a job of its own.
+	const retryQueues = new QueueSet({
+		connection: options.connection,
+		prefix,
+		connectionName: "igoudar-worker-retries",
+	});
+
+	/** One operation's delivery: its own job, or one run of a batch (which always may be retried alone). */
+	async function runOperation(
+		run: { id: string; name: string; payload: unknown },
+		job: Job,
+		carried: boolean,
+		signal?: AbortSignal,
+	): Promise<void> {
+		const definition = findJob(catalog, run.name);
+		const handler = handlers[run.name];
+		if (!definition || !handler) throw new UnrecoverableError(`no handler for job ${run.name}`);
 		try {
-			assertJobPayload(definition, job.data);
+			assertJobPayload(definition, run.payload);
 		} catch (error) {
 			// Retrying cannot fix a malformed payload.
 			if (error instanceof JobPayloadError) throw new UnrecoverableError(error.message);
 			throw error;
 		}
-		const maxAttempts = job.opts.attempts ?? 1;
+		const maxAttempts = carried ? definition.attempts : (job.opts.attempts ?? 1);
 		await handler({
-			operationId: job.id,
-			name: job.name,
+			operationId: run.id,
+			name: run.name,
 			queue: job.queueName,
-			payload: job.data as Record<string, unknown>,
+			payload: run.payload as Record<string, unknown>,
 			attemptsMade: job.attemptsMade,
 			maxAttempts,
-			isFinalAttempt: job.attemptsMade + 1 >= maxAttempts,
-			logger: logger.child({ job: job.name, operationId: job.id }),
+			isFinalAttempt: !carried && job.attemptsMade + 1 >= maxAttempts,
+			logger: logger.child({ job: run.name, operationId: run.id }),
 			signal,
+		});
+	}
+
+	async function processJob(job: Job, _token?: string, signal?: AbortSignal): Promise<void> {
+		if (!job.id) throw new UnrecoverableError(`job ${job.name} has no id`);
+		if (job.name !== BATCH_JOB)
+			return runOperation({ id: job.id, name: job.name, payload: job.data }, job, false, signal);
+		await runBatch(job, {
+			slots: slots.get(job.queueName) ?? new RunSlots(concurrencyOf(job.queueName)),
+			queues: retryQueues,
+			definitionOf: (name) => findJob(catalog, name),
+			handle: (run) => runOperation(run, job, true, signal),
+			onRunFailed: (run, error) =>
+				logger.warn(
+					{ err: error, queue: job.queueName, job: run.name, operationId: run.id, batch: job.id },
+					"job attempt failed",
+				),
 		});
 	}
 
@@ -121,8 +156,7 @@ export async function startWorkers<Catalog extends JobCatalog>(
 			connections.push(connection);
 			if (connections.length === 1) evictionPolicy = await warnUnlessNoEviction(connection, logger);
 
-			const concurrency =
-				typeof options.concurrency === "number" ? options.concurrency : (options.concurrency?.[queue] ?? 5);
+			const concurrency = concurrencyOf(queue);
 			const worker = new Worker<Record<string, unknown>, void>(queue, processJob, {
 				...options.tuning,
 				connection,
@@ -139,7 +173,7 @@ export async function startWorkers<Catalog extends JobCatalog>(
 		}
 		await Promise.all(workers.map((worker) => worker.waitUntilReady()));
 	} catch (error) {
-		await closeAll(workers, connections);
+		await closeAll(workers, connections, retryQueues);
 		throw error;
 	}
 	logger.info({ queues, prefix }, "workers started");
@@ -149,14 +183,15 @@ export async function startWorkers<Catalog extends JobCatalog>(
 		queues,
 		evictionPolicy,
 		close() {
-			closing ??= closeAll(workers, connections);
+			closing ??= closeAll(workers, connections, retryQueues);
 			return closing;
 		},
 	};
 }
 
-async function closeAll(workers: Worker[], connections: Redis[]): Promise<void> {
+async function closeAll(workers: Worker[], connections: Redis[], retryQueues: QueueSet): Promise<void> {
 	// close() waits for the jobs in progress; the connections were ours, BullMQ leaves them open.
 	await Promise.allSettled(workers.map((worker) => worker.close()));
+	await retryQueues.close();
 	await Promise.allSettled(connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
 }

@@ -11,7 +11,15 @@ const InstancePayload = Type.Object({ instance_id: Type.String({ format: "uuid" 
 const retry = { attempts: 1_000, backoff: { type: "requested" as const, delay: 1_000 } };
 
 export const computeJobs = defineCatalog({
-	"instance.create": defineJob({ name: "instance.create", queue: "compute", payload: InstancePayload, ...retry }),
+	// Creates come in bursts and their runs are short, so the relay sends those it finds together
+	// as batch jobs (@igoudar/jobs, job-batches.ts); each still runs as its own operation.
+	"instance.create": defineJob({
+		name: "instance.create",
+		queue: "compute",
+		payload: InstancePayload,
+		...retry,
+		batched: true,
+	}),
 	"instance.delete": defineJob({ name: "instance.delete", queue: "compute", payload: InstancePayload, ...retry }),
 	"instance.start": defineJob({ name: "instance.start", queue: "compute", payload: InstancePayload, ...retry }),
 	"instance.stop": defineJob({ name: "instance.stop", queue: "compute", payload: InstancePayload, ...retry }),

@@ -38,7 +38,7 @@ import { computeSagas, storageSagas } from "./sagas/index";
 /** Every job the workers run: the catalog the relay and the reconciler use too. */
 export const provisionerJobs = { ...computeJobs, ...storageJobs, ...billingJobs, ...energyJobs };
 
-export { createDriver, type ProvisionerSettings, provisionerSettingsFromEnv } from "./config";
+export { createDriver, createStorageDrivers, type ProvisionerSettings, provisionerSettingsFromEnv } from "./config";
 export * from "./consistency-loop";
 export * from "./drivers/driver";
 export { LocalStorageDriver } from "./drivers/local-storage";

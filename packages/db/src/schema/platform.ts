@@ -98,7 +98,8 @@ export const operations = pgTable(
 
 /**
  * Transactional outbox: written in the same transaction as the operation, moved into BullMQ by
- * the relay with `jobId` = operation id, so a crash between commit and enqueue loses nothing.
+ * the relay with `jobId` = operation id (or in a batch job with others of its queue, whose id is
+ * then `job_id`), so a crash between commit and enqueue loses nothing.
  */
 export const outbox = pgTable(
 	"outbox",
@@ -111,6 +112,8 @@ export const outbox = pgTable(
 		createdAt: createdAt(),
 		availableAt: tsColumn("available_at").notNull().defaultNow(),
 		relayedAt: tsColumn("relayed_at"),
+		/** The BullMQ job the relay added the row as: the operation id, or the batch job carrying it. */
+		jobId: text("job_id"),
 		relayAttempts: integer("relay_attempts").notNull().default(0),
 		lastError: text("last_error"),
 	},

@@ -1,0 +1,101 @@
+/**
+ * The provisioning ceiling with no job queue at all: the same instance-create sagas, the same
+ * simulated driver at zero latency and the same group-committed writes as the worker, run straight
+ * from this process, 512 at a time, on creates accepted through the API. No BullMQ job is taken or
+ * completed, so what this reaches is what the sagas' own work (their reads and writes in
+ * PostgreSQL, the simulated data plane's, and the Node time around them) allows, whatever carries
+ * them: a bound on any transport, one job a create or many.
+ */
+import type { Db } from "@igoudar/db";
+import { createDatabase, operations } from "@igoudar/db";
+import { type AnySaga, type JobContext, OperationBatches, sagaHandler } from "@igoudar/jobs";
+import { computeSagas, createDriver, createStorageDrivers, provisionerSettingsFromEnv } from "@igoudar/provisioner";
+import { sql } from "drizzle-orm";
+import { pino } from "pino";
+import { type BenchPlatform, cpuSecondsOfCommand, createFleet, createTenant, startPlatform } from "./harness";
+import { acceptCreates, rows, waitFor, ZERO_LATENCY_DRIVER } from "./provisioning-support";
+
+export interface CeilingRun {
+	perSecond: number;
+	/** CPU seconds a create: this process (the sagas) and PostgreSQL. */
+	cpu: { sagas: number; postgres: number };
+}
+
+/** `count` creates accepted with no worker, then carried to `running` by sagas called directly. */
+export async function sagasWithoutQueueRate(count: number, concurrency: number): Promise<CeilingRun> {
+	const platform = await startPlatform({ target: "tenants", env: ZERO_LATENCY_DRIVER });
+	const database = createDatabase({ url: platform.databaseUrl, applicationName: "igoudar-bench-sagas" });
+	try {
+		const compute = await platform.startProcess("compute");
+		const view: BenchPlatform = { ...platform, url: compute.url };
+		const fleet = await createFleet(view, { hosts: 20 });
+		const tenant = await createTenant(platform);
+		const accepted = await acceptCreates(compute.url, tenant, fleet, count, 16);
+		const runs = await rows<{ operation_id: string; payload: Record<string, unknown> }>(
+			platform.database.db,
+			sql`select operation_id, payload from outbox where job_name = 'instance.create' order by id`,
+		);
+		if (runs.length !== accepted) throw new Error(`expected ${accepted} create operations, found ${runs.length}`);
+		const run = createRunner(database.db);
+
+		const cpuBefore = process.cpuUsage();
+		const postgresBefore = cpuSecondsOfCommand("postgres");
+		let next = 0;
+		await Promise.all(
+			Array.from({ length: concurrency }, async () => {
+				for (let i = next++; i < runs.length; i = next++) {
+					const one = runs[i];
+					if (one) await run(one.operation_id, one.payload);
+				}
+			}),
+		);
+		const spent = process.cpuUsage(cpuBefore);
+		const postgres = cpuSecondsOfCommand("postgres") - postgresBefore;
+		await waitFor("every create ended", 10_000, async () => {
+			const [open] = await rows<{ n: number }>(
+				platform.database.db,
+				sql`select count(*)::int as n from ${operations} where status in ('pending', 'running')`,
+			);
+			return open?.n === 0;
+		});
+		const [span] = await rows<{ seconds: number; succeeded: number }>(
+			platform.database.db,
+			sql`
+			select extract(epoch from max(completed_at) - min(started_at))::float8 as seconds,
+				count(*) filter (where status = 'succeeded')::int as succeeded
+			from ${operations} where kind = 'instance.create'`,
+		);
+		if (!span || span.succeeded !== accepted) {
+			throw new Error(`expected ${accepted} creates to succeed, got ${JSON.stringify(span)}`);
+		}
+		return {
+			perSecond: span.succeeded / span.seconds,
+			cpu: { sagas: (spent.user + spent.system) / 1e6 / accepted, postgres: postgres / accepted },
+		};
+	} finally {
+		await database.close();
+		await platform.close();
+	}
+}
+
+/** The worker's instance-create handler, as the provisioner builds it, called without a queue. */
+function createRunner(db: Db): (operationId: string, payload: Record<string, unknown>) => Promise<void> {
+	const settings = provisionerSettingsFromEnv({ ...process.env, ...ZERO_LATENCY_DRIVER });
+	const sagas = computeSagas(createDriver(db, settings), createStorageDrivers(db, settings));
+	const saga = sagas["instance.create"] as AnySaga;
+	const handle = sagaHandler(db, saga, { retry: settings.retry, sagas, batches: new OperationBatches(db) });
+	const logger = pino({ level: "silent" });
+	return (operationId, payload) => {
+		const job: JobContext<unknown> = {
+			operationId,
+			name: "instance.create",
+			queue: "compute",
+			payload,
+			attemptsMade: 0,
+			maxAttempts: 1_000,
+			isFinalAttempt: false,
+			logger,
+		};
+		return handle(job);
+	};
+}

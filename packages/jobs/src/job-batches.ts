@@ -1,0 +1,155 @@
+import { createHash } from "node:crypto";
+import type { Job } from "bullmq";
+import { UnrecoverableError } from "bullmq";
+import { Type } from "typebox";
+import { Compile } from "typebox/compile";
+import type { JobDefinition } from "./catalog";
+import type { QueueSet } from "./redis";
+import { REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
+import { requestedBackoff } from "./retry";
+
+/**
+ * Batch jobs: several operations of one queue carried by one BullMQ job.
+ *
+ * A BullMQ job costs its worker a few Redis round trips and about as much Node time as a short
+ * saga run itself (taking it, renewing its lock, completing it), and the sagas of a busy queue
+ * already share their statements in PostgreSQL (OperationBatches). So when the relay moves
+ * several rows of a job that allows it (`batched` in the catalog) in one pass, it adds one batch
+ * job that names each operation, its job and its payload, instead of one job each.
+ *
+ * Nothing else changes for an operation. The worker runs each run of a batch as it runs a job of
+ * its own: the same handler, the same fence taken on the operation, the same compensation. A run
+ * that asks to be tried again later (a transient fault, a step's retry delay) leaves the batch as
+ * a job of its own, with the operation's id as its job id and the delay it asked for, exactly the
+ * job the relay would have added for it alone, and the batch completes without it. Should the
+ * worker die half-way, BullMQ's stall check delivers the whole batch again: a run whose operation
+ * has ended is skipped, one still open is taken over with a new fence, as for any job. The relay
+ * writes the batch's id on each row (`outbox.job_id`), so the reconciler asks BullMQ about the
+ * batch as well as the operation's own id before it re-drives anything.
+ */
+
+/** The job name of a batch in every queue; no catalog job may take it. */
+export const BATCH_JOB = "batch";
+
+/** The most runs one batch carries. */
+export const MAX_BATCH_RUNS = 100;
+
+/** One operation carried by a batch job. */
+export interface BatchRun {
+	/** The operation id: what its job id would be alone. */
+	id: string;
+	name: string;
+	payload: Record<string, unknown>;
+}
+
+const BatchData = Type.Object(
+	{
+		runs: Type.Array(
+			Type.Object(
+				{
+					id: Type.String({ minLength: 1, maxLength: 200 }),
+					name: Type.String({ minLength: 1, maxLength: 128 }),
+					payload: Type.Record(Type.String(), Type.Unknown()),
+				},
+				{ additionalProperties: false },
+			),
+			{ minItems: 1, maxItems: MAX_BATCH_RUNS },
+		),
+	},
+	{ additionalProperties: false },
+);
+const batchData = Compile(BatchData);
+
+/**
+ * The id of the batch carrying these operations: the same runs give the same id, so a relay that
+ * adds a batch again after a crash (its rows not yet marked) adds nothing twice; a different set
+ * is a different batch, and an operation carried twice is run twice, which its fence makes safe.
+ */
+export function batchJobId(runs: readonly BatchRun[]): string {
+	const hash = createHash("sha256");
+	for (const id of runs.map((run) => run.id).sort()) hash.update(id).update("\n");
+	return `batch-${hash.digest("hex").slice(0, 40)}`;
+}
+
+/** The runs of a batch job's data; a malformed batch cannot be fixed by retrying it. */
+export function readBatchRuns(data: unknown): BatchRun[] {
+	if (!batchData.Check(data)) throw new UnrecoverableError("malformed batch job");
+	return data.runs;
+}
+
+/**
+ * At most `limit` runs at once across the batches a worker has taken: a queue's concurrency
+ * counts BullMQ jobs, and each batch carries up to MAX_BATCH_RUNS.
+ */
+export class RunSlots {
+	private free: number;
+	private readonly waiting: (() => void)[] = [];
+
+	constructor(limit: number) {
+		this.free = Math.max(1, limit);
+	}
+
+	async run<T>(work: () => Promise<T>): Promise<T> {
+		if (this.free > 0) this.free -= 1;
+		else await new Promise<void>((resolve) => this.waiting.push(resolve));
+		try {
+			return await work();
+		} finally {
+			const next = this.waiting.shift();
+			if (next) next();
+			else this.free += 1;
+		}
+	}
+}
+
+/** How the worker runs one operation of a batch, as it would run that operation's own job. */
+export type BatchRunHandler = (run: BatchRun, job: Job) => Promise<void>;
+
+/**
+ * Runs every run of a batch job, at most `slots` at once. A run that failed for good (its saga
+ * compensated, its payload malformed) ends there, as its own job would. A run that failed in a
+ * way its own job would retry becomes its own job, delayed as it asked. Only when that job cannot
+ * be added (Redis is failing) does the batch fail, to be delivered again later; its ended runs
+ * are then skipped.
+ */
+export async function runBatch(
+	job: Job,
+	options: {
+		slots: RunSlots;
+		queues: QueueSet;
+		definitionOf: (name: string) => JobDefinition | undefined;
+		handle: BatchRunHandler;
+		onRunFailed: (run: BatchRun, error: unknown) => void;
+	},
+): Promise<void> {
+	const runs = readBatchRuns(job.data);
+	const unqueued: unknown[] = [];
+	await Promise.all(
+		runs.map((run) =>
+			options.slots.run(async () => {
+				try {
+					await options.handle(run, job);
+				} catch (error) {
+					options.onRunFailed(run, error);
+					if (error instanceof UnrecoverableError) return;
+					const definition = options.definitionOf(run.name);
+					try {
+						await options.queues.get(job.queueName).add(run.name, run.payload, {
+							jobId: run.id,
+							attempts: definition?.attempts ?? 1,
+							backoff: definition?.backoff,
+							delay: requestedBackoff(1, undefined, error instanceof Error ? error : undefined),
+							removeOnComplete: REMOVE_ON_COMPLETE,
+							removeOnFail: REMOVE_ON_FAIL,
+						});
+					} catch (addError) {
+						unqueued.push(addError);
+					}
+				}
+			}),
+		),
+	);
+	if (unqueued.length > 0) {
+		throw new Error(`${unqueued.length} runs of batch ${job.id} could not be queued again`, { cause: unqueued[0] });
+	}
+}
