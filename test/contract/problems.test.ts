@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TestPlatform } from "@igoudar/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TestPlatform, useTestPlatform } from "@igoudar/server/testing";
+import { describe, expect, it } from "vitest";
 
 /**
  * Refusals from every layer (the router, the body parser, validation, authentication, the rate
@@ -36,14 +36,12 @@ function expectSpecProblem(res: { status: number; body: unknown; headers: Record
 	}
 }
 
-let t: TestPlatform;
 let op: string;
-beforeAll(async () => {
-	t = await TestPlatform.start({ env: { IGOUDAR_RATE_LIMIT_PER_MINUTE: "40" } });
-	op = await t.operatorToken();
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	env: { IGOUDAR_RATE_LIMIT_PER_MINUTE: "40" },
+	setup: async (t) => {
+		op = await t.operatorToken();
+	},
 });
 
 describe("every refusal is the published Problem", () => {

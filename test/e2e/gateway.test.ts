@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/redis-server";
 
@@ -24,7 +24,6 @@ interface Gateway {
 	stop(): void;
 }
 
-let t: TestPlatform;
 let gateway: Gateway;
 let servicePort: number;
 
@@ -128,22 +127,19 @@ function guess(from: string, forwardedFor: string, port?: number): Promise<Answe
 }
 
 describe.skipIf(!nginx)("the compose gateway (deploy/gateway.conf) in front of a server", () => {
-	beforeAll(async () => {
-		t = await TestPlatform.start({
-			env: {
-				// nginx reaches the upstream from 127.0.0.1: the one proxy the server believes.
-				IGOUDAR_TRUSTED_PROXIES: "127.0.0.1",
-				IGOUDAR_TOKEN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: String(PER_ADDRESS),
-			},
-		});
-		await t.app.listen({ host: "127.0.0.1", port: 0 });
-		servicePort = (t.app.server.address() as AddressInfo).port;
-		gateway = await startGateway(servicePort);
-	}, 60_000);
-
-	afterAll(async () => {
-		gateway?.stop();
-		await t?.close();
+	useTestPlatform({
+		env: {
+			// nginx reaches the upstream from 127.0.0.1: the one proxy the server believes.
+			IGOUDAR_TRUSTED_PROXIES: "127.0.0.1",
+			IGOUDAR_TOKEN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: String(PER_ADDRESS),
+		},
+		hookTimeout: 60_000,
+		setup: async (t) => {
+			await t.app.listen({ host: "127.0.0.1", port: 0 });
+			servicePort = (t.app.server.address() as AddressInfo).port;
+			gateway = await startGateway(servicePort);
+		},
+		beforeClose: () => gateway?.stop(),
 	});
 
 	it("counts the address the gateway saw, whatever X-Forwarded-For the client sent", async () => {

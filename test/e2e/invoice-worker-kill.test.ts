@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { invoices, operations } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { and, eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type ServerProcess, startServerProcess } from "../support/server-process";
 
 /**
@@ -13,44 +13,44 @@ import { type ServerProcess, startServerProcess } from "../support/server-proces
 
 const TENANTS = 400;
 const SEPTEMBER = { start: "2026-09-01T00:00:00.000Z", end: "2026-10-01T00:00:00.000Z" };
-let t: TestPlatform;
 let workerEnv: NodeJS.ProcessEnv;
 const workers: ServerProcess[] = [];
 
-beforeAll(async () => {
-	t = await TestPlatform.start({ target: "all" });
-	t.platform.relay?.start();
-	const plan = `kill-${randomBytes(4).toString("hex")}`;
-	const created = await t.request("POST", "/v1/price-plans", {
-		token: await t.operatorToken(),
-		body: {
-			name: plan,
-			rates: { vcpu_hour: "0.02", memory_gib_hour: "0.003", volume_gib_month: "0.4", snapshot_gib_month: "0.1" },
-		},
-	});
-	expect(created.status).toBe(201);
-	// Tenants and their volumes straight into the database: the run is what this test is about.
-	await t.db.execute(sql`
-		insert into tenants (id, name) select gen_random_uuid(), 'kill-' || g from generate_series(1, ${TENANTS}) g`);
-	await t.db.execute(sql`
-		insert into storage_events (resource_type, resource_id, tenant_id, status, size_gib, at)
-		select 'volume', gen_random_uuid(), id, 'available', 10, timestamptz '2026-09-03T00:00:00Z'
-		from tenants where name like 'kill-%'`);
-	workerEnv = {
-		DATABASE_URL: t.config.databaseUrl,
-		REDIS_URL: t.config.redisUrl,
-		IGOUDAR_REDIS_PREFIX: t.config.redisPrefix,
-		// The tenants have no plan of their own: the workers invoice them under the default.
-		IGOUDAR_DEFAULT_PRICE_PLAN: plan,
-		IGOUDAR_STALLED_INTERVAL_MS: "500",
-		IGOUDAR_RECONCILE_STALE_MS: "3000",
-		IGOUDAR_RECONCILE_INTERVAL_MS: "1000",
-	};
-}, 60_000);
-
-afterAll(async () => {
-	for (const worker of workers) await worker.stop("SIGKILL");
-	await t?.close();
+const t = useTestPlatform({
+	target: "all",
+	hookTimeout: 60_000,
+	setup: async (t) => {
+		t.platform.relay?.start();
+		const plan = `kill-${randomBytes(4).toString("hex")}`;
+		const created = await t.request("POST", "/v1/price-plans", {
+			token: await t.operatorToken(),
+			body: {
+				name: plan,
+				rates: { vcpu_hour: "0.02", memory_gib_hour: "0.003", volume_gib_month: "0.4", snapshot_gib_month: "0.1" },
+			},
+		});
+		expect(created.status).toBe(201);
+		// Tenants and their volumes straight into the database: the run is what this test is about.
+		await t.db.execute(sql`
+			insert into tenants (id, name) select gen_random_uuid(), 'kill-' || g from generate_series(1, ${TENANTS}) g`);
+		await t.db.execute(sql`
+			insert into storage_events (resource_type, resource_id, tenant_id, status, size_gib, at)
+			select 'volume', gen_random_uuid(), id, 'available', 10, timestamptz '2026-09-03T00:00:00Z'
+			from tenants where name like 'kill-%'`);
+		workerEnv = {
+			DATABASE_URL: t.config.databaseUrl,
+			REDIS_URL: t.config.redisUrl,
+			IGOUDAR_REDIS_PREFIX: t.config.redisPrefix,
+			// The tenants have no plan of their own: the workers invoice them under the default.
+			IGOUDAR_DEFAULT_PRICE_PLAN: plan,
+			IGOUDAR_STALLED_INTERVAL_MS: "500",
+			IGOUDAR_RECONCILE_STALE_MS: "3000",
+			IGOUDAR_RECONCILE_INTERVAL_MS: "1000",
+		};
+	},
+	beforeClose: async () => {
+		for (const worker of workers) await worker.stop("SIGKILL");
+	},
 });
 
 async function startWorker(): Promise<ServerProcess> {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { type Db, flavors, hosts, instances, operations, quotas, simLedger, simMachines, zones } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type ServerProcess, startServerProcess } from "../support/server-process";
 
 /**
@@ -14,32 +14,32 @@ import { type ServerProcess, startServerProcess } from "../support/server-proces
  */
 
 const COUNT = 10;
-let t: TestPlatform;
 let workerEnv: NodeJS.ProcessEnv;
 const workers: ServerProcess[] = [];
 
-beforeAll(async () => {
-	t = await TestPlatform.start({ target: "all" });
-	t.platform.relay?.start();
-	workerEnv = {
-		DATABASE_URL: t.config.databaseUrl,
-		REDIS_URL: t.config.redisUrl,
-		IGOUDAR_REDIS_PREFIX: t.config.redisPrefix,
-		// Slow enough that a kill lands mid-saga, fast enough for the suite.
-		IGOUDAR_SIM_LATENCY_MS: "400",
-		IGOUDAR_SIM_JITTER_MS: "100",
-		IGOUDAR_WORKER_CONCURRENCY: "8",
-		// A dead worker's jobs are found stalled within about a second (lock = 2 x interval)...
-		IGOUDAR_STALLED_INTERVAL_MS: "500",
-		// ...and whatever BullMQ gives up on is re-driven by the reconciler within a few.
-		IGOUDAR_RECONCILE_STALE_MS: "3000",
-		IGOUDAR_RECONCILE_INTERVAL_MS: "1000",
-	};
-}, 60_000);
-
-afterAll(async () => {
-	for (const worker of workers) await worker.stop("SIGKILL");
-	await t?.close();
+const t = useTestPlatform({
+	target: "all",
+	hookTimeout: 60_000,
+	setup: (t) => {
+		t.platform.relay?.start();
+		workerEnv = {
+			DATABASE_URL: t.config.databaseUrl,
+			REDIS_URL: t.config.redisUrl,
+			IGOUDAR_REDIS_PREFIX: t.config.redisPrefix,
+			// Slow enough that a kill lands mid-saga, fast enough for the suite.
+			IGOUDAR_SIM_LATENCY_MS: "400",
+			IGOUDAR_SIM_JITTER_MS: "100",
+			IGOUDAR_WORKER_CONCURRENCY: "8",
+			// A dead worker's jobs are found stalled within about a second (lock = 2 x interval)...
+			IGOUDAR_STALLED_INTERVAL_MS: "500",
+			// ...and whatever BullMQ gives up on is re-driven by the reconciler within a few.
+			IGOUDAR_RECONCILE_STALE_MS: "3000",
+			IGOUDAR_RECONCILE_INTERVAL_MS: "1000",
+		};
+	},
+	beforeClose: async () => {
+		for (const worker of workers) await worker.stop("SIGKILL");
+	},
 });
 
 async function startWorker(): Promise<ServerProcess> {

@@ -6,9 +6,9 @@ import {
 	systemAudit,
 } from "@igoudar/compute";
 import { type Db, hosts, instances, quotas } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { liveUsage, makeFlavor, makeHost, makeZone, quotaUsed, setQuota } from "./fixtures";
 
 /**
@@ -18,14 +18,11 @@ import { liveUsage, makeFlavor, makeHost, makeZone, quotaUsed, setQuota } from "
  * a repair running through traffic with no drift must change nothing.
  */
 
-let t: TestPlatform;
 let db: Db;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	db = t.db;
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: (t) => {
+		db = t.db;
+	},
 });
 
 async function setup(tenantCount: number) {

@@ -1,7 +1,7 @@
 import { auditEvents, type Db, hosts, instances, operations, quotas } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { and, eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hostUsage, liveUsage, makeFlavor, makeHost, makeZone, quotaUsed } from "./fixtures";
 import { auditOf, expectProblem } from "./inventory-support";
 
@@ -43,16 +43,13 @@ interface Repair {
 	counts: Record<string, number>;
 }
 
-let t: TestPlatform;
 let db: Db;
 let op: string;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	db = t.db;
-	op = await t.operatorToken();
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		db = t.db;
+		op = await t.operatorToken();
+	},
 });
 
 /** A tenant with three 2 vCPU / 2 GiB / 10 GiB instances on one host of its own. */

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { auditEvents, type Db, instances, operations, outbox } from "@igoudar/db";
 import { type Ctx, ProblemError } from "@igoudar/kit";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { eq, inArray } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InstanceCreates } from "../src/app/instance-creates";
 import type { CreatedInstance } from "../src/app/instances";
 import { setPlacementSettings } from "../src/db/settings";
@@ -14,14 +14,11 @@ import { hostUsage, liveUsage, makeFlavor, makeHost, makeZone, quotaUsed, setQuo
  * together go in one transaction, and whatever one create alone would be refused or answered,
  * it still is.
  */
-let t: TestPlatform;
 let db: Db;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	db = t.db;
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: (t) => {
+		db = t.db;
+	},
 });
 
 function creates(cap = 100): InstanceCreates {

@@ -1,18 +1,15 @@
 import { type Db, instances } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { eq } from "drizzle-orm";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { makeFlavor, makeHost, makeZone } from "./fixtures";
 
-let t: TestPlatform;
 let db: Db;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	db = t.db;
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: (t) => {
+		db = t.db;
+	},
 });
 
 /**

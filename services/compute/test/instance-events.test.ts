@@ -1,18 +1,15 @@
 import { releaseInstanceClaims, transitionInstance } from "@igoudar/compute";
 import { type Db, instanceEvents } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { asc, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { makeFlavor, makeHost, makeZone } from "./fixtures";
 
-let t: TestPlatform;
 let db: Db;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	db = t.db;
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: (t) => {
+		db = t.db;
+	},
 });
 
 describe("instance lifetimes, the ground truth for usage and billing", () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { TestPlatform } from "@igoudar/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestPlatform } from "@igoudar/server/testing";
+import { describe, expect, it } from "vitest";
 import {
 	apiFlavor,
 	apiHost,
@@ -14,14 +14,11 @@ import {
 	uniqueName,
 } from "./inventory-support";
 
-let t: TestPlatform;
 let op: string;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	op = await t.operatorToken();
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		op = await t.operatorToken();
+	},
 });
 
 describe("who may do what", () => {

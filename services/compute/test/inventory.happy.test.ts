@@ -1,6 +1,6 @@
 import { releaseInstanceClaims } from "@igoudar/compute";
-import { TestPlatform } from "@igoudar/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestPlatform } from "@igoudar/server/testing";
+import { describe, expect, it } from "vitest";
 import {
 	apiFlavor,
 	apiHost,
@@ -15,14 +15,11 @@ import {
 	type ZoneBody,
 } from "./inventory-support";
 
-let t: TestPlatform;
 let op: string;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	op = await t.operatorToken();
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		op = await t.operatorToken();
+	},
 });
 
 describe("zones", () => {

@@ -1,23 +1,21 @@
 import { randomBytes } from "node:crypto";
 import { instances, operations } from "@igoudar/db";
-import { type InjectResult, TestPlatform } from "@igoudar/server/testing";
+import { type InjectResult, useTestPlatform } from "@igoudar/server/testing";
 import { and, eq, inArray } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { makeFlavor, makeHost, makeZone, quotaUsed, setQuota } from "./fixtures";
 
 const CAP = 3;
 
-let t: TestPlatform;
 let flavor: string;
-beforeAll(async () => {
-	// No workers run here: every accepted operation stays pending until a test ends it.
-	t = await TestPlatform.start({ env: { IGOUDAR_MAX_OPEN_OPERATIONS_PER_TENANT: String(CAP) } });
-	const zone = await makeZone(t.db);
-	await makeHost(t.db, zone.id, { vcpus: 1_000, memoryMib: 1_000_000 });
-	flavor = (await makeFlavor(t.db, { vcpus: 1, memoryMib: 512 })).name;
-});
-afterAll(async () => {
-	await t?.close();
+// No workers run here: every accepted operation stays pending until a test ends it.
+const t = useTestPlatform({
+	env: { IGOUDAR_MAX_OPEN_OPERATIONS_PER_TENANT: String(CAP) },
+	setup: async (t) => {
+		const zone = await makeZone(t.db);
+		await makeHost(t.db, zone.id, { vcpus: 1_000, memoryMib: 1_000_000 });
+		flavor = (await makeFlavor(t.db, { vcpus: 1, memoryMib: 512 })).name;
+	},
 });
 
 interface Accepted {

@@ -1,10 +1,10 @@
 import { findConsistencyDrift } from "@igoudar/compute";
 import { auditEvents, quotas } from "@igoudar/db";
 import { redisConnectionFactory } from "@igoudar/jobs";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { and, eq, sql } from "drizzle-orm";
 import { type Logger, pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { consistencyAutoRepairFromEnv, consistencyLoop, latestConsistencyCheck } from "../src/index";
 import { counters, createInstance, type Inventory, type Member, makeInventory, makeMember } from "./support";
 
@@ -14,13 +14,7 @@ import { counters, createInstance, type Inventory, type Member, makeInventory, m
  * `provisioning` with their create operation open, which holds their claims just the same.
  */
 
-let t: TestPlatform;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-});
-afterAll(async () => {
-	await t?.close();
-});
+const t = useTestPlatform();
 
 /** A logger whose every line is kept, parsed. */
 function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {

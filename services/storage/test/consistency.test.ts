@@ -1,19 +1,16 @@
 import { auditEvents, type Db, quotas, storagePools } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createVolume, makePool, makeZone, poolAllocation, quotaUsed, recountStorage, settleVolumes } from "./fixtures";
 
-let t: TestPlatform;
 let db: Db;
 let operator: string;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	db = t.db;
-	operator = await t.operatorToken();
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		db = t.db;
+		operator = await t.operatorToken();
+	},
 });
 
 interface Report {

@@ -1,17 +1,14 @@
 import { type Db, snapshots, storagePools, tenants, volumes, zones } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { and, eq, ne } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createVolume, makePool, makeZone, settleSnapshots, settleVolumes, tally, type VolumeBody } from "./fixtures";
 
-let t: TestPlatform;
 let db: Db;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	db = t.db;
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: (t) => {
+		db = t.db;
+	},
 });
 
 /** Every volume and snapshot of the tenant that lies in a zone of another jurisdiction: must be none. */

@@ -1,7 +1,7 @@
 import type { Db } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { releaseVolumeClaims } from "@igoudar/storage";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
 	createVolume,
 	makePool,
@@ -15,14 +15,11 @@ import {
 	type VolumeBody,
 } from "./fixtures";
 
-let t: TestPlatform;
 let db: Db;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	db = t.db;
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: (t) => {
+		db = t.db;
+	},
 });
 
 interface SnapshotBody {

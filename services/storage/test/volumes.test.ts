@@ -1,7 +1,7 @@
 import { type Db, operations, outbox, volumes } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
 	createVolume,
 	makeInstance,
@@ -13,24 +13,21 @@ import {
 	type VolumeBody,
 } from "./fixtures";
 
-let t: TestPlatform;
 let db: Db;
 let zone: { id: string; name: string };
 let tenantId: string;
 let member: string;
 let viewer: string;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	db = t.db;
-	zone = await makeZone(db);
-	await makePool(db, zone.id, { capacityGib: 10_000, storageClass: "ssd" });
-	await makePool(db, zone.id, { capacityGib: 20_000, storageClass: "hdd" });
-	tenantId = (await t.createTenant()).id;
-	member = (await t.principal(tenantId, "member")).token;
-	viewer = (await t.principal(tenantId, "viewer")).token;
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		db = t.db;
+		zone = await makeZone(db);
+		await makePool(db, zone.id, { capacityGib: 10_000, storageClass: "ssd" });
+		await makePool(db, zone.id, { capacityGib: 20_000, storageClass: "hdd" });
+		tenantId = (await t.createTenant()).id;
+		member = (await t.principal(tenantId, "member")).token;
+		viewer = (await t.principal(tenantId, "viewer")).token;
+	},
 });
 
 const base = () => `/v1/tenants/${tenantId}/volumes`;

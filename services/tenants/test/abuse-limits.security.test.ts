@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { trustedProxiesFromEnv } from "@igoudar/kit";
-import { type InjectResult, TEST_OPERATOR, TestPlatform } from "@igoudar/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type InjectResult, TEST_OPERATOR, useTestPlatform } from "@igoudar/server/testing";
+import { describe, expect, it } from "vitest";
 import { expectProblem } from "./support";
 
 const PER_ADDRESS = 5;
@@ -9,19 +9,13 @@ const PER_CLIENT = 3;
 const AUTH_FAILURES = 4;
 const PROXY = "10.0.0.5";
 
-let t: TestPlatform;
-beforeAll(async () => {
-	t = await TestPlatform.start({
-		env: {
-			IGOUDAR_TOKEN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: String(PER_ADDRESS),
-			IGOUDAR_TOKEN_RATE_LIMIT_PER_MINUTE: String(PER_CLIENT),
-			IGOUDAR_AUTH_FAILURES_PER_MINUTE: String(AUTH_FAILURES),
-			IGOUDAR_TRUSTED_PROXIES: `${PROXY}, 10.1.0.0/16`,
-		},
-	});
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	env: {
+		IGOUDAR_TOKEN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: String(PER_ADDRESS),
+		IGOUDAR_TOKEN_RATE_LIMIT_PER_MINUTE: String(PER_CLIENT),
+		IGOUDAR_AUTH_FAILURES_PER_MINUTE: String(AUTH_FAILURES),
+		IGOUDAR_TRUSTED_PROXIES: `${PROXY}, 10.1.0.0/16`,
+	},
 });
 
 /** A token request for a client id nobody has: each one costs the server a scrypt hash. */

@@ -1,6 +1,6 @@
 import { contextOf, createApp, createAuthenticator, recordAudit } from "@igoudar/kit";
-import { TestPlatform } from "@igoudar/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestPlatform } from "@igoudar/server/testing";
+import { describe, expect, it } from "vitest";
 import { auditCoverage, isWriteRoute, type Recipe, routeLabel, type Send, sendThrough } from "./audit-coverage-support";
 import { platformWriteRecipes } from "./audit-recipes";
 
@@ -12,13 +12,7 @@ import { platformWriteRecipes } from "./audit-recipes";
 // A floor, so the check cannot pass by iterating nothing (write routes of every service as of now).
 const MIN_WRITE_ROUTES = 38;
 
-let t: TestPlatform;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-});
-afterAll(async () => {
-	await t?.close();
-});
+const t = useTestPlatform();
 
 describe("every write route records an audit event", () => {
 	it("calls each mounted write route successfully and finds its event, with actor and client address", async () => {

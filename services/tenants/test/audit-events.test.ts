@@ -1,5 +1,5 @@
-import { TestPlatform } from "@igoudar/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestPlatform } from "@igoudar/server/testing";
+import { describe, expect, it } from "vitest";
 import { expectProblem, fieldsOf, uniqueName } from "./support";
 
 interface AuditEvent {
@@ -20,7 +20,6 @@ interface Page {
 	next_page_token: string | null;
 }
 
-let t: TestPlatform;
 let operator: string;
 let tenantId: string;
 let admin: { id: string; token: string };
@@ -40,38 +39,36 @@ async function list(url: string, token = admin.token) {
 	return res.body;
 }
 
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	operator = await t.operatorToken();
-	tenantId = (await t.createTenant()).id;
-	const principal = await t.principal(tenantId, "admin");
-	admin = { id: principal.id, token: principal.token };
-	// Capacity for an instance, and a few changes to the tenant, each its own request.
-	const zone = await write("zone.create", "POST", "/v1/zones", { name: uniqueName("z"), jurisdiction: "MA" });
-	await write("host.create", "POST", "/v1/hosts", {
-		name: uniqueName("h"),
-		zone: (zone.body as { id: string }).id,
-		vcpus: 16,
-		memory_mib: 32_768,
-		disk_gib: 500,
-	});
-	const flavor = uniqueName("f");
-	await write("flavor.create", "POST", "/v1/flavors", { name: flavor, vcpus: 1, memory_mib: 512, disk_gib: 10 });
-	await write("quota.update", "PATCH", `/v1/tenants/${tenantId}/quotas`, { limits: { instances: 5 } });
-	await write(
-		"tenant.update",
-		"PATCH",
-		`/v1/tenants/${tenantId}`,
-		{ display_name: "Audited" },
-		{
-			// From an address no proxy is trusted for: the header must not change what is recorded.
-			"x-forwarded-for": "203.0.113.7",
-		},
-	);
-	await write("instance.create", "POST", `/v1/tenants/${tenantId}/instances`, { name: "web-1", flavor });
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		operator = await t.operatorToken();
+		tenantId = (await t.createTenant()).id;
+		const principal = await t.principal(tenantId, "admin");
+		admin = { id: principal.id, token: principal.token };
+		// Capacity for an instance, and a few changes to the tenant, each its own request.
+		const zone = await write("zone.create", "POST", "/v1/zones", { name: uniqueName("z"), jurisdiction: "MA" });
+		await write("host.create", "POST", "/v1/hosts", {
+			name: uniqueName("h"),
+			zone: (zone.body as { id: string }).id,
+			vcpus: 16,
+			memory_mib: 32_768,
+			disk_gib: 500,
+		});
+		const flavor = uniqueName("f");
+		await write("flavor.create", "POST", "/v1/flavors", { name: flavor, vcpus: 1, memory_mib: 512, disk_gib: 10 });
+		await write("quota.update", "PATCH", `/v1/tenants/${tenantId}/quotas`, { limits: { instances: 5 } });
+		await write(
+			"tenant.update",
+			"PATCH",
+			`/v1/tenants/${tenantId}`,
+			{ display_name: "Audited" },
+			{
+				// From an address no proxy is trusted for: the header must not change what is recorded.
+				"x-forwarded-for": "203.0.113.7",
+			},
+		);
+		await write("instance.create", "POST", `/v1/tenants/${tenantId}/instances`, { name: "web-1", flavor });
+	},
 });
 
 describe("a tenant's audit trail", () => {

@@ -1,28 +1,18 @@
-import { serviceAccounts } from "@igoudar/db";
-import { TEST_OPERATOR, TestPlatform } from "@igoudar/server/testing";
-import { eq } from "drizzle-orm";
+import { TEST_OPERATOR, useTestPlatform } from "@igoudar/server/testing";
 import { base64url, decodeProtectedHeader, generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ActiveKey, activeSigningKey, expectProblem, mintToken, uniqueName } from "./support";
+import { describe, expect, it } from "vitest";
+import { type ActiveKey, activeSigningKey, expectProblem, mintToken, testOperatorAccount, uniqueName } from "./support";
 
-let t: TestPlatform;
 let operatorAccountId: string;
 let serverKey: ActiveKey;
 // Any protected read works; this one answers 200 to an operator with no setup.
 const PROTECTED = "/v1/tenants";
 
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	const [operator] = await t.db
-		.select({ id: serviceAccounts.id })
-		.from(serviceAccounts)
-		.where(eq(serviceAccounts.clientId, TEST_OPERATOR.clientId));
-	if (!operator) throw new Error("the harness did not bootstrap its operator");
-	operatorAccountId = operator.id;
-	serverKey = await activeSigningKey(t);
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		operatorAccountId = (await testOperatorAccount(t)).id;
+		serverKey = await activeSigningKey(t);
+	},
 });
 
 function tokenRequest(body: unknown, headers: Record<string, string> = {}) {

@@ -1,6 +1,6 @@
 import { type Access, createApp, createAuthenticator, ROLE_RANK, type RouteRecord } from "@igoudar/kit";
-import { TestPlatform } from "@igoudar/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestPlatform } from "@igoudar/server/testing";
+import { describe, expect, it } from "vitest";
 import { expectProblem, fillPath } from "./support";
 
 /**
@@ -25,26 +25,23 @@ const MIN_PROTECTED = 12;
 const MIN_TENANT_SCOPED = 8;
 const MIN_WRITES = 7;
 
-let t: TestPlatform;
 let ownTenant: string;
 let otherTenant: string;
 let tokens: Record<TenantRole, string>;
 let routes: Protected[];
 
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	ownTenant = (await t.createTenant()).id;
-	otherTenant = (await t.createTenant()).id;
-	const [admin, member, viewer] = await Promise.all([
-		t.principal(ownTenant, "admin"),
-		t.principal(ownTenant, "member"),
-		t.principal(ownTenant, "viewer"),
-	]);
-	tokens = { admin: admin.token, member: member.token, viewer: viewer.token };
-	routes = t.platform.routes.filter((r): r is Protected => !("public" in r.access));
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		ownTenant = (await t.createTenant()).id;
+		otherTenant = (await t.createTenant()).id;
+		const [admin, member, viewer] = await Promise.all([
+			t.principal(ownTenant, "admin"),
+			t.principal(ownTenant, "member"),
+			t.principal(ownTenant, "viewer"),
+		]);
+		tokens = { admin: admin.token, member: member.token, viewer: viewer.token };
+		routes = t.platform.routes.filter((r): r is Protected => !("public" in r.access));
+	},
 });
 
 const label = (r: RouteRecord) => `${r.method} ${r.url}`;

@@ -1,21 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { serviceAccounts } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { and, eq, isNull } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bootstrapOperator } from "../src/app/bootstrap";
 import { expectProblem } from "./support";
 
-let t: TestPlatform;
-
-beforeAll(async () => {
-	t = await TestPlatform.start();
-});
-afterAll(async () => {
-	await t?.close();
-});
+const t = useTestPlatform();
 
 /** A logger whose every line is kept, parsed, so a test can count what was printed. */
 function capturingLogger(): { log: FastifyBaseLogger; lines: Record<string, unknown>[] } {

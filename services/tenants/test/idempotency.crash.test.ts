@@ -1,27 +1,18 @@
-import { serviceAccounts, tenants } from "@igoudar/db";
+import { tenants } from "@igoudar/db";
 import { type Ctx, claimIdempotencyKey } from "@igoudar/kit";
-import { TEST_OPERATOR, TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { eq } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { tenantCreate } from "../src/app/tenants";
+import { testOperatorAccount } from "./support";
 
-let t: TestPlatform;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-});
-afterAll(async () => {
-	await t?.close();
-});
+const t = useTestPlatform();
 
 describe("an Idempotency-Key whose request died right after its commit", () => {
 	it("replays the committed answer instead of running the request again", async () => {
-		const [account] = await t.db
-			.select()
-			.from(serviceAccounts)
-			.where(eq(serviceAccounts.clientId, TEST_OPERATOR.clientId));
-		if (!account) throw new Error("no operator");
+		const account = await testOperatorAccount(t);
 		const body = { name: "crash-after-commit", data_residency: ["MA"] };
 		const key = "create-then-crash";
 

@@ -1,23 +1,20 @@
 import { randomBytes } from "node:crypto";
 import { idempotencyRecords, tenants } from "@igoudar/db";
 import { IDEMPOTENCY_RETENTION_MS, purgeExpiredIdempotencyKeys, requestFingerprint } from "@igoudar/kit";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { and, eq } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bootstrapOperator } from "../src/app/bootstrap";
 import { expectProblem, uniqueName } from "./support";
 
-let t: TestPlatform;
 let operator: string;
 
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	operator = await t.operatorToken();
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		operator = await t.operatorToken();
+	},
 });
 
 const newKey = () => `key-${randomBytes(8).toString("hex")}`;

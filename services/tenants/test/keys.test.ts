@@ -1,26 +1,19 @@
-import { serviceAccounts, signingKeys } from "@igoudar/db";
+import { signingKeys } from "@igoudar/db";
 import { createAuthenticator } from "@igoudar/kit";
-import { TEST_OPERATOR, TestPlatform } from "@igoudar/server/testing";
+import { TEST_OPERATOR, useTestPlatform } from "@igoudar/server/testing";
 import { eq, inArray } from "drizzle-orm";
 import { decodeProtectedHeader } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createKeySealer } from "../src/app/key-sealing";
 import { type KeyPolicy, maintainSigningKeys, TokenSigner } from "../src/app/signing-keys";
+import { testOperatorAccount } from "./support";
 
-let t: TestPlatform;
 let operatorId: string;
 
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	const [row] = await t.db
-		.select({ id: serviceAccounts.id })
-		.from(serviceAccounts)
-		.where(eq(serviceAccounts.clientId, TEST_OPERATOR.clientId));
-	if (!row) throw new Error("no test operator");
-	operatorId = row.id;
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		operatorId = (await testOperatorAccount(t)).id;
+	},
 });
 
 const HOUR = 3_600_000;

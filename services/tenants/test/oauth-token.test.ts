@@ -1,19 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { type InjectResult, TEST_OPERATOR, TestPlatform } from "@igoudar/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type InjectResult, TEST_OPERATOR, useTestPlatform } from "@igoudar/server/testing";
+import { describe, expect, it } from "vitest";
 import { expectProblem } from "./support";
 
 const PER_CLIENT = 20;
 const PROXY = "10.0.0.5";
 
-let t: TestPlatform;
-beforeAll(async () => {
-	t = await TestPlatform.start({
-		env: { IGOUDAR_TOKEN_RATE_LIMIT_PER_MINUTE: String(PER_CLIENT), IGOUDAR_TRUSTED_PROXIES: PROXY },
-	});
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	env: { IGOUDAR_TOKEN_RATE_LIMIT_PER_MINUTE: String(PER_CLIENT), IGOUDAR_TRUSTED_PROXIES: PROXY },
 });
 
 /** RFC 6749 2.3.1: each half form-urlencoded, then joined and base64-encoded. */

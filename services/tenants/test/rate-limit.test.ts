@@ -1,14 +1,8 @@
-import { TEST_OPERATOR, TestPlatform } from "@igoudar/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TEST_OPERATOR, useTestPlatform } from "@igoudar/server/testing";
+import { describe, expect, it } from "vitest";
 
-let t: TestPlatform;
-beforeAll(async () => {
-	t = await TestPlatform.start({
-		env: { IGOUDAR_RATE_LIMIT_PER_MINUTE: "6", IGOUDAR_TOKEN_RATE_LIMIT_PER_MINUTE: "3" },
-	});
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	env: { IGOUDAR_RATE_LIMIT_PER_MINUTE: "6", IGOUDAR_TOKEN_RATE_LIMIT_PER_MINUTE: "3" },
 });
 
 const tokenBody = (secret: string) => ({

@@ -1,8 +1,8 @@
 import { Writable } from "node:stream";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 /**
  * One log line a request, written when it completes, with its request id and, once the caller
@@ -10,19 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * request's line ever names another's caller.
  */
 const lines: Record<string, unknown>[] = [];
-let t: TestPlatform;
-beforeAll(async () => {
-	const sink = new Writable({
-		write(chunk: Buffer, _encoding, done) {
-			for (const line of chunk.toString().split("\n")) if (line.trim()) lines.push(JSON.parse(line));
-			done();
-		},
-	});
-	t = await TestPlatform.start({ logger: pino({ level: "info" }, sink) as unknown as FastifyBaseLogger });
+const sink = new Writable({
+	write(chunk: Buffer, _encoding, done) {
+		for (const line of chunk.toString().split("\n")) if (line.trim()) lines.push(JSON.parse(line));
+		done();
+	},
 });
-afterAll(async () => {
-	await t?.close();
-});
+const t = useTestPlatform({ logger: pino({ level: "info" }, sink) as unknown as FastifyBaseLogger });
 
 describe("the request log", () => {
 	it("names each request's own caller, however many run at once", async () => {

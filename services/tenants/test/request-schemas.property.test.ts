@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { isUnsafeText } from "@igoudar/kit";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeQueryText, type Mode, queryValueFor, requestValueFor, valueFor } from "./schema-arbitrary";
 import { type SpecOperation, specOperations } from "./spec-support";
 
@@ -18,7 +18,6 @@ import { type SpecOperation, specOperations } from "./spec-support";
 const RUNS_PER_BODY = 12;
 const RUNS_PER_QUERY = 8;
 
-let t: TestPlatform;
 let operator: string;
 let operations: SpecOperation[];
 /** Real ids for the path parameters that should reach the use cases; any other id is random. */
@@ -26,32 +25,30 @@ const realIds: Record<string, string> = {};
 /** Names that exist, for the body fields that refer to other resources (a random name is a 400). */
 const realNames: Record<string, string> = { zone: "fuzz-zone", flavor: "fuzz-flavor", placement_group: "fuzz-group" };
 
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	operator = await t.operatorToken();
-	operations = await specOperations(t);
-	realIds.tenant_id = (await t.createTenant()).id;
-	const zone = await t.request<{ id: string }>("POST", "/v1/zones", {
-		token: operator,
-		body: { name: "fuzz-zone", jurisdiction: "MA" },
-	});
-	realIds.zone_id = zone.body.id;
-	const host = await t.request<{ id: string }>("POST", "/v1/hosts", {
-		token: operator,
-		body: { name: "fuzz-host", zone: zone.body.id, vcpus: 64, memory_mib: 65_536, disk_gib: 1000 },
-	});
-	realIds.host_id = host.body.id;
-	await t.request("POST", "/v1/flavors", {
-		token: operator,
-		body: { name: realNames.flavor, vcpus: 1, memory_mib: 256, disk_gib: 1 },
-	});
-	await t.request("POST", `/v1/tenants/${realIds.tenant_id}/placement-groups`, {
-		token: operator,
-		body: { name: realNames.placement_group, policy: "anti-affinity" },
-	});
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		operator = await t.operatorToken();
+		operations = await specOperations(t);
+		realIds.tenant_id = (await t.createTenant()).id;
+		const zone = await t.request<{ id: string }>("POST", "/v1/zones", {
+			token: operator,
+			body: { name: "fuzz-zone", jurisdiction: "MA" },
+		});
+		realIds.zone_id = zone.body.id;
+		const host = await t.request<{ id: string }>("POST", "/v1/hosts", {
+			token: operator,
+			body: { name: "fuzz-host", zone: zone.body.id, vcpus: 64, memory_mib: 65_536, disk_gib: 1000 },
+		});
+		realIds.host_id = host.body.id;
+		await t.request("POST", "/v1/flavors", {
+			token: operator,
+			body: { name: realNames.flavor, vcpus: 1, memory_mib: 256, disk_gib: 1 },
+		});
+		await t.request("POST", `/v1/tenants/${realIds.tenant_id}/placement-groups`, {
+			token: operator,
+			body: { name: realNames.placement_group, policy: "anti-affinity" },
+		});
+	},
 });
 
 function urlOf(op: SpecOperation): string {

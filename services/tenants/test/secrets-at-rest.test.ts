@@ -3,23 +3,17 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serviceAccounts, signingKeys } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { TestPlatform, useTestPlatform } from "@igoudar/server/testing";
 import { eq } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bootstrapOperator } from "../src/app/bootstrap";
 
 const SECRET = `kek-${randomBytes(24).toString("hex")}`;
 
-let t: TestPlatform;
-beforeAll(async () => {
-	// A laptop start: no secret, so its signing keys are stored in the clear.
-	t = await TestPlatform.start();
-});
-afterAll(async () => {
-	await t?.close();
-});
+// A laptop start: no secret, so its signing keys are stored in the clear.
+const t = useTestPlatform();
 
 function capturingLogger(): { log: FastifyBaseLogger; text: () => string } {
 	const lines: string[] = [];

@@ -1,15 +1,8 @@
 import { createApp, createAuthenticator } from "@igoudar/kit";
-import { TestPlatform } from "@igoudar/server/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestPlatform } from "@igoudar/server/testing";
+import { describe, expect, it } from "vitest";
 
-let t: TestPlatform;
-
-beforeAll(async () => {
-	t = await TestPlatform.start();
-});
-afterAll(async () => {
-	await t?.close();
-});
+const t = useTestPlatform();
 
 interface OpenApiOperation {
 	operationId?: string;

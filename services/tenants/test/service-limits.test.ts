@@ -1,27 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { operations } from "@igoudar/db";
 import { testServerUrl } from "@igoudar/db/testing";
-import { type InjectResult, TestPlatform } from "@igoudar/server/testing";
+import { type InjectResult, useTestPlatform } from "@igoudar/server/testing";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectProblem } from "./support";
 
 const METRICS_TOKEN = "metrics-token-0123456789abcdef";
 const AUTH_FAILURES = 3;
 
-let t: TestPlatform;
-beforeAll(async () => {
-	t = await TestPlatform.start({
-		env: {
-			IGOUDAR_PAGE_SIZE_DEFAULT: "1",
-			IGOUDAR_PAGE_SIZE_MAX: "2",
-			IGOUDAR_METRICS_TOKEN: METRICS_TOKEN,
-			IGOUDAR_AUTH_FAILURES_PER_MINUTE: String(AUTH_FAILURES),
-		},
-	});
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	env: {
+		IGOUDAR_PAGE_SIZE_DEFAULT: "1",
+		IGOUDAR_PAGE_SIZE_MAX: "2",
+		IGOUDAR_METRICS_TOKEN: METRICS_TOKEN,
+		IGOUDAR_AUTH_FAILURES_PER_MINUTE: String(AUTH_FAILURES),
+	},
 });
 
 async function raw(method: "POST" | "PUT" | "PATCH", url: string, body: string, contentType: string) {

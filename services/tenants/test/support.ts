@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { signingKeys } from "@igoudar/db";
-import type { InjectResult, TestPlatform } from "@igoudar/server/testing";
+import { serviceAccounts, signingKeys } from "@igoudar/db";
+import { type InjectResult, TEST_OPERATOR, type TestPlatform } from "@igoudar/server/testing";
 import { eq } from "drizzle-orm";
 import { type CryptoKey, importJWK, type JWK, SignJWT } from "jose";
 import { expect } from "vitest";
@@ -45,6 +45,16 @@ export function uniqueName(prefix: string): string {
 /** Replaces `:tenant_id` with the given tenant and every other path parameter with a random UUID. */
 export function fillPath(url: string, tenantId: string): string {
 	return url.replace(/:([A-Za-z_]+)/g, (_match, name: string) => (name === "tenant_id" ? tenantId : randomUUID()));
+}
+
+/** The service account the platform bootstrapped for TEST_OPERATOR. */
+export async function testOperatorAccount(t: TestPlatform): Promise<typeof serviceAccounts.$inferSelect> {
+	const [account] = await t.db
+		.select()
+		.from(serviceAccounts)
+		.where(eq(serviceAccounts.clientId, TEST_OPERATOR.clientId));
+	if (!account) throw new Error("the platform did not bootstrap its test operator");
+	return account;
 }
 
 export interface ActiveKey {

@@ -1,19 +1,16 @@
 import { quotas, serviceAccounts, tenants } from "@igoudar/db";
 import { encodePageToken } from "@igoudar/kit";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectProblem, fieldsOf, uniqueName } from "./support";
 
-let t: TestPlatform;
 let operator: string;
 
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	operator = await t.operatorToken();
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		operator = await t.operatorToken();
+	},
 });
 
 async function tenantsNamed(name: string): Promise<number> {

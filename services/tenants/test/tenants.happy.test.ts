@@ -1,7 +1,7 @@
 import { BUILTIN_QUOTA_DEFAULTS, quotas, serviceAccounts, tenants } from "@igoudar/db";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { and, eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 interface Page<T> {
 	items: T[];
@@ -9,13 +9,7 @@ interface Page<T> {
 }
 type QuotaList = { items: { resource: string; limit: number; used: number }[] };
 
-let t: TestPlatform;
-beforeAll(async () => {
-	t = await TestPlatform.start();
-});
-afterAll(async () => {
-	await t?.close();
-});
+const t = useTestPlatform();
 
 describe("tenants: happy paths", () => {
 	it("creates, reads, updates and lists a tenant with default quotas", async () => {

@@ -1,23 +1,20 @@
 import { request as httpRequest } from "node:http";
 import { auditEvents, quotas, serviceAccounts, tenants } from "@igoudar/db";
 import { TEXT_PATTERN } from "@igoudar/kit";
-import { TestPlatform } from "@igoudar/server/testing";
+import { useTestPlatform } from "@igoudar/server/testing";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freeStrings, type Spec, specOperations, UNSTORABLE_STRINGS } from "./spec-support";
 import { expectProblem, fieldsOf, uniqueName } from "./support";
 
-let t: TestPlatform;
 let operator: string;
 let tenantId: string;
 
-beforeAll(async () => {
-	t = await TestPlatform.start();
-	operator = await t.operatorToken();
-	tenantId = (await t.createTenant()).id;
-});
-afterAll(async () => {
-	await t?.close();
+const t = useTestPlatform({
+	setup: async (t) => {
+		operator = await t.operatorToken();
+		tenantId = (await t.createTenant()).id;
+	},
 });
 
 /** Row counts of every table a refused write could have touched. */
