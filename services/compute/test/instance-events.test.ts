@@ -1,7 +1,7 @@
-import { releaseInstanceClaims, transitionInstance } from "@igoudar/compute";
-import { type Db, instanceEvents } from "@igoudar/db";
+import { releaseInstanceClaims, transitionInstance, transitionInstances } from "@igoudar/compute";
+import { type Db, instanceEvents, instances } from "@igoudar/db";
 import { useTestPlatform } from "@igoudar/server/testing";
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { makeFlavor, makeHost, makeZone } from "./fixtures";
 
@@ -48,5 +48,47 @@ describe("instance lifetimes, the ground truth for usage and billing", () => {
 		expect(events.every((e) => e.tenantId === tenant.id)).toBe(true);
 		const times = events.map((e) => e.at.getTime());
 		expect([...times].sort((a, b) => a - b)).toEqual(times);
+	});
+
+	it("one statement that changes many instances records one event for each changed one, with its host", async () => {
+		const zone = await makeZone(db, "BJ");
+		await makeHost(db, zone.id, { vcpus: 64, memoryMib: 131_072 });
+		const flavor = await makeFlavor(db, { vcpus: 1, memoryMib: 1024 });
+		const tenant = await t.createTenant();
+		const token = await t.operatorToken();
+		const ids: string[] = [];
+		for (const name of ["a", "b", "c", "d"]) {
+			const created = await t.request<{ instance: { id: string } }>("POST", `/v1/tenants/${tenant.id}/instances`, {
+				token,
+				body: { name, flavor: flavor.name },
+			});
+			expect(created.status).toBe(202);
+			ids.push(created.body.instance.id);
+		}
+		const [first, second, third, fourth] = ids as [string, string, string, string];
+		await transitionInstance(db, fourth, ["provisioning"], "failed");
+		// One UPDATE for all four: the failed one is not provisioning, so it does not change.
+		const moved = await transitionInstances(db, ids, ["provisioning"], "running");
+		expect([...moved].sort()).toEqual([first, second, third].sort());
+		// An UPDATE that leaves status and deletion alone records nothing.
+		await db
+			.update(instances)
+			.set({ labels: { team: "infra" } })
+			.where(inArray(instances.id, ids));
+		await releaseInstanceClaims(db, third, "delete");
+
+		const events = await db
+			.select()
+			.from(instanceEvents)
+			.where(inArray(instanceEvents.instanceId, ids))
+			.orderBy(asc(instanceEvents.id));
+		const [host] = await db.select({ hostId: instances.hostId }).from(instances).where(eq(instances.id, first));
+		const trail = (id: string) => events.filter((e) => e.instanceId === id).map((e) => e.status);
+		expect(trail(first)).toEqual(["provisioning", "running"]);
+		expect(trail(second)).toEqual(["provisioning", "running"]);
+		expect(trail(third)).toEqual(["provisioning", "running", "deleted"]);
+		expect(trail(fourth)).toEqual(["provisioning", "failed"]);
+		expect(events.every((e) => e.tenantId === tenant.id)).toBe(true);
+		expect(events.filter((e) => e.status === "running").every((e) => e.hostId === host?.hostId)).toBe(true);
 	});
 });
