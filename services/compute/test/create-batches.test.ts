@@ -171,6 +171,35 @@ describe("group-committed instance creates", () => {
 		expect(open).toHaveLength(10);
 	});
 
+	it("tries a batch again without the creates that need their own answer, so one tenant past its quota slows no one", async () => {
+		const zone = await makeZone(db);
+		await makeHost(db, zone.id, { vcpus: 64, memoryMib: 262_144 });
+		const flavor = await makeFlavor(db, { vcpus: 1, memoryMib: 1024 });
+		const [roomy, tight] = await Promise.all([t.createTenant(), t.createTenant()]);
+		await setQuota(db, tight.id, { instances: 2, vcpus: 1000, memory_mib: 1_000_000 });
+		const [roomyCtx, tightCtx] = await Promise.all([ctxFor(roomy.id), ctxFor(tight.id)]);
+		const path = creates();
+		// Interleaved, as the tenants' requests would arrive.
+		const requests = Array.from({ length: 8 }, (_, i) => [
+			{ ctx: roomyCtx, tenantId: roomy.id, input: { name: `fine-${i}`, flavor: flavor.name } },
+			{ ctx: tightCtx, tenantId: tight.id, input: { name: `over-${i}`, flavor: flavor.name } },
+		]).flat();
+		requests.push({ ctx: roomyCtx, tenantId: roomy.id, input: { name: "typo", flavor: "no-such-flavor" } });
+
+		const codes = (await submitTogether(path, requests)).map(codeOf);
+		expect(codes.filter((_, i) => i < 16 && i % 2 === 0)).toEqual(Array(8).fill("accepted"));
+		const tightCodes = codes.filter((_, i) => i % 2 === 1);
+		expect(tightCodes.filter((c) => c === "accepted")).toHaveLength(2);
+		expect(tightCodes.filter((c) => c === "quota_exceeded")).toHaveLength(6);
+		expect(codes[16]).toBe("validation_failed");
+		// The roomy tenant's creates still went in one transaction, after the others left the batch.
+		expect(path.stats.batches).toBe(1);
+		expect(path.stats.committedTogether).toBe(8);
+		expect(await quotaUsed(db, roomy.id)).toMatchObject({ instances: 8, vcpus: 8, memory_mib: 8192 });
+		expect(await quotaUsed(db, tight.id)).toMatchObject({ instances: 2, vcpus: 2, memory_mib: 2048 });
+		expect((await liveUsage(db, tight.id)).instances).toBe(2);
+	});
+
 	it("keeps the cap of open operations exact across batches", async () => {
 		const zone = await makeZone(db);
 		await makeHost(db, zone.id, { vcpus: 64, memoryMib: 262_144 });

@@ -210,23 +210,25 @@ const CLAIM_QUOTAS_TOGETHER: Statement = {
 			returning quotas.tenant_id
 		)
 		select (select coalesce(json_object_agg(tenant_id, n), '{}'::json) from open_operations) as open_operations,
-			(select count(*)::int from claimed) as claimed`,
+			(select coalesce(json_object_agg(tenant_id, n), '{}'::json)
+				from (select tenant_id, count(*)::int as n from claimed group by tenant_id) c) as claimed`,
 };
 
 /**
  * `claimQuota` with `openOperationsCap` for the requests of many tenants committed together, in
  * one statement: each tenant's rows are locked in the order one claim locks them (tenants in
- * order, then resources), and raised by the sum of its requests. All or nothing: false when any
- * row would pass its limit or any tenant's open operations and new ones would pass the cap. The
- * caller then rolls back and claims one request at a time, which tells each request its own
- * answer. The caller must hold every one of these tenants' operation slot locks, taken in an
- * earlier statement.
+ * order, then resources), and raised by the sum of its requests. Answers the tenants whose claim
+ * failed: a row that would pass its limit, or open operations and new ones that would pass the
+ * cap. The other tenants' rows are raised, the refused ones' may be in part, so the caller must
+ * roll back when any is refused: it may then claim again for the others together, and for each
+ * refused request alone, which tells it its own answer. The caller must hold every one of these
+ * tenants' operation slot locks, taken in an earlier statement.
  */
 export async function claimQuotasTogether(
 	tx: Db,
 	claims: readonly { tenantId: string; amounts: QuotaAmounts; operations: number }[],
 	openOperationsCap: number,
-): Promise<boolean> {
+): Promise<{ refusedTenants: string[] }> {
 	const totals = new Map<string, Map<QuotaResource, number>>();
 	const operationsOf = new Map<string, number>();
 	for (const claim of claims) {
@@ -245,16 +247,18 @@ export async function claimQuotasTogether(
 			amounts.push(n);
 		}
 	}
-	const [row] = await runStatement<{ open_operations: Record<string, number>; claimed: number }>(
+	const [row] = await runStatement<{ open_operations: Record<string, number>; claimed: Record<string, number> }>(
 		tx,
 		CLAIM_QUOTAS_TOGETHER,
 		[tenantIds, resources, amounts, openOperationsCap],
 	);
-	if (!row || row.claimed !== resources.length) return false;
-	for (const [tenantId, count] of operationsOf) {
-		if ((row.open_operations[tenantId] ?? 0) + count > openOperationsCap) return false;
-	}
-	return true;
+	const refusedTenants = [...totals].flatMap(([tenantId, wanted]) => {
+		const claimed = row?.claimed[tenantId] ?? 0;
+		const open = row?.open_operations[tenantId] ?? 0;
+		const refused = claimed !== wanted.size || open + (operationsOf.get(tenantId) ?? 0) > openOperationsCap;
+		return refused ? [tenantId] : [];
+	});
+	return { refusedTenants };
 }
 
 /**

@@ -20,10 +20,24 @@ const MAX_BATCH = 64;
 
 /**
  * Thrown inside a batch's transaction to roll it back and answer its creates one at a time:
- * something in it (a reference, the residency, a quota, the cap, the hosts) needs a per-request
- * answer or a placement that may wait, which the one-create path gives.
+ * something in it (the hosts, a name taken) needs a per-request answer or a placement that may
+ * wait, which the one-create path gives, and it cannot tell which create it is.
  */
 class OneAtATime extends Error {}
+
+/**
+ * Thrown inside a batch's transaction to roll it back when it can tell which creates need an
+ * answer of their own (a reference that does not resolve, a residency refused, a tenant past a
+ * quota or the cap): those go alone, and the others are tried again together.
+ */
+class Without extends Error {
+	constructor(readonly indexes: ReadonlySet<number>) {
+		super("creates that need their own answer");
+	}
+}
+
+/** How many times a batch is tried again without the creates it found needing their own answer. */
+const BATCH_RETRIES = 2;
 
 /**
  * Instance creates, group-committed. Creates that arrive while a batch is in its transaction
@@ -32,10 +46,13 @@ class OneAtATime extends Error {}
  * checks and claims set-based, in about eight statements whatever its size: the references, every
  * tenant's operation slot in order, every quota row and slot count, the hosts, and the instances
  * with their operations, outbox rows and audit events. It commits only when every create in it
- * passed; anything else rolls it back and each create then runs alone, so every request gets
- * exactly the answer the one-create path gives it (409, 422, 429, 503 or its 202). Creates with
- * a placement group, volumes or an Idempotency-Key always run alone: they take locks or write
- * records the batch does not.
+ * passed. When it can tell which creates did not (a reference, the residency, a tenant past its
+ * quota or the cap), it rolls back and tries the others together again, so one tenant hammering
+ * past its quota does not send everyone's creates one at a time; anything else (a name taken,
+ * hosts it would have to wait for, a deadlock) rolls it back and each create runs alone. Every
+ * create that leaves the batch gets exactly the answer the one-create path gives it (409, 422,
+ * 429, 503 or its 202). Creates with a placement group, volumes or an Idempotency-Key always run
+ * alone: they take locks or write records the batch does not.
  */
 export class InstanceCreates {
 	private readonly batches: Coalescer<CreateRequest, CreatedInstance>;
@@ -44,10 +61,12 @@ export class InstanceCreates {
 		this.batches = new Coalescer((requests) => this.createMany(requests), { maxBatch: MAX_BATCH });
 	}
 
-	/** Batches sent and creates carried (tests and benchmarks). */
-	get stats(): { batches: number; items: number } {
-		return this.batches.stats;
+	/** Batches sent, creates carried and creates committed in a batch (tests and benchmarks). */
+	get stats(): { batches: number; items: number; committedTogether: number } {
+		return { ...this.batches.stats, committedTogether: this.committedTogether };
 	}
+
+	private committedTogether = 0;
 
 	create(ctx: Ctx, tenantId: string, input: InstanceCreate): Promise<CreatedInstance> {
 		const alone =
@@ -57,25 +76,36 @@ export class InstanceCreates {
 	}
 
 	private async createMany(requests: CreateRequest[]): Promise<ItemOutcome<CreatedInstance>[]> {
-		if (requests.length > 1) {
+		const outcomes: (ItemOutcome<CreatedInstance> | undefined)[] = requests.map(() => undefined);
+		let together = requests.map((_, i) => i);
+		for (let tries = 0; tries <= BATCH_RETRIES && together.length > 1; tries++) {
 			try {
-				const created = await this.createTogether(requests);
+				const created = await this.createTogether(together.map((i) => requests[i] as CreateRequest));
 				this.deps.afterCommit();
-				return created.map((c) => succeeded(c));
+				this.committedTogether += created.length;
+				for (const [k, i] of together.entries()) outcomes[i] = succeeded(created[k] as CreatedInstance);
+				break;
 			} catch (error) {
-				// A name taken, a reference deleted meanwhile, a deadlock, a refusal: each create then
-				// gets its own answer below.
+				if (error instanceof Without) {
+					together = together.filter((_, k) => !error.indexes.has(k));
+					continue;
+				}
+				// A name taken, a reference deleted meanwhile, a deadlock, hosts to wait for: each
+				// create then gets its own answer below.
 				if (!(error instanceof OneAtATime)) {
 					requests[0]?.ctx.log.debug({ err: error }, "batch of creates rolled back; creating one at a time");
 				}
+				break;
 			}
 		}
 		return Promise.all(
-			requests.map((r) =>
-				instanceCreate(r.ctx, this.deps, r.tenantId, r.input).then(
-					(created) => succeeded(created),
-					(error: unknown) => failedWith<CreatedInstance>(error),
-				),
+			requests.map((r, i) =>
+				outcomes[i] !== undefined
+					? (outcomes[i] as ItemOutcome<CreatedInstance>)
+					: instanceCreate(r.ctx, this.deps, r.tenantId, r.input).then(
+							(created) => succeeded(created),
+							(error: unknown) => failedWith<CreatedInstance>(error),
+						),
 			),
 		);
 	}
@@ -87,17 +117,27 @@ export class InstanceCreates {
 				db,
 				requests.map((r) => ({ tenantId: r.tenantId, flavorRef: r.input.flavor, zoneRef: r.input.zone })),
 			);
-			const plans = requests.map((request, i) => planOf(request, contexts[i]));
+			const planned = requests.map((request, i) => planOf(request, contexts[i]));
+			const unplanned = new Set(planned.flatMap((plan, i) => (plan ? [] : [i])));
+			if (unplanned.size > 0) throw new Without(unplanned);
+			const plans = planned as CreatePlan[];
 			await lockOperationSlots(
 				db,
 				requests.map((r) => r.tenantId),
 			);
-			const claimed = await claimQuotasTogether(
+			const { refusedTenants } = await claimQuotasTogether(
 				db,
-				plans.map((plan) => ({ tenantId: plan.request.tenantId, amounts: instanceQuota(plan.size), operations: 1 })),
+				plans.map((plan) => ({
+					tenantId: plan.request.tenantId,
+					amounts: instanceQuota(plan.size),
+					operations: 1,
+				})),
 				this.deps.maxOpenOperationsPerTenant,
 			);
-			if (!claimed) throw new OneAtATime();
+			if (refusedTenants.length > 0) {
+				const refused = new Set(refusedTenants);
+				throw new Without(new Set(requests.flatMap((r, i) => (refused.has(r.tenantId) ? [i] : []))));
+			}
 			const hosts = await placeAll(db, plans);
 
 			const now = new Date();
@@ -149,15 +189,18 @@ interface CreatePlan {
 	filter: CandidateFilter;
 }
 
-/** What one create needs placed, or OneAtATime when its references do not all resolve. */
-function planOf(request: CreateRequest, context: CreateContext | undefined): CreatePlan {
+/**
+ * What one create needs placed, or undefined when its references do not all resolve or its zone
+ * is outside the tenant's residency: the one-create path then says which.
+ */
+function planOf(request: CreateRequest, context: CreateContext | undefined): CreatePlan | undefined {
 	const tenant = context?.tenant;
 	const flavor = context?.flavor;
-	if (!context || !tenant || !flavor) throw new OneAtATime();
+	if (!context || !tenant || !flavor) return undefined;
 	let zoneId: string | undefined;
 	if (request.input.zone) {
 		const zone = context.zone;
-		if (!zone || (tenant.dataResidency && !tenant.dataResidency.includes(zone.jurisdiction))) throw new OneAtATime();
+		if (!zone || (tenant.dataResidency && !tenant.dataResidency.includes(zone.jurisdiction))) return undefined;
 		zoneId = zone.id;
 	}
 	const size = { vcpus: flavor.vcpus, memoryMib: flavor.memoryMib, diskGib: flavor.diskGib };
