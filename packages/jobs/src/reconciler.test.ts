@@ -3,10 +3,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import type { DatabaseHandle, Db } from "@igoudar/db";
-import { createDatabase, operations } from "@igoudar/db";
-import type { TestDatabase } from "@igoudar/db/testing";
-import { createTestDatabase } from "@igoudar/db/testing";
+import { operations } from "@igoudar/db";
 import { Queue, UnrecoverableError } from "bullmq";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -18,28 +15,28 @@ import type { ReconcilerOptions } from "./reconciler";
 import { Reconciler } from "./reconciler";
 import { OutboxRelay } from "./relay";
 import { sagaHandler } from "./saga-run";
-import type { TestRedis } from "./testing";
-import { createTestRedis, silentLogger, waitFor } from "./testing";
+import { useTestDatabase } from "./test-database";
+import { silentLogger, useTestRedis, waitFor } from "./testing";
 import type { JobHandler, WorkerTuning } from "./worker";
 import { startWorkers } from "./worker";
 
 const logger = silentLogger();
 const workerProcess = fileURLToPath(new URL("../test/fixtures/worker-process.ts", import.meta.url));
 
-let testDatabase: TestDatabase;
-let handle: DatabaseHandle;
-let db: Db;
-let redis: TestRedis;
+const redis = useTestRedis("reconcile");
+const database = useTestDatabase(6);
 let relay: OutboxRelay;
 let queue: Queue;
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-	testDatabase = await createTestDatabase();
-	handle = createDatabase({ url: testDatabase.url, poolSize: 6 });
-	db = handle.db;
-	redis = await createTestRedis("reconcile");
-	relay = new OutboxRelay({ db, catalog: countingCatalog, connection: redis.connection, prefix: redis.prefix, logger });
+	relay = new OutboxRelay({
+		db: database.db,
+		catalog: countingCatalog,
+		connection: redis.connection,
+		prefix: redis.prefix,
+		logger,
+	});
 	queue = new Queue(provision.queue, {
 		connection: redis.connection({ maxRetriesPerRequest: 1, connectionName: "test" }),
 		prefix: redis.prefix,
@@ -49,7 +46,7 @@ beforeAll(async () => {
 afterEach(async () => {
 	for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 	// Operations of earlier tests are stale too; finish them so each test sees only its own.
-	await db
+	await database.db
 		.update(operations)
 		.set({ status: "failed", completedAt: sql`now()` })
 		.where(sql`${operations.status} in ('pending', 'running')`);
@@ -59,14 +56,11 @@ afterEach(async () => {
 afterAll(async () => {
 	await queue?.close();
 	await relay?.stop();
-	await handle?.close();
-	await testDatabase?.drop();
-	await redis?.cleanup();
 });
 
 function reconciler(options: Partial<ReconcilerOptions> = {}): Reconciler {
 	const instance = new Reconciler({
-		db,
+		db: database.db,
 		catalog: countingCatalog,
 		connection: redis.connection,
 		prefix: redis.prefix,
@@ -81,7 +75,7 @@ function reconciler(options: Partial<ReconcilerOptions> = {}): Reconciler {
 async function startWorker(handler?: JobHandler<{ thingId: string }>, tuning?: WorkerTuning) {
 	const runner = await startWorkers({
 		catalog: countingCatalog,
-		handlers: { "thing.provision": handler ?? sagaHandler(db, countingSaga(redis.redis, redis.prefix)) },
+		handlers: { "thing.provision": handler ?? sagaHandler(database.db, countingSaga(redis.redis, redis.prefix)) },
 		connection: redis.connection,
 		prefix: redis.prefix,
 		logger,
@@ -94,7 +88,7 @@ async function startWorker(handler?: JobHandler<{ thingId: string }>, tuning?: W
 /** Commits an operation and relays it, as a request followed by the relay would. */
 async function submitted(): Promise<OperationRow> {
 	const thingId = randomUUID();
-	const operation = await db.transaction((tx) =>
+	const operation = await database.db.transaction((tx) =>
 		enqueueOperation(tx, {
 			tenantId: randomUUID(),
 			kind: "thing.provision",
@@ -110,13 +104,13 @@ async function submitted(): Promise<OperationRow> {
 
 /** Makes the operation look as if it had made no progress for an hour. */
 async function ageOperation(id: string): Promise<void> {
-	await db.update(operations).set({ updatedAt: sql`now() - interval '1 hour'` }).where(eq(operations.id, id));
+	await database.db.update(operations).set({ updatedAt: sql`now() - interval '1 hour'` }).where(eq(operations.id, id));
 }
 
 function until(id: string, status: "succeeded" | "failed", timeoutMs = 5_000) {
 	return waitFor(
 		async () => {
-			const row = await getOperation(db, id);
+			const row = await getOperation(database.db, id);
 			return row?.status === status ? row : undefined;
 		},
 		{ what: `operation ${status}`, timeoutMs },
@@ -131,7 +125,7 @@ describe("Reconciler", () => {
 
 		expect(await reconciler().reconcileOnce()).toEqual({ examined: 1, redriven: 1, inProgress: 0 });
 		expect(await queue.getJobState(operation.id)).toBe("waiting");
-		const row = await getOperation(db, operation.id);
+		const row = await getOperation(database.db, operation.id);
 		expect(row?.state).toMatchObject({ redrives: 1 });
 		expect(row && row.updatedAt.getTime() > Date.now() - 60_000).toBe(true);
 
@@ -160,7 +154,7 @@ describe("Reconciler", () => {
 		const waiting = await submitted();
 		await ageOperation(waiting.id);
 		const ended = await submitted();
-		await succeed(db, await markRunning(db, ended.id));
+		await succeed(database.db, await markRunning(database.db, ended.id));
 		await ageOperation(ended.id);
 		const fresh = await submitted();
 		await queue.remove(fresh.id);
@@ -175,19 +169,19 @@ describe("Reconciler", () => {
 		await ageOperation(operation.id);
 		const results = await Promise.all([reconciler().reconcileOnce(), reconciler().reconcileOnce()]);
 		expect(results.reduce((sum, result) => sum + result.redriven, 0)).toBe(1);
-		expect((await getOperation(db, operation.id))?.state).toMatchObject({ redrives: 1 });
+		expect((await getOperation(database.db, operation.id))?.state).toMatchObject({ redrives: 1 });
 	});
 
 	it("tells the saga to compensate after too many re-drives, so the operation still ends", async () => {
 		const operation = await submitted();
 		await queue.remove(operation.id);
-		await db
+		await database.db
 			.update(operations)
 			.set({ updatedAt: sql`now() - interval '1 hour'`, state: { redrives: 3 } })
 			.where(eq(operations.id, operation.id));
 
 		await reconciler({ maxRedrives: 3 }).reconcileOnce();
-		expect((await getOperation(db, operation.id))?.state).toMatchObject({ redrives: 4, abandon: true });
+		expect((await getOperation(database.db, operation.id))?.state).toMatchObject({ redrives: 4, abandon: true });
 		await startWorker();
 		const row = await until(operation.id, "failed");
 		expect(row.error).toMatchObject({ code: "internal" });
@@ -198,7 +192,7 @@ describe("Reconciler", () => {
 		const child = spawn(process.execPath, ["--import", "tsx", workerProcess], {
 			env: {
 				...process.env,
-				DATABASE_URL: testDatabase.url,
+				DATABASE_URL: database.url,
 				REDIS_URL: redis.url,
 				PREFIX: redis.prefix,
 				HANG_IN: "build",
@@ -216,7 +210,7 @@ describe("Reconciler", () => {
 		child.kill("SIGKILL");
 		await once(child, "exit");
 
-		const stuck = await getOperation(db, operation.id);
+		const stuck = await getOperation(database.db, operation.id);
 		expect(stuck?.status).toBe("running");
 		expect(stuck?.state).toMatchObject({ done: ["reserve"] });
 

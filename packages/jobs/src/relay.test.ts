@@ -1,8 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { DatabaseHandle, Db } from "@igoudar/db";
-import { createDatabase, outbox } from "@igoudar/db";
-import type { TestDatabase } from "@igoudar/db/testing";
-import { createTestDatabase } from "@igoudar/db/testing";
+import { outbox } from "@igoudar/db";
 import { Queue } from "bullmq";
 import { eq, inArray, isNull, sql } from "drizzle-orm";
 import { Redis } from "ioredis";
@@ -13,8 +10,8 @@ import type { OperationRow } from "./operations";
 import { markRunning, succeed } from "./operations";
 import { enqueueOperation } from "./outbox";
 import { OutboxRelay, pruneRelayedOutbox } from "./relay";
-import type { TestRedis } from "./testing";
-import { createTestRedis, silentLogger, waitFor } from "./testing";
+import { useTestDatabase } from "./test-database";
+import { silentLogger, useTestRedis, waitFor } from "./testing";
 import type { WorkerRunner } from "./worker";
 import { startWorkers } from "./worker";
 
@@ -28,10 +25,8 @@ const ping = defineJob({
 const catalog = defineCatalog({ "test.ping": ping });
 const logger = silentLogger();
 
-let testDatabase: TestDatabase;
-const handles: DatabaseHandle[] = [];
-let db: Db;
-let redis: TestRedis;
+const redis = useTestRedis("relay");
+const database = useTestDatabase(4);
 let queue: Queue;
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -39,9 +34,6 @@ const cleanups: (() => Promise<void>)[] = [];
 const deliveries = new Map<string, number>();
 
 beforeAll(async () => {
-	testDatabase = await createTestDatabase();
-	db = openDb();
-	redis = await createTestRedis("relay");
 	queue = new Queue(ping.queue, {
 		connection: redis.connection({ maxRetriesPerRequest: 1, connectionName: "t" }),
 		prefix: redis.prefix,
@@ -52,27 +44,18 @@ afterEach(async () => {
 	// Stop what a test started (relays, workers) even when it failed half-way.
 	for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 	// Each test starts from an empty outbox so relays only see their own rows.
-	await db.delete(outbox);
+	await database.db.delete(outbox);
 	await queue.obliterate({ force: true });
 	deliveries.clear();
 });
 
 afterAll(async () => {
 	await queue?.close();
-	await Promise.all(handles.map((handle) => handle.close()));
-	await testDatabase?.drop();
-	await redis?.cleanup();
 });
-
-function openDb(): Db {
-	const handle = createDatabase({ url: testDatabase.url, poolSize: 4 });
-	handles.push(handle);
-	return handle.db;
-}
 
 function relay(options: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {}): OutboxRelay {
 	const instance = new OutboxRelay({
-		db,
+		db: database.db,
 		catalog,
 		connection: redis.connection,
 		prefix: redis.prefix,
@@ -101,7 +84,7 @@ async function startCountingWorker(): Promise<WorkerRunner> {
 }
 
 async function commitOperations(count: number): Promise<OperationRow[]> {
-	return db.transaction(async (tx) => {
+	return database.db.transaction(async (tx) => {
 		const created: OperationRow[] = [];
 		for (let i = 0; i < count; i++) {
 			const targetId = randomUUID();
@@ -121,7 +104,7 @@ async function commitOperations(count: number): Promise<OperationRow[]> {
 }
 
 async function unrelayedCount(): Promise<number> {
-	const rows = await db.select({ id: outbox.id }).from(outbox).where(isNull(outbox.relayedAt));
+	const rows = await database.db.select({ id: outbox.id }).from(outbox).where(isNull(outbox.relayedAt));
 	return rows.length;
 }
 
@@ -188,7 +171,7 @@ describe("OutboxRelay", () => {
 		await startCountingWorker();
 		const created = await commitOperations(200);
 		// Separate pools, as separate processes would have.
-		const relays = [0, 1, 2, 3].map(() => relay({ db: openDb(), batchSize: 10 }));
+		const relays = [0, 1, 2, 3].map(() => relay({ db: database.openPool(), batchSize: 10 }));
 		const moved = await Promise.all(relays.map((instance) => instance.relayAll()));
 
 		expect(moved.reduce((sum, count) => sum + count, 0)).toBe(200);
@@ -219,7 +202,7 @@ describe("OutboxRelay", () => {
 		const [operation] = await commitOperations(1);
 		if (!operation) throw new Error("no operation");
 		// Many failures already: the retry delay is at its 60 s cap, far beyond any stall of this test.
-		await db.update(outbox).set({ relayAttempts: 10 }).where(eq(outbox.operationId, operation.id));
+		await database.db.update(outbox).set({ relayAttempts: 10 }).where(eq(outbox.operationId, operation.id));
 		// Redis unreachable: nothing listens on port 1.
 		const broken = relay({
 			connection: (options) =>
@@ -227,7 +210,7 @@ describe("OutboxRelay", () => {
 			enqueueTimeoutMs: 1_000,
 		});
 		expect(await broken.relayBatch()).toEqual({ relayed: 0, failed: 1 });
-		const [row] = await db.select().from(outbox).where(eq(outbox.operationId, operation.id));
+		const [row] = await database.db.select().from(outbox).where(eq(outbox.operationId, operation.id));
 		expect(row).toMatchObject({ relayAttempts: 11, relayedAt: null });
 		expect(row?.lastError).toBeTruthy();
 		expect(row?.availableAt.getTime()).toBeGreaterThan(Date.now());
@@ -235,7 +218,7 @@ describe("OutboxRelay", () => {
 		const healthy = relay();
 		expect(await healthy.relayBatch()).toEqual({ relayed: 0, failed: 0 });
 
-		await db
+		await database.db
 			.update(outbox)
 			.set({ availableAt: sql`now()` })
 			.where(inArray(outbox.operationId, [operation.id]));
@@ -248,11 +231,11 @@ describe("OutboxRelay", () => {
 		const [ended, open] = await commitOperations(2);
 		if (!ended || !open) throw new Error("no operations");
 		await relay().relayAll();
-		await succeed(db, await markRunning(db, ended.id));
-		await db.update(outbox).set({ relayedAt: sql`now() - interval '8 days'` });
+		await succeed(database.db, await markRunning(database.db, ended.id));
+		await database.db.update(outbox).set({ relayedAt: sql`now() - interval '8 days'` });
 
-		expect(await pruneRelayedOutbox(db, 7 * 86_400_000)).toBe(1);
-		const left = await db.select({ operationId: outbox.operationId }).from(outbox);
+		expect(await pruneRelayedOutbox(database.db, 7 * 86_400_000)).toBe(1);
+		const left = await database.db.select({ operationId: outbox.operationId }).from(outbox);
 		expect(left).toEqual([{ operationId: open.id }]);
 	});
 

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { pino } from "pino";
+import { afterAll, beforeAll } from "vitest";
 import type { RedisConnectionFactory } from "./redis";
 import { redisConnectionFactory } from "./redis";
 
@@ -35,6 +36,39 @@ export async function createTestRedis(label = "t"): Promise<TestRedis> {
 		async cleanup() {
 			await deleteKeys(redis, `${prefix}:*`);
 			await redis.quit();
+		},
+	};
+}
+
+/**
+ * For a test file: `createTestRedis(label)` before the file's tests and its cleanup after them.
+ * Read the fields inside tests or hooks, not at import. Call it before the file's own
+ * beforeAll/afterAll, so its cleanup (vitest runs afterAll hooks in reverse) comes last.
+ */
+export function useTestRedis(label?: string): Readonly<Omit<TestRedis, "cleanup">> {
+	let testRedis: TestRedis | undefined;
+	const made = () => {
+		if (!testRedis) throw new Error("the test Redis is made in beforeAll");
+		return testRedis;
+	};
+	beforeAll(async () => {
+		testRedis = await createTestRedis(label);
+	});
+	afterAll(async () => {
+		await testRedis?.cleanup();
+	});
+	return {
+		get url() {
+			return made().url;
+		},
+		get prefix() {
+			return made().prefix;
+		},
+		get connection() {
+			return made().connection;
+		},
+		get redis() {
+			return made().redis;
 		},
 	};
 }

@@ -1,8 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { DatabaseHandle, Db } from "@igoudar/db";
-import { createDatabase } from "@igoudar/db";
-import type { TestDatabase } from "@igoudar/db/testing";
-import { createTestDatabase } from "@igoudar/db/testing";
 import { Queue } from "bullmq";
 import { Type } from "typebox";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -12,8 +8,8 @@ import { enqueueOperation } from "./outbox";
 import { OutboxRelay } from "./relay";
 import { defineSaga, PermanentJobError } from "./saga";
 import { sagaHandler } from "./saga-run";
-import type { TestRedis } from "./testing";
-import { createTestRedis, silentLogger, waitFor } from "./testing";
+import { useTestDatabase } from "./test-database";
+import { silentLogger, useTestRedis, waitFor } from "./testing";
 import type { JobHandlers } from "./worker";
 import { startWorkers } from "./worker";
 
@@ -37,20 +33,14 @@ const catalog = defineCatalog({
 type Catalog = typeof catalog;
 const logger = silentLogger();
 
-let testDatabase: TestDatabase;
-let handle: DatabaseHandle;
-let db: Db;
-let redis: TestRedis;
+const redis = useTestRedis("worker");
+const database = useTestDatabase(6);
 let relay: OutboxRelay;
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-	testDatabase = await createTestDatabase();
-	handle = createDatabase({ url: testDatabase.url, poolSize: 6 });
-	db = handle.db;
-	redis = await createTestRedis("worker");
 	relay = new OutboxRelay({
-		db,
+		db: database.db,
 		catalog,
 		connection: redis.connection,
 		prefix: redis.prefix,
@@ -66,9 +56,6 @@ afterEach(async () => {
 
 afterAll(async () => {
 	await relay?.stop();
-	await handle?.close();
-	await testDatabase?.drop();
-	await redis?.cleanup();
 });
 
 const refuseRedis = () => {
@@ -90,7 +77,7 @@ async function run(handlers: JobHandlers<Catalog>, concurrency = 2) {
 
 async function submit(job: keyof Catalog = "thing.create"): Promise<string> {
 	const thingId = randomUUID();
-	const operation = await db.transaction((tx) =>
+	const operation = await database.db.transaction((tx) =>
 		enqueueOperation(tx, {
 			tenantId: randomUUID(),
 			kind: job,
@@ -107,7 +94,7 @@ async function submit(job: keyof Catalog = "thing.create"): Promise<string> {
 function until(id: string, status: "succeeded" | "failed") {
 	return waitFor(
 		async () => {
-			const row = await getOperation(db, id);
+			const row = await getOperation(database.db, id);
 			return row?.status === status ? row : undefined;
 		},
 		{ what: `operation ${status}` },
@@ -146,7 +133,7 @@ describe("startWorkers", () => {
 				{ name: "b", do: async () => undefined, undo: noop },
 			],
 		});
-		await run({ "thing.create": sagaHandler(db, saga), "thing.delete": noop });
+		await run({ "thing.create": sagaHandler(database.db, saga), "thing.delete": noop });
 		const id = await submit();
 		const row = await until(id, "succeeded");
 		expect(row.state).toMatchObject({ done: ["a", "b"], data: { seen: true } });
@@ -168,7 +155,7 @@ describe("startWorkers", () => {
 				},
 			],
 		});
-		await run({ "thing.create": sagaHandler(db, saga), "thing.delete": noop });
+		await run({ "thing.create": sagaHandler(database.db, saga), "thing.delete": noop });
 		const id = await submit();
 		await until(id, "succeeded");
 		expect(tries).toBe(3);
@@ -189,7 +176,7 @@ describe("startWorkers", () => {
 				},
 			],
 		});
-		await run({ "thing.create": sagaHandler(db, saga), "thing.delete": noop });
+		await run({ "thing.create": sagaHandler(database.db, saga), "thing.delete": noop });
 		const id = await submit();
 		const row = await until(id, "failed");
 		expect(row.error).toMatchObject({ code: "no_capacity", status: 503 });
