@@ -32,8 +32,15 @@ export {
 	systemAudit,
 } from "./app/consistency";
 export { estimatedPower } from "./app/hosts";
+export {
+	counterCause,
+	type QuotaRecount,
+	type QuotaTally,
+	quotaChecker,
+	REPAIR_ACTION,
+	unique,
+} from "./app/quota-consistency";
 export { lockTenantForPlacement } from "./db/capacity";
-export { readQuotaUsage, setQuotaUsed } from "./db/consistency";
 export { findInstanceById, findInstancesByIds, transitionInstance, transitionInstances } from "./db/instances";
 export { findZoneByRef } from "./db/zones";
 export type { ComputeDeps } from "./deps";

@@ -8,9 +8,7 @@ import {
 	lockHostAllocation,
 	lockStuckInstance,
 	readHostAllocations,
-	readQuotaUsage,
 	setHostAllocation,
-	setQuotaUsed,
 } from "../db/consistency";
 import { transitionInstance } from "../db/instances";
 import { INSTANCE_QUOTA_RESOURCES, type InstanceQuotaResource, instanceQuota } from "./claims";
@@ -19,11 +17,10 @@ import type {
 	ConsistencyChecker,
 	HostChange,
 	HostDrift,
-	QuotaChange,
-	QuotaDrift,
 	StuckInstanceChange,
 	StuckInstanceDrift,
 } from "./consistency";
+import { counterCause, type QuotaTally, quotaChecker, REPAIR_ACTION, unique } from "./quota-consistency";
 
 /**
  * The checkers for what instances hold: their tenants' quota usage, their hosts' allocation, and
@@ -33,8 +30,6 @@ import type {
  * deadlock with nor block the traffic of other tenants and hosts for long.
  */
 
-const ACTION = "system.consistency.repair";
-
 /** How an amount of each sized resource reads in a cause. */
 const UNITS: Record<Exclude<InstanceQuotaResource | keyof HostAllocation, "instances">, (n: number) => string> = {
 	vcpus: (n) => `${n} ${n === 1 ? "vCPU" : "vCPUs"}`,
@@ -42,25 +37,12 @@ const UNITS: Record<Exclude<InstanceQuotaResource | keyof HostAllocation, "insta
 	disk_gib: (n) => `${n} GiB of disk`,
 };
 
-/**
- * Why a counter differs from its recount, in one sentence: counters move only with the claim or
- * release of an instance, so one that is too high lost a release and one too low missed a claim.
- */
-function counterCause(counter: string, stored: number, actual: number, heldBy: string): string {
-	const difference = stored - actual;
-	const direction = difference > 0 ? `${difference} higher` : `${-difference} lower`;
-	const reason = difference > 0 ? "a release was lost" : "a claim was not counted";
-	return `${counter} is ${direction} than ${heldBy}: ${reason}`;
-}
-
 const liveInstances = (n: number) => `${n} live ${n === 1 ? "instance" : "instances"}`;
 
-function quotaCause(resource: InstanceQuotaResource, stored: number, actual: number, instances: number): string {
-	const heldBy =
-		resource === "instances"
-			? `the tenant's ${liveInstances(actual)} holding capacity`
-			: `the ${UNITS[resource](actual)} its ${liveInstances(instances)} holding capacity add up to`;
-	return counterCause(`the ${resource} usage counter`, stored, actual, heldBy);
+function quotaHeldBy(resource: InstanceQuotaResource, actual: number, instances: number): string {
+	return resource === "instances"
+		? `the tenant's ${liveInstances(actual)} holding capacity`
+		: `the ${UNITS[resource](actual)} its ${liveInstances(instances)} holding capacity add up to`;
 }
 
 function hostCause(resource: keyof HostAllocation, stored: number, actual: number, instances: number): string {
@@ -71,13 +53,17 @@ function hostCause(resource: keyof HostAllocation, stored: number, actual: numbe
 	return counterCause(`the host's ${resource} allocation`, stored, actual, heldBy);
 }
 
-/** Adds up what the counted instances charge their tenants, through the one quota definition. */
-function quotaChargedByTenant(counts: InstanceSizeCount[]): Map<string, Record<InstanceQuotaResource, number>> {
-	const totals = new Map<string, Record<InstanceQuotaResource, number>>();
+/**
+ * Adds up what the counted instances charge their tenants, through the one quota definition; what
+ * they hold is their number.
+ */
+function quotaChargedByTenant(counts: InstanceSizeCount[]): Map<string, QuotaTally<InstanceQuotaResource, number>> {
+	const totals = new Map<string, QuotaTally<InstanceQuotaResource, number>>();
 	for (const group of counts) {
-		const total = totals.get(group.tenantId) ?? { instances: 0, vcpus: 0, memory_mib: 0 };
+		const total = totals.get(group.tenantId) ?? { charge: { instances: 0, vcpus: 0, memory_mib: 0 }, held: 0 };
 		const charge = instanceQuota(group);
-		for (const resource of INSTANCE_QUOTA_RESOURCES) total[resource] += charge[resource] * group.count;
+		for (const resource of INSTANCE_QUOTA_RESOURCES) total.charge[resource] += charge[resource] * group.count;
+		total.held += group.count;
 		totals.set(group.tenantId, total);
 	}
 	return totals;
@@ -97,26 +83,7 @@ function allocationByHost(counts: InstanceSizeCount[]): Map<string, HostAllocati
 	return totals;
 }
 
-const NOTHING_CHARGED = { instances: 0, vcpus: 0, memory_mib: 0 };
 const NOTHING_ALLOCATED: HostAllocation = { vcpus: 0, memory_mib: 0, disk_gib: 0, instances: 0 };
-
-/** Drift of each stored quota row from the recount; a tenant without rows has nothing to drift. */
-function quotaDrifts(
-	rows: { tenantId: string; resource: string; used: number }[],
-	counts: InstanceSizeCount[],
-): QuotaDrift[] {
-	const charged = quotaChargedByTenant(counts);
-	const drifts: QuotaDrift[] = [];
-	for (const row of rows) {
-		const resource = row.resource as InstanceQuotaResource;
-		const live = charged.get(row.tenantId) ?? NOTHING_CHARGED;
-		const actual = live[resource];
-		if (row.used === actual) continue;
-		const cause = quotaCause(resource, row.used, actual, live.instances);
-		drifts.push({ kind: "quota", tenant_id: row.tenantId, resource, stored: row.used, actual, cause });
-	}
-	return drifts;
-}
 
 function hostDrifts(
 	hostRows: { id: string; name: string; allocated: HostAllocation }[],
@@ -144,50 +111,13 @@ function hostDrifts(
 	return drifts;
 }
 
-const unique = (ids: string[]) => [...new Set(ids)].sort();
-
-export const quotaUsageChecker: ConsistencyChecker<QuotaDrift, QuotaChange> = {
-	kind: "quota",
-	// Storage reports drift of its own quota resources under the same kind.
-	owns: (drift) => drift.kind === "quota" && (INSTANCE_QUOTA_RESOURCES as readonly unknown[]).includes(drift.resource),
-	async find(snapshot) {
-		return quotaDrifts(
-			await readQuotaUsage(snapshot, INSTANCE_QUOTA_RESOURCES),
-			await countInstancesHoldingCapacity(snapshot),
-		);
-	},
-	async repair(db, found, audit) {
-		const changes: QuotaChange[] = [];
-		for (const tenantId of unique(found.map((drift) => drift.tenant_id))) {
-			changes.push(...(await repairTenantQuota(db, tenantId, audit)));
-		}
-		return changes;
-	},
-};
-
-async function repairTenantQuota(db: Db, tenantId: string, audit: AuditWriter): Promise<QuotaChange[]> {
-	return db.transaction(async (tx) => {
-		// The quota rows first: the recount that follows then sees every claim and release of the
-		// tenant that got in before, and none that comes after.
-		const rows = await readQuotaUsage(tx, INSTANCE_QUOTA_RESOURCES, { tenantId, lock: true });
-		const drifts = quotaDrifts(rows, await countInstancesHoldingCapacity(tx, { tenantId }));
-		const changes = drifts.map(
-			({ resource, stored, actual, cause }): QuotaChange => ({
-				kind: "quota",
-				tenant_id: tenantId,
-				resource,
-				from: stored,
-				to: actual,
-				cause,
-			}),
-		);
-		for (const change of changes) await setQuotaUsed(tx, tenantId, change.resource, change.to);
-		if (changes.length > 0) {
-			await audit(tx, { tenantId, action: ACTION, targetType: "quota", targetId: tenantId, detail: { changes } });
-		}
-		return changes;
-	});
-}
+/** Usage of the instance quota resources, recounted from the instances holding capacity. */
+export const quotaUsageChecker = quotaChecker({
+	resources: INSTANCE_QUOTA_RESOURCES,
+	recount: async (db, filter) => quotaChargedByTenant(await countInstancesHoldingCapacity(db, filter)),
+	nothingHeld: 0,
+	heldBy: quotaHeldBy,
+});
 
 export const hostAllocationChecker: ConsistencyChecker<HostDrift, HostChange> = {
 	kind: "host",
@@ -221,7 +151,13 @@ async function repairHostAllocation(db: Db, hostId: string, audit: AuditWriter):
 		);
 		if (changes.length === 0) return [];
 		await setHostAllocation(tx, hostId, allocationByHost(counts).get(hostId) ?? NOTHING_ALLOCATED);
-		await audit(tx, { tenantId: null, action: ACTION, targetType: "host", targetId: hostId, detail: { changes } });
+		await audit(tx, {
+			tenantId: null,
+			action: REPAIR_ACTION,
+			targetType: "host",
+			targetId: hostId,
+			detail: { changes },
+		});
 		return changes;
 	});
 }
@@ -278,7 +214,7 @@ export const stuckInstanceChecker: ConsistencyChecker<StuckInstanceDrift, StuckI
 				};
 				await audit(tx, {
 					tenantId: stuck.tenantId,
-					action: ACTION,
+					action: REPAIR_ACTION,
 					targetType: "instance",
 					targetId: drift.instance_id,
 					detail: { changes: [settled] },

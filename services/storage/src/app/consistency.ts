@@ -1,10 +1,11 @@
 import {
 	type AuditWriter,
 	type ConsistencyChecker,
-	type QuotaChange,
-	type QuotaDrift,
-	readQuotaUsage,
-	setQuotaUsed,
+	counterCause,
+	type QuotaTally,
+	quotaChecker,
+	REPAIR_ACTION,
+	unique,
 } from "@igoudar/compute";
 import type { Db } from "@igoudar/db";
 import {
@@ -26,8 +27,6 @@ import { SNAPSHOT_QUOTA_RESOURCES, snapshotQuota, VOLUME_QUOTA_RESOURCES, volume
  * tenant's storage quota rows, or the pool row): every claim and release of that unit updates the
  * same rows, so the recount under the lock sees each of them whole or not at all.
  */
-
-const ACTION = "system.consistency.repair";
 
 /** The storage quota resources in `claimQuota`'s lock order (code-unit order). */
 const STORAGE_QUOTA_RESOURCES = [...SNAPSHOT_QUOTA_RESOURCES, ...VOLUME_QUOTA_RESOURCES].sort();
@@ -59,20 +58,12 @@ function heldBy(held: Held): string {
 	return `${volumes} and ${plural(held.snapshots, "snapshot", "snapshots")}`;
 }
 
-/** Counters move only with a claim or release, so one too high lost a release, one too low missed a claim. */
-function counterCause(counter: string, stored: number, actual: number, holders: string): string {
-	const difference = stored - actual;
-	const direction = difference > 0 ? `${difference} higher` : `${-difference} lower`;
-	const reason = difference > 0 ? "a release was lost" : "a claim was not counted";
-	return `${counter} is ${direction} than ${holders}: ${reason}`;
-}
-
 /** Adds up what each tenant's volumes and snapshots charge, through the one quota definition. */
 function chargedByTenant(
 	volumes: StorageHolding[],
 	snapshots: StorageHolding[],
-): Map<string, { charge: Record<StorageQuotaResource, number>; held: Held }> {
-	const totals = new Map<string, { charge: Record<StorageQuotaResource, number>; held: Held }>();
+): Map<string, QuotaTally<StorageQuotaResource, Held>> {
+	const totals = new Map<string, QuotaTally<StorageQuotaResource, Held>>();
 	const totalOf = (tenantId: string) => {
 		const total = totals.get(tenantId) ?? { charge: { snapshots: 0, volume_gib: 0, volumes: 0 }, held: nothingHeld() };
 		totals.set(tenantId, total);
@@ -95,81 +86,22 @@ function chargedByTenant(
 	return totals;
 }
 
-function quotaDrifts(
-	rows: { tenantId: string; resource: string; used: number }[],
-	volumes: StorageHolding[],
-	snapshots: StorageHolding[],
-): QuotaDrift[] {
-	const charged = chargedByTenant(volumes, snapshots);
-	const drifts: QuotaDrift[] = [];
-	for (const row of rows) {
-		const resource = row.resource as StorageQuotaResource;
-		const live = charged.get(row.tenantId) ?? {
-			charge: { snapshots: 0, volume_gib: 0, volumes: 0 },
-			held: nothingHeld(),
-		};
-		const actual = live.charge[resource];
-		if (row.used === actual) continue;
-		const holders =
-			resource === "volume_gib"
-				? `the ${actual} GiB of the tenant's ${plural(live.held.volumes, "live volume", "live volumes")} holding space`
-				: resource === "volumes"
-					? `the tenant's ${plural(actual, "live volume", "live volumes")} holding space`
-					: `the tenant's ${plural(actual, "live snapshot", "live snapshots")} holding space`;
-		const cause = counterCause(`the ${resource} usage counter`, row.used, actual, holders);
-		drifts.push({ kind: "quota", tenant_id: row.tenantId, resource, stored: row.used, actual, cause });
-	}
-	return drifts;
+function quotaHeldBy(resource: StorageQuotaResource, actual: number, held: Held): string {
+	return resource === "volume_gib"
+		? `the ${actual} GiB of the tenant's ${plural(held.volumes, "live volume", "live volumes")} holding space`
+		: resource === "volumes"
+			? `the tenant's ${plural(actual, "live volume", "live volumes")} holding space`
+			: `the tenant's ${plural(actual, "live snapshot", "live snapshots")} holding space`;
 }
 
-const unique = (ids: string[]) => [...new Set(ids)].sort();
-
-export const storageQuotaChecker: ConsistencyChecker<QuotaDrift, QuotaChange> = {
-	kind: "quota",
-	// Compute's checker owns the instance resources of the same kind.
-	owns: (drift) => drift.kind === "quota" && (STORAGE_QUOTA_RESOURCES as readonly unknown[]).includes(drift.resource),
-	async find(snapshot) {
-		return quotaDrifts(
-			await readQuotaUsage(snapshot, STORAGE_QUOTA_RESOURCES),
-			await countVolumesHoldingSpace(snapshot),
-			await countSnapshotsHoldingSpace(snapshot),
-		);
-	},
-	async repair(db, found, audit) {
-		const changes: QuotaChange[] = [];
-		for (const tenantId of unique(found.map((drift) => drift.tenant_id))) {
-			changes.push(...(await repairTenantQuota(db, tenantId, audit)));
-		}
-		return changes;
-	},
-};
-
-async function repairTenantQuota(db: Db, tenantId: string, audit: AuditWriter): Promise<QuotaChange[]> {
-	return db.transaction(async (tx) => {
-		// The quota rows first: the recount then sees every claim and release that got in before.
-		const rows = await readQuotaUsage(tx, STORAGE_QUOTA_RESOURCES, { tenantId, lock: true });
-		const drifts = quotaDrifts(
-			rows,
-			await countVolumesHoldingSpace(tx, { tenantId }),
-			await countSnapshotsHoldingSpace(tx, { tenantId }),
-		);
-		const changes = drifts.map(
-			({ resource, stored, actual, cause }): QuotaChange => ({
-				kind: "quota",
-				tenant_id: tenantId,
-				resource,
-				from: stored,
-				to: actual,
-				cause,
-			}),
-		);
-		for (const change of changes) await setQuotaUsed(tx, tenantId, change.resource, change.to);
-		if (changes.length > 0) {
-			await audit(tx, { tenantId, action: ACTION, targetType: "quota", targetId: tenantId, detail: { changes } });
-		}
-		return changes;
-	});
-}
+/** Usage of the storage quota resources, recounted from the volumes and snapshots holding space. */
+export const storageQuotaChecker = quotaChecker({
+	resources: STORAGE_QUOTA_RESOURCES,
+	recount: async (db, filter) =>
+		chargedByTenant(await countVolumesHoldingSpace(db, filter), await countSnapshotsHoldingSpace(db, filter)),
+	nothingHeld: nothingHeld(),
+	heldBy: quotaHeldBy,
+});
 
 function heldByPool(volumes: StorageHolding[], snapshots: StorageHolding[]): Map<string, Held> {
 	const totals = new Map<string, Held>();
@@ -250,7 +182,7 @@ async function repairPoolAllocation(db: Db, poolId: string, audit: AuditWriter):
 		await setPoolAllocation(tx, poolId, change.to);
 		await audit(tx, {
 			tenantId: null,
-			action: ACTION,
+			action: REPAIR_ACTION,
 			targetType: "storage_pool",
 			targetId: poolId,
 			detail: { changes: [change] },
