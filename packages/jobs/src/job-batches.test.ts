@@ -11,8 +11,7 @@ import { Reconciler } from "./reconciler";
 import { OutboxRelay } from "./relay";
 import { RetryStepError } from "./retry";
 import { useTestDatabase } from "./test-database";
-import type { TestRedis } from "./testing";
-import { createTestRedis, silentLogger, waitFor } from "./testing";
+import { silentLogger, useTestRedis, waitFor } from "./testing";
 import type { JobContext, JobHandlers } from "./worker";
 import { startWorkers } from "./worker";
 
@@ -32,13 +31,12 @@ const catalog = defineCatalog({
 });
 type Catalog = typeof catalog;
 const logger = silentLogger();
+const redis = useTestRedis("batches");
 const database = useTestDatabase();
-let redis: TestRedis;
 let queue: Queue;
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-	redis = await createTestRedis("batches");
 	queue = new Queue(queueName, {
 		connection: redis.connection({ maxRetriesPerRequest: 1, connectionName: "t" }),
 		prefix: redis.prefix,
@@ -53,7 +51,6 @@ afterEach(async () => {
 
 afterAll(async () => {
 	await queue?.close();
-	await redis?.cleanup();
 });
 
 function relay(): OutboxRelay {
