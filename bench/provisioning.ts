@@ -61,10 +61,22 @@ export const benchmark: Benchmark = async ({ quick }) => {
 			note:
 				"the ceiling of any transport, one job a create or many: the same sagas, driver and group-committed " +
 				`writes as the worker, with no job taken or completed; CPU a create: the sagas ${(ceiling.cpu.sagas * 1000).toFixed(2)} ms, ` +
-				`PostgreSQL ${(ceiling.cpu.postgres * 1000).toFixed(2)} ms`,
+				`PostgreSQL ${(ceiling.cpu.postgres * 1000).toFixed(2)} ms. ${ceilingVerdict(sagas.perSecond, ceiling.perSecond, noop.perSecond)}`,
 		}),
 	];
 };
+
+/** What the ceiling says about the provisioning goal, in this run's figures. */
+function ceilingVerdict(ours: number, ceiling: number, noop: number): string {
+	const share = `the worker reaches ${(ours / ceiling).toFixed(2)} of it`;
+	if (ceiling / noop < 0.5) {
+		return (
+			`Below half the no-op rate even with no queue at all, so what holds provisioning back is the sagas' own ` +
+			`work (their PostgreSQL writes and the Node time around them), not the transport; ${share}`
+		);
+	}
+	return `Above half the no-op rate with no queue; ${share}, the rest being the jobs that carry the creates`;
+}
 
 /** CPU seconds spent by each side of a run. */
 interface CpuSpent {
