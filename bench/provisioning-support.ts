@@ -6,9 +6,10 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Db } from "@igoudar/db";
-import type { SQL } from "drizzle-orm";
-import type { BenchFleet, BenchTenant } from "./harness";
-import { instanceBody } from "./harness";
+import { operations } from "@igoudar/db";
+import { type SQL, sql } from "drizzle-orm";
+import type { BenchFleet, BenchPlatform, BenchTenant } from "./harness";
+import { createFleet, createTenant, instanceBody, startPlatform } from "./harness";
 
 /** The simulated driver with no latency and no faults: what is measured is the control plane. */
 export const ZERO_LATENCY_DRIVER: NodeJS.ProcessEnv = {
@@ -23,6 +24,55 @@ export async function waitFor(what: string, timeoutMs: number, check: () => Prom
 		if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}
+}
+
+/**
+ * A platform with `count` instance creates accepted and no worker: tokens and tenants from a
+ * `tenants` process, the creates through a `compute` process (whose relay queues the jobs).
+ * The caller closes the platform.
+ */
+export async function createsAwaitingWorker(count: number): Promise<{ platform: BenchPlatform; accepted: number }> {
+	const platform = await startPlatform({ target: "tenants", env: ZERO_LATENCY_DRIVER });
+	try {
+		const compute = await platform.startProcess("compute");
+		const fleet = await createFleet({ ...platform, url: compute.url }, { hosts: 20 });
+		const tenant = await createTenant(platform);
+		return { platform, accepted: await acceptCreates(compute.url, tenant, fleet, count, 16) };
+	} catch (error) {
+		await platform.close();
+		throw error;
+	}
+}
+
+/** Waits until no operation is pending or running. */
+export async function waitForOperationsEnded(db: Db, timeoutMs: number): Promise<void> {
+	await waitFor("every operation ended", timeoutMs, async () => {
+		const [open] = await rows<{ n: number }>(
+			db,
+			sql`select count(*)::int as n from ${operations} where status in ('pending', 'running')`,
+		);
+		return open?.n === 0;
+	});
+}
+
+/**
+ * How fast the accepted instance creates were carried to `running`, read from the operations'
+ * own timestamps (the first run started to the last one completed); throws unless every one
+ * succeeded.
+ */
+export async function createsCarried(db: Db, accepted: number): Promise<{ seconds: number; perSecond: number }> {
+	const [span] = await rows<{ seconds: number; succeeded: number; failed: number }>(
+		db,
+		sql`
+		select extract(epoch from max(completed_at) - min(started_at))::float8 as seconds,
+			count(*) filter (where status = 'succeeded')::int as succeeded,
+			count(*) filter (where status = 'failed')::int as failed
+		from ${operations} where kind = 'instance.create'`,
+	);
+	if (!span || span.succeeded !== accepted) {
+		throw new Error(`expected ${accepted} creates to succeed, got ${JSON.stringify(span)}`);
+	}
+	return { seconds: span.seconds, perSecond: span.succeeded / span.seconds };
 }
 
 /** The rows of a raw query (node-postgres answers a result object, not an array). */

@@ -8,21 +8,18 @@
  * timestamps: the first run started to the last one completed.
  */
 import { randomBytes } from "node:crypto";
-import { operations } from "@igoudar/db";
 import { Queue, Worker } from "bullmq";
 import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
+import { type Benchmark, type BenchPlatform, cpuSeconds, cpuSecondsOfCommand, figure } from "./harness";
 import {
-	type Benchmark,
-	type BenchPlatform,
-	cpuSeconds,
-	cpuSecondsOfCommand,
-	createFleet,
-	createTenant,
-	figure,
-	startPlatform,
-} from "./harness";
-import { acceptCreates, rows, waitFor, ZERO_LATENCY_DRIVER } from "./provisioning-support";
+	createsAwaitingWorker,
+	createsCarried,
+	rows,
+	waitFor,
+	waitForOperationsEnded,
+	ZERO_LATENCY_DRIVER,
+} from "./provisioning-support";
 import { sagasWithoutQueueRate } from "./saga-ceiling";
 
 /**
@@ -94,15 +91,8 @@ interface ProvisioningRun {
 }
 
 async function provisioningRate(count: number): Promise<ProvisioningRun> {
-	// Tokens and tenants from `tenants`, creates through `compute` (whose relay queues the jobs);
-	// no worker yet.
-	const platform = await startPlatform({ target: "tenants", env: ZERO_LATENCY_DRIVER });
+	const { platform, accepted } = await createsAwaitingWorker(count);
 	try {
-		const compute = await platform.startProcess("compute");
-		const view: BenchPlatform = { ...platform, url: compute.url };
-		const fleet = await createFleet(view, { hosts: 20 });
-		const tenant = await createTenant(platform);
-		const accepted = await acceptCreates(compute.url, tenant, fleet, count, 16);
 		const db = platform.database.db;
 		await waitFor("every outbox row relayed", 120_000, async () => {
 			const [row] = await rows<{ n: number }>(db, sql`select count(*)::int as n from outbox where relayed_at is null`);
@@ -125,37 +115,21 @@ async function provisioningRate(count: number): Promise<ProvisioningRun> {
 		await computeQueue.resume();
 		await computeQueue.close();
 		connection.disconnect();
-		await waitFor(`${accepted} operations ended`, 600_000, async () => {
-			const [row] = await rows<{ n: number }>(
-				db,
-				sql`select count(*)::int as n from ${operations} where status in ('pending', 'running')`,
-			);
-			return row?.n === 0;
-		});
+		await waitForOperationsEnded(db, 600_000);
 		const workerCpu = cpuSeconds(worker.child.pid ?? 0) - workerCpuBefore;
 		const postgresCpu = cpuSecondsOfCommand("postgres") - postgresCpuBefore;
 		const redisCpu = cpuSecondsOfCommand("redis-server") - redisCpuBefore;
 		const perCreate = (await committedTransactions(db)) - commitsBefore;
 		const [carriers] = await rows<{ jobs: number }>(db, sql`select count(distinct job_id)::int as jobs from outbox`);
-		const [span] = await rows<{ seconds: number; succeeded: number; failed: number }>(
-			db,
-			sql`
-			select extract(epoch from max(completed_at) - min(started_at))::float8 as seconds,
-				count(*) filter (where status = 'succeeded')::int as succeeded,
-				count(*) filter (where status = 'failed')::int as failed
-			from ${operations} where kind = 'instance.create'`,
-		);
-		if (!span || span.succeeded !== accepted) {
-			throw new Error(`expected ${accepted} creates to succeed, got ${JSON.stringify(span)}`);
-		}
+		const carried = await createsCarried(db, accepted);
 		return {
-			perSecond: span.succeeded / span.seconds,
+			perSecond: carried.perSecond,
 			redisUrl: platform.redisUrl,
 			redisPrefix: platform.redisPrefix,
 			note:
-				`${span.succeeded} creates in ${span.seconds.toFixed(1)} s, carried by ${carriers?.jobs ?? "?"} BullMQ jobs ` +
+				`${accepted} creates in ${carried.seconds.toFixed(1)} s, carried by ${carriers?.jobs ?? "?"} BullMQ jobs ` +
 				"(the relay sends the creates it finds together as one batch job, docs/design-notes.md); " +
-				`${(perCreate / span.succeeded).toFixed(2)} committed Postgres transactions a create, as the runs in flight ` +
+				`${(perCreate / accepted).toFixed(2)} committed Postgres transactions a create, as the runs in flight ` +
 				"share their statements",
 			cpu: { worker: workerCpu, postgres: postgresCpu, redis: redisCpu },
 		};

@@ -7,13 +7,19 @@
  * them: a bound on any transport, one job a create or many.
  */
 import type { Db } from "@igoudar/db";
-import { createDatabase, operations } from "@igoudar/db";
+import { createDatabase } from "@igoudar/db";
 import { type AnySaga, type JobContext, OperationBatches, sagaHandler } from "@igoudar/jobs";
 import { computeSagas, createDriver, createStorageDrivers, provisionerSettingsFromEnv } from "@igoudar/provisioner";
 import { sql } from "drizzle-orm";
 import { pino } from "pino";
-import { type BenchPlatform, cpuSecondsOfCommand, createFleet, createTenant, startPlatform } from "./harness";
-import { acceptCreates, rows, waitFor, ZERO_LATENCY_DRIVER } from "./provisioning-support";
+import { cpuSecondsOfCommand } from "./harness";
+import {
+	createsAwaitingWorker,
+	createsCarried,
+	rows,
+	waitForOperationsEnded,
+	ZERO_LATENCY_DRIVER,
+} from "./provisioning-support";
 
 export interface CeilingRun {
 	perSecond: number;
@@ -23,14 +29,9 @@ export interface CeilingRun {
 
 /** `count` creates accepted with no worker, then carried to `running` by sagas called directly. */
 export async function sagasWithoutQueueRate(count: number, concurrency: number): Promise<CeilingRun> {
-	const platform = await startPlatform({ target: "tenants", env: ZERO_LATENCY_DRIVER });
+	const { platform, accepted } = await createsAwaitingWorker(count);
 	const database = createDatabase({ url: platform.databaseUrl, applicationName: "igoudar-bench-sagas" });
 	try {
-		const compute = await platform.startProcess("compute");
-		const view: BenchPlatform = { ...platform, url: compute.url };
-		const fleet = await createFleet(view, { hosts: 20 });
-		const tenant = await createTenant(platform);
-		const accepted = await acceptCreates(compute.url, tenant, fleet, count, 16);
 		const runs = await rows<{ operation_id: string; payload: Record<string, unknown> }>(
 			platform.database.db,
 			sql`select operation_id, payload from outbox where job_name = 'instance.create' order by id`,
@@ -51,25 +52,10 @@ export async function sagasWithoutQueueRate(count: number, concurrency: number):
 		);
 		const spent = process.cpuUsage(cpuBefore);
 		const postgres = cpuSecondsOfCommand("postgres") - postgresBefore;
-		await waitFor("every create ended", 10_000, async () => {
-			const [open] = await rows<{ n: number }>(
-				platform.database.db,
-				sql`select count(*)::int as n from ${operations} where status in ('pending', 'running')`,
-			);
-			return open?.n === 0;
-		});
-		const [span] = await rows<{ seconds: number; succeeded: number }>(
-			platform.database.db,
-			sql`
-			select extract(epoch from max(completed_at) - min(started_at))::float8 as seconds,
-				count(*) filter (where status = 'succeeded')::int as succeeded
-			from ${operations} where kind = 'instance.create'`,
-		);
-		if (!span || span.succeeded !== accepted) {
-			throw new Error(`expected ${accepted} creates to succeed, got ${JSON.stringify(span)}`);
-		}
+		await waitForOperationsEnded(platform.database.db, 10_000);
+		const carried = await createsCarried(platform.database.db, accepted);
 		return {
-			perSecond: span.succeeded / span.seconds,
+			perSecond: carried.perSecond,
 			cpu: { sagas: (spent.user + spent.system) / 1e6 / accepted, postgres: postgres / accepted },
 		};
 	} finally {
