@@ -174,8 +174,8 @@ describe("batch jobs", () => {
 		expect(await queue.getJobState(failing ?? "")).toBe("unknown");
 	});
 
-	it("runs no more of a queue's batched runs at once than its concurrency", async () => {
-		const made = await submit(12);
+	it("runs no more of a queue's runs at once than its concurrency, batched or alone", async () => {
+		const made = [...(await submit(12)), ...(await submit(4, "thing.check"))];
 		const sender = relay();
 		cleanups.push(() => sender.stop());
 		await sender.relayBatch();
@@ -191,6 +191,60 @@ describe("batch jobs", () => {
 		}, 3);
 		await waitFor(async () => (done === made.length ? true : undefined), { what: "every run" });
 		expect(most).toBe(3);
+	});
+
+	it("queues a run that must be tried again even when its operation's own job ran before and is kept as completed", async () => {
+		const [earlier, other] = await submit(2);
+		const calls = new Map<string, number>();
+		await work(async (job) => {
+			const call = (calls.get(job.operationId) ?? 0) + 1;
+			calls.set(job.operationId, call);
+			if (job.operationId === earlier && call === 2) throw new RetryStepError("not yet", 100, new Error("blip"));
+		});
+		// A job of the operation's own ran first (as after a re-drive) and BullMQ keeps it completed.
+		await queue.add("thing.make", { n: 0 }, { jobId: earlier });
+		await waitFor(async () => ((await queue.getJobState(earlier ?? "")) === "completed" ? true : undefined));
+		const sender = relay();
+		cleanups.push(() => sender.stop());
+		await sender.relayBatch();
+		await waitFor(async () => (calls.get(earlier ?? "") === 3 ? true : undefined), {
+			what: "the run queued again on its own",
+		});
+		expect(calls.get(other ?? "")).toBe(1);
+	});
+
+	it("starts no more runs of a batch once the worker closes: they wait as jobs of their own", async () => {
+		const made = await submit(6);
+		const sender = relay();
+		cleanups.push(() => sender.stop());
+		await sender.relayBatch();
+		let started = 0;
+		const runner = await startWorkers({
+			catalog,
+			handlers: {
+				"thing.make": async () => {
+					started += 1;
+					await new Promise((resolve) => setTimeout(resolve, 300));
+				},
+				"thing.check": async () => {},
+			},
+			connection: redis.connection,
+			prefix: redis.prefix,
+			logger,
+			concurrency: 1,
+		});
+		await waitFor(async () => (started === 1 ? true : undefined));
+		await runner.close();
+		expect(started).toBe(1);
+		const states = await Promise.all(made.slice(1).map((id) => queue.getJobState(id)));
+		expect(states).toEqual(Array(5).fill("waiting"));
+
+		const ran = new Set<string>();
+		await work(async (job) => {
+			ran.add(job.operationId);
+		});
+		await waitFor(async () => (ran.size === 5 ? true : undefined), { what: "the runs left waiting" });
+		expect([...ran].sort()).toEqual(made.slice(1).sort());
 	});
 
 	it("lets the reconciler count a live batch as the operation's job, and re-drive the operation alone once it is gone", async () => {

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import type { Job } from "bullmq";
+import type { Job, Queue } from "bullmq";
 import { UnrecoverableError } from "bullmq";
 import { Type } from "typebox";
 import { Compile } from "typebox/compile";
 import type { JobDefinition } from "./catalog";
 import type { QueueSet } from "./redis";
-import { REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
+import { LIVE_JOB_STATES, REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
 import { requestedBackoff } from "./retry";
 
 /**
@@ -108,9 +108,11 @@ export type BatchRunHandler = (run: BatchRun, job: Job) => Promise<void>;
 /**
  * Runs every run of a batch job, at most `slots` at once. A run that failed for good (its saga
  * compensated, its payload malformed) ends there, as its own job would. A run that failed in a
- * way its own job would retry becomes its own job, delayed as it asked. Only when that job cannot
- * be added (Redis is failing) does the batch fail, to be delivered again later; its ended runs
- * are then skipped.
+ * way its own job would retry becomes its own job, delayed as it asked. While the worker stops
+ * (or the batch is cancelled) the runs not started yet become their own jobs at once, so a
+ * shutdown waits only for the runs in progress. Only when a run cannot be queued on its own
+ * (Redis is failing) does the batch fail, to be delivered again later; its ended runs are then
+ * skipped by their operations, and its runs that left as jobs of their own are left to them.
  */
 export async function runBatch(
 	job: Job,
@@ -120,36 +122,57 @@ export async function runBatch(
 		definitionOf: (name: string) => JobDefinition | undefined;
 		handle: BatchRunHandler;
 		onRunFailed: (run: BatchRun, error: unknown) => void;
+		/** True once the worker is closing or the batch was cancelled. */
+		stopping: () => boolean;
 	},
 ): Promise<void> {
 	const runs = readBatchRuns(job.data);
+	const queue = options.queues.get(job.queueName);
+	const again = job.attemptsMade > 0 || job.stalledCounter > 0;
 	const unqueued: unknown[] = [];
+	const alone = async (run: BatchRun, delay: number) => {
+		try {
+			await queueAlone(queue, run, options.definitionOf(run.name), delay);
+		} catch (error) {
+			unqueued.push(error);
+		}
+	};
 	await Promise.all(
-		runs.map((run) =>
-			options.slots.run(async () => {
+		runs.map(async (run) => {
+			// A run that left the batch on an earlier delivery is its own job's to run, after its delay.
+			if (again && LIVE_JOB_STATES.has(await queue.getJobState(run.id))) return;
+			await options.slots.run(async () => {
+				if (options.stopping()) return alone(run, 0);
 				try {
 					await options.handle(run, job);
 				} catch (error) {
 					options.onRunFailed(run, error);
 					if (error instanceof UnrecoverableError) return;
-					const definition = options.definitionOf(run.name);
-					try {
-						await options.queues.get(job.queueName).add(run.name, run.payload, {
-							jobId: run.id,
-							attempts: definition?.attempts ?? 1,
-							backoff: definition?.backoff,
-							delay: requestedBackoff(1, undefined, error instanceof Error ? error : undefined),
-							removeOnComplete: REMOVE_ON_COMPLETE,
-							removeOnFail: REMOVE_ON_FAIL,
-						});
-					} catch (addError) {
-						unqueued.push(addError);
-					}
+					await alone(run, requestedBackoff(1, undefined, error instanceof Error ? error : undefined));
 				}
-			}),
-		),
+			});
+		}),
 	);
 	if (unqueued.length > 0) {
 		throw new Error(`${unqueued.length} runs of batch ${job.id} could not be queued again`, { cause: unqueued[0] });
 	}
+}
+
+/**
+ * Adds a run as the job of its own the relay would have added for it. BullMQ ignores an add whose
+ * id it still holds, and it keeps finished jobs for a while, so a finished job of that id (an
+ * earlier delivery of the operation) goes first; a live one will run the operation already.
+ */
+async function queueAlone(queue: Queue, run: BatchRun, definition: JobDefinition | undefined, delay: number) {
+	const state = await queue.getJobState(run.id);
+	if (LIVE_JOB_STATES.has(state)) return;
+	if (state === "completed" || state === "failed") await queue.remove(run.id);
+	await queue.add(run.name, run.payload, {
+		jobId: run.id,
+		attempts: definition?.attempts ?? 1,
+		backoff: definition?.backoff,
+		delay,
+		removeOnComplete: REMOVE_ON_COMPLETE,
+		removeOnFail: REMOVE_ON_FAIL,
+	});
 }

@@ -1,6 +1,5 @@
 import type { Db } from "@igoudar/db";
 import { operations, outbox } from "@igoudar/db";
-import type { JobState } from "bullmq";
 import { and, asc, eq, inArray, isNotNull, lt, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { JobCatalog } from "./catalog";
@@ -8,7 +7,7 @@ import { findJob } from "./catalog";
 import { PollLoop } from "./loop";
 import { OPEN_STATUSES } from "./operations";
 import type { RedisConnectionFactory } from "./redis";
-import { QueueSet, REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
+import { LIVE_JOB_STATES, QueueSet, REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
 
 /**
  * The reconciler: the guarantee that every operation ends succeeded or failed, even when the
@@ -48,15 +47,6 @@ export interface ReconcileResult {
 	/** Stale, but BullMQ still has the job waiting, delayed or active. */
 	inProgress: number;
 }
-
-// States in which BullMQ will still run the job by itself.
-const LIVE_STATES: ReadonlySet<JobState | "unknown"> = new Set([
-	"active",
-	"waiting",
-	"delayed",
-	"prioritized",
-	"waiting-children",
-]);
 
 export class Reconciler {
 	private readonly db: Db;
@@ -124,7 +114,7 @@ export class Reconciler {
 				const queue = this.queues.get(row.queue);
 				const jobState = await queue.getJobState(row.id);
 				const batchState = row.jobId && row.jobId !== row.id ? await queue.getJobState(row.jobId) : "unknown";
-				if (LIVE_STATES.has(jobState) || LIVE_STATES.has(batchState)) {
+				if (LIVE_JOB_STATES.has(jobState) || LIVE_JOB_STATES.has(batchState)) {
 					result.inProgress += 1;
 					continue;
 				}

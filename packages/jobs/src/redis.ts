@@ -1,4 +1,4 @@
-import { Queue } from "bullmq";
+import { type JobState, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 
@@ -108,3 +108,12 @@ export class QueueSet {
 /** Standard BullMQ retention: completed jobs for a day, failed ones for a week (for debugging). */
 export const REMOVE_ON_COMPLETE = { age: 86_400 };
 export const REMOVE_ON_FAIL = { age: 604_800 };
+
+/** The states in which BullMQ will still run a job by itself. */
+export const LIVE_JOB_STATES: ReadonlySet<JobState | "unknown"> = new Set([
+	"active",
+	"waiting",
+	"delayed",
+	"prioritized",
+	"waiting-children",
+]);

@@ -22,7 +22,9 @@ import { QueueSet, REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
  *
  * Rows of a `batched` job that one pass finds together go as one batch job per queue
  * (job-batches.ts), whose id is derived from the operations it carries: added again after such a
- * crash, the same rows make the same id. Each row records the job it went out as (`job_id`).
+ * crash, the same rows make the same id. Should a later pass group them otherwise (other rows
+ * arrived, or an add that timed out landed after all), an operation is carried twice and its
+ * fence lets only one run act. Each row records the job it went out as (`job_id`).
  */
 
 type OutboxRow = typeof outbox.$inferSelect;

@@ -89,9 +89,12 @@ export async function startWorkers<Catalog extends JobCatalog>(
 	const workers: Worker[] = [];
 	let evictionPolicy: string | undefined;
 
+	// Set when close() begins: the batches in progress then start no more runs.
+	let stopping = false;
 	const concurrencyOf = (queue: string) =>
 		typeof options.concurrency === "number" ? options.concurrency : (options.concurrency?.[queue] ?? 5);
-	// A batch's runs count against their queue's concurrency, whatever number of batches is taken.
+	// Every run counts against its queue's concurrency, its own job's or a batch's, whatever
+	// number of batches is taken.
 	const slots = new Map(queues.map((queue) => [queue, new RunSlots(concurrencyOf(queue))]));
 	// Where a run of a batch that must be tried again later goes, as a job of its own.
 	const retryQueues = new QueueSet({
@@ -133,10 +136,13 @@ export async function startWorkers<Catalog extends JobCatalog>(
 
 	async function processJob(job: Job, _token?: string, signal?: AbortSignal): Promise<void> {
 		if (!job.id) throw new UnrecoverableError(`job ${job.name} has no id`);
-		if (job.name !== BATCH_JOB)
-			return runOperation({ id: job.id, name: job.name, payload: job.data }, job, false, signal);
+		const queueSlots = slots.get(job.queueName) ?? new RunSlots(concurrencyOf(job.queueName));
+		if (job.name !== BATCH_JOB) {
+			const run = { id: job.id, name: job.name, payload: job.data };
+			return queueSlots.run(() => runOperation(run, job, false, signal));
+		}
 		await runBatch(job, {
-			slots: slots.get(job.queueName) ?? new RunSlots(concurrencyOf(job.queueName)),
+			slots: queueSlots,
 			queues: retryQueues,
 			definitionOf: (name) => findJob(catalog, name),
 			handle: (run) => runOperation(run, job, true, signal),
@@ -145,6 +151,7 @@ export async function startWorkers<Catalog extends JobCatalog>(
 					{ err: error, queue: job.queueName, job: run.name, operationId: run.id, batch: job.id },
 					"job attempt failed",
 				),
+			stopping: () => stopping || signal?.aborted === true,
 		});
 	}
 
@@ -167,7 +174,9 @@ export async function startWorkers<Catalog extends JobCatalog>(
 			// Without a listener an 'error' event would crash the process; BullMQ reconnects by itself.
 			worker.on("error", (error) => logger.error({ err: error, queue }, "worker error"));
 			worker.on("failed", (job, error) => {
-				logger.warn({ err: error, queue, job: job?.name, operationId: job?.id }, "job attempt failed");
+				// A batch's id names the batch, not an operation; its runs log their own failures.
+				const id = job?.name === BATCH_JOB ? { batch: job.id } : { operationId: job?.id };
+				logger.warn({ err: error, queue, job: job?.name, ...id }, "job attempt failed");
 			});
 			workers.push(worker);
 		}
@@ -183,6 +192,7 @@ export async function startWorkers<Catalog extends JobCatalog>(
 		queues,
 		evictionPolicy,
 		close() {
+			stopping = true;
 			closing ??= closeAll(workers, connections, retryQueues);
 			return closing;
 		},

@@ -79,12 +79,9 @@ export class InstanceCreates {
 		const outcomes: (ItemOutcome<CreatedInstance> | undefined)[] = requests.map(() => undefined);
 		let together = requests.map((_, i) => i);
 		for (let tries = 0; tries <= BATCH_RETRIES && together.length > 1; tries++) {
+			let created: CreatedInstance[];
 			try {
-				const created = await this.createTogether(together.map((i) => requests[i] as CreateRequest));
-				this.deps.afterCommit();
-				this.committedTogether += created.length;
-				for (const [k, i] of together.entries()) outcomes[i] = succeeded(created[k] as CreatedInstance);
-				break;
+				created = await this.createTogether(together.map((i) => requests[i] as CreateRequest));
 			} catch (error) {
 				if (error instanceof Without) {
 					together = together.filter((_, k) => !error.indexes.has(k));
@@ -97,6 +94,11 @@ export class InstanceCreates {
 				}
 				break;
 			}
+			// Committed: these creates have their answers, whatever follows.
+			for (const [k, i] of together.entries()) outcomes[i] = succeeded(created[k] as CreatedInstance);
+			this.committedTogether += created.length;
+			this.deps.afterCommit();
+			break;
 		}
 		return Promise.all(
 			requests.map((r, i) =>
