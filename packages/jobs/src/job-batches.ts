@@ -5,7 +5,7 @@ import { Type } from "typebox";
 import { Compile } from "typebox/compile";
 import type { JobDefinition } from "./catalog";
 import type { QueueSet } from "./redis";
-import { LIVE_JOB_STATES, REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
+import { jobOptions, LIVE_JOB_STATES } from "./redis";
 import { requestedBackoff } from "./retry";
 
 /**
@@ -78,8 +78,8 @@ export function readBatchRuns(data: unknown): BatchRun[] {
 }
 
 /**
- * At most `limit` runs at once across the batches a worker has taken: a queue's concurrency
- * counts BullMQ jobs, and each batch carries up to MAX_BATCH_RUNS.
+ * At most `limit` runs of a queue at once in a worker, whether they came as jobs of their own or
+ * in batches: BullMQ's concurrency counts jobs, and a batch carries up to MAX_BATCH_RUNS runs.
  */
 export class RunSlots {
 	private free: number;
@@ -167,12 +167,5 @@ async function queueAlone(queue: Queue, run: BatchRun, definition: JobDefinition
 	const state = await queue.getJobState(run.id);
 	if (LIVE_JOB_STATES.has(state)) return;
 	if (state === "completed" || state === "failed") await queue.remove(run.id);
-	await queue.add(run.name, run.payload, {
-		jobId: run.id,
-		attempts: definition?.attempts ?? 1,
-		backoff: definition?.backoff,
-		delay,
-		removeOnComplete: REMOVE_ON_COMPLETE,
-		removeOnFail: REMOVE_ON_FAIL,
-	});
+	await queue.add(run.name, run.payload, jobOptions(run.id, definition, delay));
 }

@@ -7,7 +7,7 @@ import { findJob } from "./catalog";
 import { PollLoop } from "./loop";
 import { OPEN_STATUSES } from "./operations";
 import type { RedisConnectionFactory } from "./redis";
-import { LIVE_JOB_STATES, QueueSet, REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
+import { jobOptions, LIVE_JOB_STATES, QueueSet } from "./redis";
 
 /**
  * The reconciler: the guarantee that every operation ends succeeded or failed, even when the
@@ -134,14 +134,7 @@ export class Reconciler {
 
 				// A finished job keeps its id for a while; it must go before the id can be added again.
 				if (jobState === "completed" || jobState === "failed") await queue.remove(row.id);
-				const definition = findJob(this.catalog, row.jobName);
-				await queue.add(row.jobName, row.payload, {
-					jobId: row.id,
-					attempts: definition?.attempts ?? 1,
-					backoff: definition?.backoff,
-					removeOnComplete: REMOVE_ON_COMPLETE,
-					removeOnFail: REMOVE_ON_FAIL,
-				});
+				await queue.add(row.jobName, row.payload, jobOptions(row.id, findJob(this.catalog, row.jobName)));
 				result.redriven += 1;
 				this.logger.warn(
 					{ operationId: row.id, job: row.jobName, jobState, batch: row.jobId, batchState, redrives, abandon },

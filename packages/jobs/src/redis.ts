@@ -1,6 +1,7 @@
-import { type JobState, Queue } from "bullmq";
+import { type JobState, type JobsOptions, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
+import type { JobDefinition } from "./catalog";
 
 /**
  * Redis plumbing shared by the relay, the workers and the reconciler. Each of them asks the
@@ -108,6 +109,21 @@ export class QueueSet {
 /** Standard BullMQ retention: completed jobs for a day, failed ones for a week (for debugging). */
 export const REMOVE_ON_COMPLETE = { age: 86_400 };
 export const REMOVE_ON_FAIL = { age: 604_800 };
+
+/**
+ * The options of a job as the relay, the reconciler and a batch's retries add it: its id, the
+ * definition's tries and backoff (one try for a job this process does not know), the retention.
+ */
+export function jobOptions(jobId: string, definition: JobDefinition | undefined, delay?: number): JobsOptions {
+	return {
+		jobId,
+		attempts: definition?.attempts ?? 1,
+		backoff: definition?.backoff,
+		...(delay === undefined ? {} : { delay }),
+		removeOnComplete: REMOVE_ON_COMPLETE,
+		removeOnFail: REMOVE_ON_FAIL,
+	};
+}
 
 /** The states in which BullMQ will still run a job by itself. */
 export const LIVE_JOB_STATES: ReadonlySet<JobState | "unknown"> = new Set([

@@ -9,7 +9,7 @@ import { BATCH_JOB, type BatchRun, batchJobId, MAX_BATCH_RUNS } from "./job-batc
 import { PollLoop } from "./loop";
 import { TERMINAL_STATUSES } from "./operations";
 import type { RedisConnectionFactory } from "./redis";
-import { QueueSet, REMOVE_ON_COMPLETE, REMOVE_ON_FAIL } from "./redis";
+import { jobOptions, QueueSet } from "./redis";
 
 /**
  * Moves committed outbox rows into BullMQ.
@@ -216,42 +216,28 @@ export class OutboxRelay {
 		const jobIds = rows.map((row) => row.operationId);
 		const jobs: Parameters<Queue["addBulk"]>[0] = [];
 		const carried = rows.flatMap((row, index) => (findJob(this.catalog, row.jobName)?.batched ? [index] : []));
-		// A batch of one would only rename the job.
-		const batched = new Set(carried.length > 1 ? carried : []);
-		for (let from = 0; from < carried.length && batched.size > 0; from += MAX_BATCH_RUNS) {
+		for (let from = 0; from < carried.length; from += MAX_BATCH_RUNS) {
 			const members = carried.slice(from, from + MAX_BATCH_RUNS);
+			// A batch of one would only rename the job: it goes as its own, below.
+			if (members.length < 2) continue;
 			const runs: BatchRun[] = members.map((index) => {
 				const row = rows[index] as OutboxRow;
 				return { id: row.operationId, name: row.jobName, payload: row.payload };
 			});
 			const jobId = batchJobId(runs);
 			for (const index of members) jobIds[index] = jobId;
-			const first = findJob(this.catalog, runs[0]?.name ?? "");
 			jobs.push({
 				name: BATCH_JOB,
 				data: { runs },
-				opts: {
-					jobId,
-					attempts: first?.attempts,
-					backoff: first?.backoff,
-					removeOnComplete: REMOVE_ON_COMPLETE,
-					removeOnFail: REMOVE_ON_FAIL,
-				},
+				opts: jobOptions(jobId, findJob(this.catalog, runs[0]?.name ?? "")),
 			});
 		}
 		for (const [index, row] of rows.entries()) {
-			if (batched.has(index)) continue;
-			const definition = findJob(this.catalog, row.jobName);
+			if (jobIds[index] !== row.operationId) continue;
 			jobs.push({
 				name: row.jobName,
 				data: row.payload,
-				opts: {
-					jobId: row.operationId,
-					attempts: definition?.attempts,
-					backoff: definition?.backoff,
-					removeOnComplete: REMOVE_ON_COMPLETE,
-					removeOnFail: REMOVE_ON_FAIL,
-				},
+				opts: jobOptions(row.operationId, findJob(this.catalog, row.jobName)),
 			});
 		}
 		const add = this.queues.get(queue).addBulk(jobs);

@@ -96,11 +96,12 @@ export async function startWorkers<Catalog extends JobCatalog>(
 	// Every run counts against its queue's concurrency, its own job's or a batch's, whatever
 	// number of batches is taken.
 	const slots = new Map(queues.map((queue) => [queue, new RunSlots(concurrencyOf(queue))]));
-	// Where a run of a batch that must be tried again later goes, as a job of its own.
-	const retryQueues = new QueueSet({
+	// Where a run of a batch goes as a job of its own: to be tried again later, or not started
+	// while the worker closes.
+	const ownJobQueues = new QueueSet({
 		connection: options.connection,
 		prefix,
-		connectionName: "igoudar-worker-retries",
+		connectionName: "igoudar-worker-own-jobs",
 	});
 
 	/** One operation's delivery: its own job, or one run of a batch (which always may be retried alone). */
@@ -136,14 +137,15 @@ export async function startWorkers<Catalog extends JobCatalog>(
 
 	async function processJob(job: Job, _token?: string, signal?: AbortSignal): Promise<void> {
 		if (!job.id) throw new UnrecoverableError(`job ${job.name} has no id`);
-		const queueSlots = slots.get(job.queueName) ?? new RunSlots(concurrencyOf(job.queueName));
+		// A worker runs only its catalog's queues, each with its slots.
+		const queueSlots = slots.get(job.queueName) as RunSlots;
 		if (job.name !== BATCH_JOB) {
 			const run = { id: job.id, name: job.name, payload: job.data };
 			return queueSlots.run(() => runOperation(run, job, false, signal));
 		}
 		await runBatch(job, {
 			slots: queueSlots,
-			queues: retryQueues,
+			queues: ownJobQueues,
 			definitionOf: (name) => findJob(catalog, name),
 			handle: (run) => runOperation(run, job, true, signal),
 			onRunFailed: (run, error) =>
@@ -182,7 +184,7 @@ export async function startWorkers<Catalog extends JobCatalog>(
 		}
 		await Promise.all(workers.map((worker) => worker.waitUntilReady()));
 	} catch (error) {
-		await closeAll(workers, connections, retryQueues);
+		await closeAll(workers, connections, ownJobQueues);
 		throw error;
 	}
 	logger.info({ queues, prefix }, "workers started");
@@ -193,15 +195,15 @@ export async function startWorkers<Catalog extends JobCatalog>(
 		evictionPolicy,
 		close() {
 			stopping = true;
-			closing ??= closeAll(workers, connections, retryQueues);
+			closing ??= closeAll(workers, connections, ownJobQueues);
 			return closing;
 		},
 	};
 }
 
-async function closeAll(workers: Worker[], connections: Redis[], retryQueues: QueueSet): Promise<void> {
+async function closeAll(workers: Worker[], connections: Redis[], ownJobQueues: QueueSet): Promise<void> {
 	// close() waits for the jobs in progress; the connections were ours, BullMQ leaves them open.
 	await Promise.allSettled(workers.map((worker) => worker.close()));
-	await retryQueues.close();
+	await ownJobQueues.close();
 	await Promise.allSettled(connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
 }

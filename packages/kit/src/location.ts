@@ -8,9 +8,9 @@ import { schemaName } from "./schemas";
  * - 201 from `POST <collection>` where `GET <collection>/{id}` exists: the new resource.
  * - 202: the first thing its body carries, the `operation` before the others (`run`, `volume`),
  *   whose named schema an item GET answers with its 200 and which the request can address: that
- *   GET's path parameters but the last are the request's own, the last is the carried id. A tenant's operation is addressable
- *   from any tenant path; an operator's invoice run has no tenant, so its operation is not, and
- *   the run (which shows its operation) is what to poll.
+ *   GET's path parameters but the last are the request's own, the last is the carried id. A
+ *   tenant's operation is addressable from any tenant path; an operator's invoice run has no
+ *   tenant, so its operation is not, and the run (which shows its operation) is what to poll.
  *
  * The 202 rule reads the named schemas the route already declares, not a per-route setting: a new
  * 202 gets its `Location` without anyone remembering to ask, and the spec (`addLocation`) can
